@@ -1,0 +1,227 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// BoardFilter narrows the board. It lives in the URL so that a view can be shared.
+type BoardFilter struct {
+	PipelineID uuid.UUID
+	RepID      *uuid.UUID
+	Text       string // in subject or customer name
+	Status     string // StatusAll (default), StatusOpen or StatusClosed
+}
+
+const (
+	StatusAll    = "all"
+	StatusOpen   = "open"
+	StatusClosed = "closed"
+)
+
+// CardPageSize is how many cards a column shows before "Load more".
+const CardPageSize = 50
+
+// Column is a phase with the figures of all its (filtered) cards, computed by the database.
+type Column struct {
+	Phase     Phase
+	Count     int64
+	Estimated float64
+	Weighted  float64
+}
+
+// Card is what the board shows of an opportunity.
+type Card struct {
+	ID                uuid.UUID
+	Subject           string
+	Number            string
+	PhaseID           uuid.UUID
+	CustomerName      string
+	RepName           string
+	EstimatedAmount   float64
+	Probability       float64
+	WeightedAmount    float64
+	ExpectedOrderDate *Date
+	PhaseEnteredAt    time.Time
+	SortIndex         float64
+	IsClosed          bool
+	Version           int
+}
+
+// DaysInPhase is how many whole days the card has been in its current phase.
+func (c *Card) DaysInPhase(now time.Time) int {
+	d := int(now.Sub(c.PhaseEnteredAt).Hours() / 24)
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+// Pipelines lists the active pipelines of sales opportunities.
+func (s *Store) Pipelines(ctx context.Context) ([]Pipeline, error) {
+	var out []Pipeline
+	err := s.DB.WithContext(ctx).Where("activity_type = ? AND is_active", TypeSalesOpportunity).Order("sort_index, name").Find(&out).Error
+	return out, err
+}
+
+// Phases lists a pipeline's active phases in order.
+func (s *Store) Phases(ctx context.Context, pipelineID uuid.UUID) ([]Phase, error) {
+	var out []Phase
+	err := s.DB.WithContext(ctx).Where("pipeline_id = ? AND is_active", pipelineID).Order("sort_index, name").Find(&out).Error
+	return out, err
+}
+
+// Employees lists the active employees by name (for rep pickers).
+func (s *Store) Employees(ctx context.Context) ([]Employee, error) {
+	var out []Employee
+	err := s.DB.WithContext(ctx).Where("is_active").Order("first_name, last_name").Find(&out).Error
+	return out, err
+}
+
+// Relationships lists the customers by name (for the edit panel).
+func (s *Store) Relationships(ctx context.Context) ([]Relationship, error) {
+	var out []Relationship
+	err := s.DB.WithContext(ctx).Where("is_active").Order("name").Find(&out).Error
+	return out, err
+}
+
+// LostReasons lists the lost reasons by name.
+func (s *Store) LostReasons(ctx context.Context) ([]LostReason, error) {
+	var out []LostReason
+	err := s.DB.WithContext(ctx).Where("is_active").Order("sort_index, name").Find(&out).Error
+	return out, err
+}
+
+// Columns returns the pipeline's phases with count, Σ EstimatedAmount and Σ WeightedAmount of
+// the filtered cards of each, in one GROUP BY.
+func (s *Store) Columns(ctx context.Context, f BoardFilter) ([]Column, error) {
+	phases, err := s.Phases(ctx, f.PipelineID)
+	if err != nil {
+		return nil, err
+	}
+	type agg struct {
+		PhaseID   uuid.UUID
+		N         int64
+		Estimated float64
+		Weighted  float64
+	}
+	var rows []agg
+	q := s.filtered(ctx, f).Select(`a.phase_id AS phase_id, COUNT(*) AS n,
+		COALESCE(SUM(a.estimated_amount), 0) AS estimated, COALESCE(SUM(a.weighted_amount), 0) AS weighted`).
+		Group("a.phase_id")
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	byPhase := make(map[uuid.UUID]agg, len(rows))
+	for _, r := range rows {
+		byPhase[r.PhaseID] = r
+	}
+	cols := make([]Column, len(phases))
+	for i, p := range phases {
+		r := byPhase[p.ID]
+		cols[i] = Column{Phase: p, Count: r.N, Estimated: r.Estimated, Weighted: r.Weighted}
+	}
+	return cols, nil
+}
+
+// Column returns one column of the board (after a move, to refresh its header).
+func (s *Store) Column(ctx context.Context, f BoardFilter, phaseID uuid.UUID) (*Column, error) {
+	cols, err := s.Columns(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	for i := range cols {
+		if cols[i].Phase.ID == phaseID {
+			return &cols[i], nil
+		}
+	}
+	return nil, Errorf(ENotFound, "That phase is not on this board.")
+}
+
+// Cards returns up to limit cards of a column in board order, starting after the card
+// afterID. Paging by the last card's current position (not an offset) means a card moved
+// while "Load more" is in flight is neither duplicated nor skipped.
+func (s *Store) Cards(ctx context.Context, f BoardFilter, phaseID uuid.UUID, afterID *uuid.UUID, limit int) ([]Card, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = CardPageSize
+	}
+	q := s.filtered(ctx, f).Where("a.phase_id = ?", phaseID)
+	if afterID != nil {
+		var pos []struct {
+			SortIndex float64
+			ID        uuid.UUID
+		}
+		if err := s.DB.WithContext(ctx).Model(&Activity{}).Select("sort_index, id").Where("id = ?", *afterID).Limit(1).Scan(&pos).Error; err != nil {
+			return nil, err
+		}
+		if len(pos) == 0 {
+			return nil, Errorf(ENotFound, "The board changed while loading; reload it.")
+		}
+		q = q.Where("(a.sort_index > ? OR (a.sort_index = ? AND a.id > ?))", pos[0].SortIndex, pos[0].SortIndex, pos[0].ID)
+	}
+	var cards []Card
+	err := q.Select(cardColumns).
+		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
+		Order("a.sort_index, a.id").Limit(limit).Scan(&cards).Error
+	return cards, err
+}
+
+// Card returns one card by id.
+func (s *Store) Card(ctx context.Context, id uuid.UUID) (*Card, error) {
+	var c []Card
+	err := s.DB.WithContext(ctx).Table("activities AS a").
+		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
+		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
+		Where("a.id = ? AND a.type = ?", id, TypeSalesOpportunity).Select(cardColumns).Scan(&c).Error
+	if err != nil {
+		return nil, err
+	}
+	if len(c) == 0 {
+		return nil, Errorf(ENotFound, "That opportunity no longer exists.")
+	}
+	return &c[0], nil
+}
+
+// cardColumns is the select list of a Card (with r = customer, e = rep joined).
+const cardColumns = `a.id, a.subject, a.number, a.phase_id, COALESCE(r.name, '') AS customer_name,
+		COALESCE(TRIM(e.first_name || ' ' || e.last_name), '') AS rep_name,
+		COALESCE(a.estimated_amount, 0) AS estimated_amount, COALESCE(a.probability, 0) AS probability,
+		COALESCE(a.weighted_amount, 0) AS weighted_amount, a.expected_order_date, a.phase_entered_at,
+		a.sort_index, a.is_closed, a.version`
+
+// Opportunity loads one opportunity.
+func (s *Store) Opportunity(ctx context.Context, id uuid.UUID) (*Activity, error) {
+	var a Activity
+	err := s.DB.WithContext(ctx).Where("id = ? AND type = ?", id, TypeSalesOpportunity).Take(&a).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, Errorf(ENotFound, "That opportunity no longer exists.")
+	}
+	return &a, err
+}
+
+// filtered is the FROM and WHERE shared by the column figures and the cards, so that the
+// header totals always describe exactly the cards the column can show.
+func (s *Store) filtered(ctx context.Context, f BoardFilter) *gorm.DB {
+	q := s.DB.WithContext(ctx).Table("activities AS a").
+		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
+		Where("a.pipeline_id = ? AND a.type = ?", f.PipelineID, TypeSalesOpportunity)
+	if f.RepID != nil {
+		q = q.Where("a.sales_representative_id = ?", *f.RepID)
+	}
+	switch f.Status {
+	case StatusOpen:
+		q = q.Where("NOT a.is_closed")
+	case StatusClosed:
+		q = q.Where("a.is_closed")
+	}
+	if t := strings.TrimSpace(f.Text); t != "" {
+		p := likePattern(t)
+		q = q.Where(`(LOWER(a.subject) LIKE ? ESCAPE '\' OR LOWER(COALESCE(r.name, '')) LIKE ? ESCAPE '\')`, p, p)
+	}
+	return q
+}

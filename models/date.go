@@ -1,0 +1,65 @@
+package models
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"time"
+)
+
+// Date is a calendar date without time or zone (the seeds' Edm.Date, e.g. ExpectedOrderDate).
+// It is stored as a PostgreSQL date and as 'YYYY-MM-DD' text in SQLite, so that both sort the same.
+type Date struct {
+	time.Time
+}
+
+const dateLayout = "2006-01-02"
+
+// NewDate returns the date of y-m-d.
+func NewDate(y int, m time.Month, d int) Date {
+	return Date{time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}
+}
+
+// ParseDate parses YYYY-MM-DD.
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse(dateLayout, s)
+	if err != nil {
+		return Date{}, err
+	}
+	return Date{t}, nil
+}
+
+func (d Date) String() string { return d.Format(dateLayout) }
+
+// Value stores the date as text, which PostgreSQL casts to date and SQLite keeps as is.
+func (d Date) Value() (driver.Value, error) { return d.Format(dateLayout), nil }
+
+// Scan reads a date from either driver's representation.
+func (d *Date) Scan(v any) error {
+	switch x := v.(type) {
+	case time.Time:
+		*d = NewDate(x.Year(), x.Month(), x.Day())
+		return nil
+	case string:
+		return d.parseText(x)
+	case []byte:
+		return d.parseText(string(x))
+	}
+	return fmt.Errorf("models.Date: cannot scan %T", v)
+}
+
+func (d *Date) parseText(s string) error {
+	if len(s) >= 10 {
+		s = s[:10]
+	}
+	p, err := ParseDate(s)
+	if err != nil {
+		return err
+	}
+	*d = p
+	return nil
+}
+
+// DaysUntil returns the whole days from d to other (negative when other is earlier).
+func (d Date) DaysUntil(other Date) int {
+	return int(other.Sub(d.Time).Hours() / 24)
+}

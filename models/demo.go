@@ -1,0 +1,321 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// The demo data set: a sales pipeline with the seeds' phases (Qualification, Proposal,
+// Negotiation, Won, Lost), a second "Renewals" pipeline, phases for every other activity type
+// (invoices: Draft, Sent, Paid), reps, customers, contacts, and opportunities spread over the
+// coming months. Reference rows carry ImportIds ("demo:...") so loading again reuses them.
+
+type demoPhase struct {
+	name, code, action string
+	probability        float64
+	terminal, won      bool
+}
+
+var salesPhases = []demoPhase{
+	{"Qualification", "QUAL", "Qualify", 10, false, false},
+	{"Proposal", "PROP", "Propose", 30, false, false},
+	{"Negotiation", "NEGO", "Negotiate", 60, false, false},
+	{"Won", "WON", "Win", 100, true, true},
+	{"Lost", "LOST", "Lose", 0, true, false},
+}
+
+var renewalPhases = []demoPhase{
+	{"Discovery", "DISC", "Discover", 20, false, false},
+	{"Quote", "QUOTE", "Quote", 50, false, false},
+	{"Won", "WON", "Win", 100, true, true},
+	{"Lost", "LOST", "Lose", 0, true, false},
+}
+
+// otherPhases are the phases of the other activity types; invoices follow the seed.
+var otherPhases = map[string][]demoPhase{
+	"Invoice": {{"Draft", "DRAFT", "", 0, false, false}, {"Sent", "SENT", "Send", 0, false, false}, {"Paid", "PAID", "Pay", 0, true, true}},
+}
+
+var genericPhases = []demoPhase{{"Open", "OPEN", "", 0, false, false}, {"In progress", "PROGRESS", "Start", 0, false, false}, {"Done", "DONE", "Complete", 0, true, true}}
+
+var (
+	demoReps      = [][2]string{{"Anna", "de Vries"}, {"Bram", "Jansen"}, {"Chloé", "Martin"}, {"Daan", "Bakker"}, {"Eva", "Visser"}}
+	demoCustomers = []string{"Acme Logistics", "Brightwave Energy", "Cobalt Health", "Dune Retail", "Evergreen Foods",
+		"Fjord Shipping", "Granite Build", "Harbor Finance", "Ionic Labs", "Juniper Hotels", "Kestrel Aviation",
+		"Lumen Media", "Meridian Insurance", "Northwind Traders", "Orchid Pharma", "Pioneer Farms", "Quarry Tools",
+		"Redwood Legal", "Solstice Travel", "Tidewater Utilities", "Umbra Security", "Vantage Motors",
+		"Willow Education", "Xenon Chemicals", "Yardley Textiles", "Zephyr Telecom"}
+	demoTopics = []string{"CRM rollout", "Annual licence", "Support contract", "Data migration", "Training programme",
+		"Hardware refresh", "Consulting days", "Cloud upgrade", "Integration project", "Expansion seats"}
+	demoSources     = []string{"Website", "Referral", "Trade fair", "Cold call", "Partner"}
+	demoLostReasons = []string{"Price too high", "Chose a competitor", "No budget", "No decision", "Timing"}
+	demoCompetitors = []string{"Salesforce", "HubSpot", "Pipedrive"}
+)
+
+// DemoProgress receives (done, total) while opportunities load.
+type DemoProgress func(done, total int)
+
+// LoadDemo creates (or reuses) the demo reference data and adds n opportunities.
+func (s *Store) LoadDemo(ctx context.Context, n int, rng *rand.Rand, progress DemoProgress) error {
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(1, 2))
+	}
+	ref, err := s.demoReference(ctx)
+	if err != nil {
+		return err
+	}
+	return s.demoOpportunities(ctx, ref, n, rng, progress)
+}
+
+// IsEmpty reports whether the database holds no pipeline yet (first start).
+func (s *Store) IsEmpty(ctx context.Context) (bool, error) {
+	var n int64
+	err := s.DB.WithContext(ctx).Model(&Pipeline{}).Count(&n).Error
+	return n == 0, err
+}
+
+type demoRef struct {
+	pipelines [](struct {
+		p      Pipeline
+		phases []Phase
+	})
+	reps      []Employee
+	customers []Relationship
+	contacts  []Contact
+	sources   []Source
+	reasons   []LostReason
+	rivals    []Competitor
+	priceList PriceList
+}
+
+func (s *Store) demoReference(ctx context.Context) (*demoRef, error) {
+	ref := &demoRef{}
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := s.now()
+		var existing Pipeline
+		err := tx.Where("import_id = ?", "demo:pipeline:sales").Take(&existing).Error
+		if err == nil {
+			return s.loadDemoReference(tx, ref)
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		addPipeline := func(kind, key, name string, order int, phases []demoPhase) error {
+			p := Pipeline{Name: name, ActivityType: ActivityType(kind)}
+			p.stamp(TypePipeline, now)
+			p.SortIndex = float64(order)
+			p.ImportID = ptr("demo:pipeline:" + key)
+			if err := tx.Create(&p).Error; err != nil {
+				return err
+			}
+			for i, d := range phases {
+				ph := Phase{PipelineID: p.ID, Name: d.name, Code: d.code, LocalizedName: d.name, ActionName: d.action,
+					LocalizedActionName: d.action, IsAssignable: true, IsTerminal: d.terminal, IsWon: d.won,
+					DefaultProbability: d.probability, IsDefault: i == 0, Icon: "circle"}
+				ph.stamp(PhaseType(kind), now)
+				ph.SortIndex = float64(i + 1)
+				if err := tx.Create(&ph).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if err := addPipeline("SalesOpportunity", "sales", "Sales", 1, salesPhases); err != nil {
+			return err
+		}
+		if err := addPipeline("SalesOpportunity", "renewals", "Renewals", 2, renewalPhases); err != nil {
+			return err
+		}
+		for i, kind := range ActivityKinds {
+			if kind == "SalesOpportunity" {
+				continue
+			}
+			phases, ok := otherPhases[kind]
+			if !ok {
+				phases = genericPhases
+			}
+			if err := addPipeline(kind, kind, kind, 10+i, phases); err != nil {
+				return err
+			}
+		}
+		for i, r := range demoReps {
+			e := Employee{FirstName: r[0], LastName: r[1], Email: fmt.Sprintf("%s@phaseboard.example", strings.ToLower(r[0]))}
+			e.stamp(TypeEmployee, now)
+			e.ImportID = ptr(fmt.Sprintf("demo:employee:%d", i))
+			if err := tx.Create(&e).Error; err != nil {
+				return err
+			}
+		}
+		for i, name := range demoCustomers {
+			r := Relationship{Name: name, City: []string{"Amsterdam", "Utrecht", "Rotterdam", "Antwerp", "Berlin"}[i%5]}
+			r.stamp(TypeRelationship, now)
+			r.ImportID = ptr(fmt.Sprintf("demo:relationship:%d", i))
+			if err := tx.Create(&r).Error; err != nil {
+				return err
+			}
+			for j, first := range []string{"Sam", "Lotte"} {
+				c := Contact{FirstName: first, LastName: name[:1] + "ørensen", RelationshipID: &r.ID,
+					Email: fmt.Sprintf("%s.%d@customer.example", strings.ToLower(first), i)}
+				c.stamp(TypeContact, now)
+				c.ImportID = ptr(fmt.Sprintf("demo:contact:%d:%d", i, j))
+				if err := tx.Create(&c).Error; err != nil {
+					return err
+				}
+			}
+		}
+		for i, name := range demoSources {
+			x := Source{Name: name, Code: fmt.Sprintf("S%d", i+1)}
+			x.stamp(TypeSource, now)
+			x.SortIndex = float64(i)
+			if err := tx.Create(&x).Error; err != nil {
+				return err
+			}
+		}
+		for i, name := range demoLostReasons {
+			x := LostReason{Name: name, Code: fmt.Sprintf("L%d", i+1)}
+			x.stamp(TypeLostReason, now)
+			x.SortIndex = float64(i)
+			if err := tx.Create(&x).Error; err != nil {
+				return err
+			}
+		}
+		for _, name := range demoCompetitors {
+			x := Competitor{Name: name}
+			x.stamp(TypeCompetitor, now)
+			if err := tx.Create(&x).Error; err != nil {
+				return err
+			}
+		}
+		pl := PriceList{Name: "Standard 2026", Currency: "EUR"}
+		pl.stamp(TypePriceList, now)
+		if err := tx.Create(&pl).Error; err != nil {
+			return err
+		}
+		return s.loadDemoReference(tx, ref)
+	})
+	return ref, err
+}
+
+func (s *Store) loadDemoReference(tx *gorm.DB, ref *demoRef) error {
+	var pipelines []Pipeline
+	if err := tx.Where("activity_type = ? AND import_id LIKE 'demo:%'", TypeSalesOpportunity).Order("sort_index").Find(&pipelines).Error; err != nil {
+		return err
+	}
+	for _, p := range pipelines {
+		var phases []Phase
+		if err := tx.Where("pipeline_id = ?", p.ID).Order("sort_index").Find(&phases).Error; err != nil {
+			return err
+		}
+		ref.pipelines = append(ref.pipelines, struct {
+			p      Pipeline
+			phases []Phase
+		}{p, phases})
+	}
+	for _, q := range []struct {
+		dst any
+		sql string
+	}{
+		{&ref.reps, "import_id LIKE 'demo:%'"}, {&ref.customers, "import_id LIKE 'demo:%'"},
+		{&ref.contacts, "import_id LIKE 'demo:%'"}, {&ref.sources, "1 = 1"}, {&ref.reasons, "1 = 1"}, {&ref.rivals, "1 = 1"},
+	} {
+		if err := tx.Where(q.sql).Order("id").Find(q.dst).Error; err != nil {
+			return err
+		}
+	}
+	if len(ref.pipelines) == 0 || len(ref.reps) == 0 || len(ref.customers) == 0 {
+		return Errorf(EInternal, "demo reference data is incomplete")
+	}
+	return tx.Order("id").Take(&ref.priceList).Error
+}
+
+// demoOpportunities inserts n opportunities in batches; numbers continue the year's sequence.
+func (s *Store) demoOpportunities(ctx context.Context, ref *demoRef, n int, rng *rand.Rand, progress DemoProgress) error {
+	const batch = 1000
+	now := s.now()
+	today := NewDate(now.Year(), now.Month(), now.Day())
+	for done := 0; done < n; {
+		size := min(batch, n-done)
+		err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			var last int
+			if err := tx.Raw(`INSERT INTO number_sequences (activity_type, year, last_value) VALUES (?, ?, ?)
+				ON CONFLICT (activity_type, year) DO UPDATE SET last_value = number_sequences.last_value + ?
+				RETURNING last_value`, TypeSalesOpportunity, now.Year(), size, size).Scan(&last).Error; err != nil {
+				return err
+			}
+			first := last - size + 1
+			acts := make([]Activity, size)
+			changes := make([]PhaseChange, size)
+			for i := range acts {
+				// Most opportunities sit in the main pipeline's open phases.
+				pl := ref.pipelines[0]
+				if rng.IntN(5) == 0 && len(ref.pipelines) > 1 {
+					pl = ref.pipelines[1]
+				}
+				phase := pl.phases[weightedPhase(rng, len(pl.phases))]
+				cust := rng.IntN(len(ref.customers))
+				a := &acts[i]
+				a.stamp(TypeSalesOpportunity, now.Add(-time.Duration(rng.IntN(90*24))*time.Hour))
+				a.Subject = demoTopics[rng.IntN(len(demoTopics))] + " — " + ref.customers[cust].Name
+				a.Number = formatNumber(now.Year(), first+i)
+				a.Currency = "EUR"
+				a.PipelineID = pl.p.ID
+				a.RelationshipID = &ref.customers[cust].ID
+				a.ContactID = &ref.contacts[(cust*2+rng.IntN(2))%len(ref.contacts)].ID
+				a.SalesRepresentativeID = &ref.reps[rng.IntN(len(ref.reps))].ID
+				a.SourceID = &ref.sources[rng.IntN(len(ref.sources))].ID
+				a.PriceListID = &ref.priceList.ID
+				est := float64(1000 * (1 + rng.IntN(120)))
+				a.EstimatedAmount = &est
+				a.Amount = est
+				d := today.AddDate(0, 0, rng.IntN(270)-30)
+				a.ExpectedOrderDate = &Date{d}
+				a.SortIndex = float64(first+i) * sortStep
+				a.Version = 1
+				if err := enterPhase(a, &phase, a.CreationDate.Add(time.Duration(rng.IntN(30*24))*time.Hour), true); err != nil {
+					return err
+				}
+				if phase.IsLost() {
+					a.LostReasonID = &ref.reasons[rng.IntN(len(ref.reasons))].ID
+				}
+				a.RelationDescription = ref.customers[cust].Name
+				a.recomputeWeighted()
+				changes[i] = PhaseChange{ID: uuid.New(), ActivityID: a.ID, ToPhaseID: phase.ID, MovedBy: a.SalesRepresentativeID, MovedAt: a.PhaseEnteredAt}
+			}
+			if err := tx.CreateInBatches(acts, 500).Error; err != nil {
+				return err
+			}
+			return tx.CreateInBatches(changes, 1000).Error
+		})
+		if err != nil {
+			return fmt.Errorf("load demo opportunities: %w", err)
+		}
+		done += size
+		if progress != nil {
+			progress(done, n)
+		}
+	}
+	return nil
+}
+
+// weightedPhase favours the early, open phases, as a real pipeline does.
+func weightedPhase(rng *rand.Rand, n int) int {
+	weights := []int{35, 25, 18, 12, 10}
+	if n != len(weights) {
+		return rng.IntN(n)
+	}
+	r := rng.IntN(100)
+	for i, w := range weights {
+		if r < w {
+			return i
+		}
+		r -= w
+	}
+	return 0
+}

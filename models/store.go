@@ -1,0 +1,112 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
+
+	"phaseboard/migrations"
+)
+
+// DefaultEmbeddedPath is where the embedded database lives when DATABASE_URL is unset.
+const DefaultEmbeddedPath = "phaseboard.db"
+
+// Store is Phaseboard's storage and the home of its domain rules: every entry point (board,
+// keyboard, API) calls its methods, and each method is one transaction.
+type Store struct {
+	DB      *gorm.DB
+	Dialect string // migrations.Postgres or migrations.SQLite
+	// Now is the clock; tests may set it. Always UTC.
+	Now func() time.Time
+}
+
+// Open connects to DATABASE_URL-style url: a postgres:// URL selects PostgreSQL, anything else
+// (empty, a path, or sqlite:path) the embedded single-file database. It does not migrate.
+func Open(url string) (*Store, error) {
+	cfg := &gorm.Config{
+		Logger:  logger.Default.LogMode(logger.Silent),
+		NowFunc: func() time.Time { return time.Now().UTC() },
+		// Each Store method opens its own transaction; GORM's implicit ones would nest.
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+	}
+	var (
+		db      *gorm.DB
+		dialect string
+		err     error
+	)
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		dialect = migrations.Postgres
+		db, err = gorm.Open(postgres.Open(url), cfg)
+	default:
+		dialect = migrations.SQLite
+		path := strings.TrimPrefix(url, "sqlite:")
+		if path == "" {
+			path = DefaultEmbeddedPath
+		}
+		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		db, err = gorm.Open(sqlite.Open(dsn), cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	if dialect == migrations.SQLite {
+		// SQLite has one writer; one connection avoids SQLITE_BUSY on lock upgrades.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(20)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	return &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// SQL returns the underlying database handle.
+func (s *Store) SQL() *sql.DB {
+	d, _ := s.DB.DB()
+	return d
+}
+
+// Migrate applies pending migrations.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	return migrations.Apply(ctx, s.SQL(), s.Dialect)
+}
+
+// Ping checks that the database answers (for /healthz).
+func (s *Store) Ping(ctx context.Context) error { return s.SQL().PingContext(ctx) }
+
+// Close releases the connections.
+func (s *Store) Close() error { return s.SQL().Close() }
+
+// IsPostgres reports whether the store runs on PostgreSQL.
+func (s *Store) IsPostgres() bool { return s.Dialect == migrations.Postgres }
+
+// forUpdate locks the selected rows on PostgreSQL; SQLite's single writer needs no row locks.
+func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
+	if s.IsPostgres() {
+		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return tx
+}
+
+func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+// likePattern turns user text into a bound LIKE pattern matching it anywhere, with the
+// wildcards in the text escaped (used with ESCAPE '\').
+func likePattern(text string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + strings.ToLower(r.Replace(text)) + "%"
+}

@@ -1,0 +1,358 @@
+package models_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"phaseboard/models"
+	"phaseboard/models/storetest"
+)
+
+// fixture is a demo reference data set with no opportunities.
+type fixture struct {
+	s        *models.Store
+	sales    models.Pipeline
+	renewals models.Pipeline
+	phases   map[string]models.Phase // of the sales pipeline, by name
+	other    map[string]models.Phase // of the renewals pipeline
+}
+
+func newFixture(t *testing.T, s *models.Store) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.LoadDemo(ctx, 0, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := s.Pipelines(ctx)
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("pipelines %v %v", ps, err)
+	}
+	f := &fixture{s: s, sales: ps[0], renewals: ps[1], phases: map[string]models.Phase{}, other: map[string]models.Phase{}}
+	for _, x := range []struct {
+		id uuid.UUID
+		m  map[string]models.Phase
+	}{{ps[0].ID, f.phases}, {ps[1].ID, f.other}} {
+		phases, err := s.Phases(ctx, x.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range phases {
+			x.m[p.Name] = p
+		}
+	}
+	return f
+}
+
+func (f *fixture) create(t *testing.T, subject string, amount float64) *models.Activity {
+	t.Helper()
+	a, err := f.s.CreateOpportunity(context.Background(), models.OpportunityChanges{
+		Subject: &subject, EstimatedAmount: &amount, PipelineID: &f.sales.ID}, models.Actor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestCreateAppliesDefaults(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		f := newFixture(t, s)
+		a := f.create(t, "  Big deal  ", 20000)
+		if a.Subject != "Big deal" || a.PhaseID != f.phases["Qualification"].ID {
+			t.Fatalf("subject %q phase %v", a.Subject, a.PhaseID)
+		}
+		if *a.Probability != 10 || *a.WeightedAmount != 2000 {
+			t.Fatalf("probability %v weighted %v", *a.Probability, *a.WeightedAmount)
+		}
+		if len(a.Number) != len("2026-00001") || a.Number[4] != '-' {
+			t.Fatalf("number %q", a.Number)
+		}
+		got, err := s.Opportunity(context.Background(), a.ID)
+		if err != nil || got.Number != a.Number || *got.WeightedAmount != 2000 {
+			t.Fatalf("reloaded %+v %v", got, err)
+		}
+		_, err = s.CreateOpportunity(context.Background(), models.OpportunityChanges{Subject: ptr(" ")}, models.Actor{})
+		if e, ok := err.(*models.Error); !ok || e.Field != "Subject" {
+			t.Fatalf("empty subject: %v", err)
+		}
+	})
+}
+
+func TestMoveRules(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		a := f.create(t, "Deal", 1000)
+
+		res, err := s.MoveOpportunity(ctx, a.ID, f.phases["Negotiation"].ID, nil, nil, models.Actor{})
+		if err != nil || *res.Opportunity.Probability != 60 || *res.Opportunity.WeightedAmount != 600 || res.Opportunity.IsClosed {
+			t.Fatalf("negotiation: %+v %v", res, err)
+		}
+		res, err = s.MoveOpportunity(ctx, a.ID, f.phases["Lost"].ID, nil, nil, models.Actor{})
+		if err != nil || !res.Opportunity.IsClosed || *res.Opportunity.Probability != 0 || !res.NeedsLostReason {
+			t.Fatalf("lost: %+v %v", res, err)
+		}
+		reasons, _ := s.LostReasons(ctx)
+		_, err = s.UpdateOpportunity(ctx, a.ID, models.OpportunityChanges{LostReasonID: &reasons[0].ID}, models.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Leaving the lost phase reopens and forgets the reason.
+		res, err = s.MoveOpportunity(ctx, a.ID, f.phases["Proposal"].ID, nil, nil, models.Actor{})
+		if err != nil || res.Opportunity.IsClosed || *res.Opportunity.Probability != 30 || res.Opportunity.LostReasonID != nil {
+			t.Fatalf("reopen: %+v %v", res.Opportunity, err)
+		}
+		res, err = s.MoveOpportunity(ctx, a.ID, f.phases["Won"].ID, nil, nil, models.Actor{})
+		if err != nil || !res.Opportunity.IsClosed || *res.Opportunity.Probability != 100 || *res.Opportunity.WeightedAmount != 1000 {
+			t.Fatalf("won: %+v %v", res.Opportunity, err)
+		}
+
+		// A phase of another pipeline is refused and nothing changes.
+		before, _ := s.Opportunity(ctx, a.ID)
+		_, err = s.MoveOpportunity(ctx, a.ID, f.other["Quote"].ID, nil, nil, models.Actor{})
+		if e, ok := err.(*models.Error); !ok || e.Code != models.EInvalid || e.Field != "Phase" {
+			t.Fatalf("other pipeline: %v", err)
+		}
+		after, _ := s.Opportunity(ctx, a.ID)
+		if after.Version != before.Version || after.PhaseID != before.PhaseID {
+			t.Fatal("a refused move wrote something")
+		}
+
+		// Every move is recorded: create + 4 phase changes.
+		var n int64
+		s.DB.Model(&models.PhaseChange{}).Where("activity_id = ?", a.ID).Count(&n)
+		if n != 5 {
+			t.Fatalf("%d phase changes recorded, want 5", n)
+		}
+	})
+}
+
+func TestStaleEditIsRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		a := f.create(t, "Deal", 1000)
+		v := a.Version
+		if _, err := s.UpdateOpportunity(ctx, a.ID, models.OpportunityChanges{Subject: ptr("First"), ExpectedVersion: &v}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.UpdateOpportunity(ctx, a.ID, models.OpportunityChanges{Subject: ptr("Second"), ExpectedVersion: &v}, models.Actor{})
+		if models.ErrorCode(err) != models.EConflict {
+			t.Fatalf("stale edit: %v", err)
+		}
+		got, _ := s.Opportunity(ctx, a.ID)
+		if got.Subject != "First" {
+			t.Fatalf("subject %q", got.Subject)
+		}
+	})
+}
+
+func TestOrderingWithinAColumn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		qual := f.phases["Qualification"].ID
+		// Created cards go on top: c, b, a.
+		a, b, c := f.create(t, "a", 1), f.create(t, "b", 1), f.create(t, "c", 1)
+		order := func() string {
+			cards, err := s.Cards(ctx, models.BoardFilter{PipelineID: f.sales.ID}, qual, nil, 50)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := ""
+			for _, c := range cards {
+				out += c.Subject
+			}
+			return out
+		}
+		if got := order(); got != "cba" {
+			t.Fatalf("order %q", got)
+		}
+		// Drop a between c and b.
+		if _, err := s.MoveOpportunity(ctx, a.ID, qual, &c.ID, &b.ID, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := order(); got != "cab" {
+			t.Fatalf("order %q", got)
+		}
+		// Squeeze the same slot many times: the gap runs out and the column is renumbered.
+		x, y := a, b
+		for i := 0; i < 60; i++ {
+			if _, err := s.MoveOpportunity(ctx, y.ID, qual, &c.ID, &x.ID, models.Actor{}); err != nil {
+				t.Fatal(err)
+			}
+			x, y = y, x
+		}
+		if got := order(); got != "cab" && got != "cba" {
+			t.Fatalf("order after squeezing %q", got)
+		}
+		// Neighbours from a stale board (not in the column) are ignored: the card goes on top.
+		stale := uuid.New()
+		if _, err := s.MoveOpportunity(ctx, b.ID, qual, &stale, nil, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := order(); got[0] != 'b' {
+			t.Fatalf("order %q", got)
+		}
+	})
+}
+
+func TestColumnsAndPaging(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		for i := 0; i < 7; i++ {
+			f.create(t, fmt.Sprintf("Deal %d", i), 100)
+		}
+		filter := models.BoardFilter{PipelineID: f.sales.ID}
+		cols, err := s.Columns(ctx, filter)
+		if err != nil || len(cols) != 5 {
+			t.Fatalf("columns %v %v", cols, err)
+		}
+		if cols[0].Count != 7 || cols[0].Estimated != 700 || cols[0].Weighted != 70 {
+			t.Fatalf("qualification figures %+v", cols[0])
+		}
+		// Page through three at a time; a card moved away mid-way is neither lost nor repeated.
+		qual := f.phases["Qualification"].ID
+		page1, _ := s.Cards(ctx, filter, qual, nil, 3)
+		if _, err := s.MoveOpportunity(ctx, page1[0].ID, f.phases["Proposal"].ID, nil, nil, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[uuid.UUID]bool{}
+		for _, c := range page1 {
+			seen[c.ID] = true
+		}
+		last := page1[len(page1)-1].ID
+		for {
+			page, err := s.Cards(ctx, filter, qual, &last, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, c := range page {
+				if seen[c.ID] {
+					t.Fatalf("card %s repeated", c.Subject)
+				}
+				seen[c.ID] = true
+			}
+			last = page[len(page)-1].ID
+		}
+		if len(seen) != 7 {
+			t.Fatalf("saw %d cards, want 7", len(seen))
+		}
+		// Text and status filters narrow figures and cards alike.
+		filter.Text = "deal 3"
+		cols, _ = s.Columns(ctx, filter)
+		if cols[0].Count != 1 {
+			t.Fatalf("text filter count %d", cols[0].Count)
+		}
+		filter.Text, filter.Status = "", models.StatusClosed
+		cols, _ = s.Columns(ctx, filter)
+		if cols[0].Count != 0 {
+			t.Fatalf("closed filter count %d", cols[0].Count)
+		}
+	})
+}
+
+// Many goroutines creating and moving at once: numbers stay unique, every move is recorded,
+// and each column's order is a strict order.
+func TestConcurrentCreatesAndMoves(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		phaseIDs := []uuid.UUID{f.phases["Qualification"].ID, f.phases["Proposal"].ID, f.phases["Negotiation"].ID}
+		const workers, each = 8, 15
+		var wg sync.WaitGroup
+		errs := make(chan error, workers*each*2)
+		var moves sync.Map
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					subj := fmt.Sprintf("w%d-%d", w, i)
+					amount := 100.0
+					a, err := s.CreateOpportunity(ctx, models.OpportunityChanges{Subject: &subj, EstimatedAmount: &amount, PipelineID: &f.sales.ID}, models.Actor{})
+					if err != nil {
+						errs <- err
+						continue
+					}
+					target := phaseIDs[(w+i)%len(phaseIDs)]
+					if _, err := s.MoveOpportunity(ctx, a.ID, target, nil, nil, models.Actor{}); err != nil {
+						errs <- err
+						continue
+					}
+					if target != a.PhaseID {
+						moves.Store(a.ID, true)
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		var numbers []string
+		s.DB.Model(&models.Activity{}).Order("number").Pluck("number", &numbers)
+		if len(numbers) != workers*each {
+			t.Fatalf("%d opportunities, want %d", len(numbers), workers*each)
+		}
+		sort.Strings(numbers)
+		for i := 1; i < len(numbers); i++ {
+			if numbers[i] == numbers[i-1] {
+				t.Fatalf("number %s handed out twice", numbers[i])
+			}
+		}
+		moved := 0
+		moves.Range(func(any, any) bool { moved++; return true })
+		var changes int64
+		s.DB.Model(&models.PhaseChange{}).Count(&changes)
+		if int(changes) != workers*each+moved {
+			t.Fatalf("%d phase changes, want %d creates + %d moves", changes, workers*each, moved)
+		}
+		for _, p := range phaseIDs {
+			var dup int64
+			s.DB.Raw(`SELECT COUNT(*) FROM (SELECT sort_index FROM activities WHERE phase_id = ? GROUP BY sort_index HAVING COUNT(*) > 1) d`, p).Scan(&dup)
+			if dup != 0 {
+				t.Fatalf("column %v has %d shared sort indexes", p, dup)
+			}
+		}
+	})
+}
+
+func TestDemoLoadsAndMigrateIsIdempotent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		if err := s.LoadDemo(ctx, 1500, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		// A second load reuses the reference data and continues the numbers.
+		if err := s.LoadDemo(ctx, 10, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		var pipelines, opps, distinct int64
+		s.DB.Model(&models.Pipeline{}).Count(&pipelines)
+		s.DB.Model(&models.Activity{}).Count(&opps)
+		s.DB.Raw("SELECT COUNT(DISTINCT number) FROM activities").Scan(&distinct)
+		if pipelines != 16 || opps != 1510 || distinct != 1510 {
+			t.Fatalf("pipelines %d opportunities %d distinct numbers %d", pipelines, opps, distinct)
+		}
+		var bad int64
+		s.DB.Raw("SELECT COUNT(*) FROM activities WHERE ABS(weighted_amount - estimated_amount * probability / 100) > 0.0001").Scan(&bad)
+		if bad != 0 {
+			t.Fatalf("%d opportunities with a wrong weighted amount", bad)
+		}
+		if n, err := s.Migrate(ctx); err != nil || n != 0 {
+			t.Fatalf("second migrate applied %d: %v", n, err)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
