@@ -225,3 +225,20 @@ func (s *Store) filtered(ctx context.Context, f BoardFilter) *gorm.DB {
 	}
 	return q
 }
+
+// Phase loads one phase.
+func (s *Store) Phase(ctx context.Context, id uuid.UUID) (*Phase, error) {
+	var p Phase
+	err := s.DB.WithContext(ctx).Where("id = ?", id).Take(&p).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, Errorf(ENotFound, "That phase does not exist.")
+	}
+	return &p, err
+}
+
+// Competitors lists the competitors by name.
+func (s *Store) Competitors(ctx context.Context) ([]Competitor, error) {
+	var out []Competitor
+	err := s.DB.WithContext(ctx).Where("is_active").Order("name").Find(&out).Error
+	return out, err
+}

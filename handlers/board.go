@@ -1,0 +1,143 @@
+package handlers
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"phaseboard/models"
+	"phaseboard/views"
+	"phaseboard/web"
+)
+
+// Board renders the pipeline board for the filter in the URL.
+func (h *Handler) Board(c *fiber.Ctx) error {
+	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return badRequest("The board URL is malformed.")
+	}
+	f, err := h.filterFromValues(c, v)
+	if err != nil {
+		return err
+	}
+	view, err := h.boardView(c, f)
+	if err != nil {
+		return err
+	}
+	return web.Render(c, fiber.StatusOK, views.BoardPage(view))
+}
+
+func (h *Handler) boardView(c *fiber.Ctx, f models.BoardFilter) (views.BoardView, error) {
+	ctx := c.UserContext()
+	pipelines, err := h.Store.Pipelines(ctx)
+	if err != nil {
+		return views.BoardView{}, err
+	}
+	known := false
+	for _, p := range pipelines {
+		known = known || p.ID == f.PipelineID
+	}
+	if !known {
+		return views.BoardView{}, fiber.NewError(fiber.StatusNotFound, "That pipeline does not exist.")
+	}
+	reps, err := h.Store.Employees(ctx)
+	if err != nil {
+		return views.BoardView{}, err
+	}
+	cols, err := h.Store.Columns(ctx, f)
+	if err != nil {
+		return views.BoardView{}, err
+	}
+	b, err := h.boardContext(c, f)
+	if err != nil {
+		return views.BoardView{}, err
+	}
+	view := views.BoardView{Page: page(c, "Board", "board"), Pipelines: pipelines, Reps: reps, Filter: f, Query: b.Query}
+	for _, col := range cols {
+		cv, err := h.columnView(c, f, col, models.CardPageSize, b)
+		if err != nil {
+			return views.BoardView{}, err
+		}
+		view.Columns = append(view.Columns, cv)
+	}
+	return view, nil
+}
+
+// MoreCards answers "Load more" with the cards after the last one shown.
+func (h *Handler) MoreCards(c *fiber.Ctx) error {
+	phaseID, err := uuid.Parse(c.Params("phase"))
+	if err != nil {
+		return fiber.NewError(fiber.StatusNotFound, "No such column.")
+	}
+	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return badRequest("The URL is malformed.")
+	}
+	f, err := h.filterFromValues(c, v)
+	if err != nil {
+		return err
+	}
+	after, err := optionalID(v.Get("after"), "last card")
+	if err != nil {
+		return err
+	}
+	cards, err := h.Store.Cards(c.UserContext(), f, phaseID, after, models.CardPageSize+1)
+	if err != nil {
+		return err
+	}
+	more := len(cards) > models.CardPageSize
+	if more {
+		cards = cards[:models.CardPageSize]
+	}
+	b, err := h.boardContext(c, f)
+	if err != nil {
+		return err
+	}
+	return web.Render(c, fiber.StatusOK, views.CardsPage(phaseID.String(), cards, more, b))
+}
+
+// ClosePanel empties the side panel.
+func (h *Handler) ClosePanel(c *fiber.Ctx) error {
+	return c.Type("html").SendString("")
+}
+
+// renderedCount reads how many cards the browser shows in a column, so that the re-rendered
+// column keeps them all (at least one page, at most 1000).
+func renderedCount(c *fiber.Ctx, field string) int {
+	n, _ := strconv.Atoi(c.FormValue(field))
+	return min(max(n+1, models.CardPageSize), 1000)
+}
+
+// backToBoard redirects a plain (no-JavaScript) form post back to the board it came from.
+func backToBoard(c *fiber.Ctx, f models.BoardFilter) error {
+	return c.Redirect("/board?"+filterQuery(f), fiber.StatusSeeOther)
+}
+
+// refreshColumns renders the given columns out of band, plus an announcement.
+func (h *Handler) refreshColumns(c *fiber.Ctx, f models.BoardFilter, announce string, limits map[uuid.UUID]int, extra ...templComponent) error {
+	cols, err := h.Store.Columns(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	b, err := h.boardContext(c, f)
+	if err != nil {
+		return err
+	}
+	var parts []templComponent
+	for _, col := range cols {
+		limit, ok := limits[col.Phase.ID]
+		if !ok {
+			continue
+		}
+		cv, err := h.columnView(c, f, col, limit, b)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, views.Column(cv, true))
+	}
+	parts = append(parts, views.Announce(announce))
+	parts = append(parts, extra...)
+	return web.Render(c, fiber.StatusOK, joinComponents(parts...))
+}

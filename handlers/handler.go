@@ -1,0 +1,157 @@
+// Package handlers holds Phaseboard's HTTP handlers, one file per feature or action, all
+// methods of Handler, which holds their dependencies. Register is the one route table.
+package handlers
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"phaseboard/models"
+	"phaseboard/views"
+	"phaseboard/web"
+)
+
+// Handler holds what the handlers need.
+type Handler struct {
+	Store *models.Store
+}
+
+// Register adds every route to the app.
+func Register(app *fiber.App, h *Handler) {
+	app.Get("/healthz", h.Health)
+	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/board", fiber.StatusSeeOther) })
+	app.Get("/board", h.Board)
+	app.Get("/board/columns/:phase/cards", h.MoreCards)
+	app.Get("/board/panel/close", h.ClosePanel)
+	app.Post("/board/opportunities", h.CreateOpportunity)
+	app.Post("/board/opportunities/:id/move", h.MoveOpportunity)
+	app.Get("/board/opportunities/:id/edit", h.EditOpportunity)
+	app.Post("/board/opportunities/:id", h.SaveOpportunity)
+	app.Post("/board/opportunities/:id/lost", h.SaveLostReason)
+}
+
+// badRequest is a 400 with a message safe to show.
+func badRequest(msg string) error { return fiber.NewError(fiber.StatusBadRequest, msg) }
+
+// pathID parses the :id route parameter; a malformed one is a 404, as no such entity exists.
+func pathID(c *fiber.Ctx, name string) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Params(name))
+	if err != nil {
+		return uuid.Nil, fiber.NewError(fiber.StatusNotFound, "No such opportunity.")
+	}
+	return id, nil
+}
+
+// optionalID parses an optional form or query id; empty is nil, malformed is a 400.
+func optionalID(value, field string) (*uuid.UUID, error) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return nil, nil
+	}
+	id, err := uuid.Parse(value)
+	if err != nil {
+		return nil, badRequest("The " + field + " is not a valid id.")
+	}
+	return &id, nil
+}
+
+// filterFromValues reads the board filter from a URL query. The pipeline defaults to the first.
+func (h *Handler) filterFromValues(c *fiber.Ctx, v url.Values) (models.BoardFilter, error) {
+	f := models.BoardFilter{Text: strings.TrimSpace(v.Get("q")), Status: v.Get("status")}
+	switch f.Status {
+	case models.StatusOpen, models.StatusClosed, models.StatusAll:
+	case "":
+		f.Status = models.StatusAll
+	default:
+		return f, badRequest("Unknown status filter: use open, closed or all.")
+	}
+	if len(f.Text) > 200 {
+		f.Text = f.Text[:200]
+	}
+	rep, err := optionalID(v.Get("rep"), "rep")
+	if err != nil {
+		return f, err
+	}
+	f.RepID = rep
+	pipe, err := optionalID(v.Get("pipeline"), "pipeline")
+	if err != nil {
+		return f, err
+	}
+	if pipe != nil {
+		f.PipelineID = *pipe
+		return f, nil
+	}
+	pipelines, err := h.Store.Pipelines(c.UserContext())
+	if err != nil {
+		return f, err
+	}
+	if len(pipelines) == 0 {
+		return f, fiber.NewError(fiber.StatusNotFound, "There is no sales pipeline yet.")
+	}
+	f.PipelineID = pipelines[0].ID
+	return f, nil
+}
+
+// filterOfMutation recovers the board filter a mutation was made under: the form's "return"
+// field (plain forms), else the page URL htmx reports, else the Referer.
+func (h *Handler) filterOfMutation(c *fiber.Ctx) (models.BoardFilter, error) {
+	raw := c.FormValue("return")
+	if raw == "" {
+		for _, hdr := range []string{"HX-Current-URL", fiber.HeaderReferer} {
+			if u, err := url.Parse(c.Get(hdr)); err == nil && u.RawQuery != "" {
+				raw = u.RawQuery
+				break
+			}
+		}
+	}
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		v = url.Values{}
+	}
+	return h.filterFromValues(c, v)
+}
+
+// filterQuery encodes a filter as the board URL's query.
+func filterQuery(f models.BoardFilter) string {
+	v := url.Values{}
+	v.Set("pipeline", f.PipelineID.String())
+	if f.RepID != nil {
+		v.Set("rep", f.RepID.String())
+	}
+	if f.Text != "" {
+		v.Set("q", f.Text)
+	}
+	if f.Status != "" && f.Status != models.StatusAll {
+		v.Set("status", f.Status)
+	}
+	return v.Encode()
+}
+
+func (h *Handler) boardContext(c *fiber.Ctx, f models.BoardFilter) (*views.BoardContext, error) {
+	phases, err := h.Store.Phases(c.UserContext(), f.PipelineID)
+	if err != nil {
+		return nil, err
+	}
+	return &views.BoardContext{Phases: phases, Query: filterQuery(f), CSRF: web.CSRFToken(c), Now: h.Store.Now()}, nil
+}
+
+// columnView loads one column's figures and its first limit cards.
+func (h *Handler) columnView(c *fiber.Ctx, f models.BoardFilter, col models.Column, limit int, b *views.BoardContext) (views.ColumnView, error) {
+	cards, err := h.Store.Cards(c.UserContext(), f, col.Phase.ID, nil, limit+1)
+	if err != nil {
+		return views.ColumnView{}, err
+	}
+	more := len(cards) > limit
+	if more {
+		cards = cards[:limit]
+	}
+	return views.ColumnView{Column: col, Cards: cards, More: more, Board: b}, nil
+}
+
+// page builds the layout's data for a full page.
+func page(c *fiber.Ctx, title, nav string) views.Page {
+	return views.Page{Title: title, CSRF: web.CSRFToken(c), Nav: nav}
+}

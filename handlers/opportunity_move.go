@@ -1,0 +1,114 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"phaseboard/models"
+	"phaseboard/views"
+	"phaseboard/web"
+)
+
+// MoveOpportunity moves a card by drag (with neighbours) or by the "Move to" control (to the
+// top of the chosen column). Both are models.Store.MoveOpportunity; the answer re-renders the
+// two columns out of band, or redirects a plain form post back to the board.
+func (h *Handler) MoveOpportunity(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	phaseID, err := optionalID(c.FormValue("phase_id"), "phase")
+	if err != nil {
+		return err
+	}
+	if phaseID == nil {
+		return badRequest("Choose the phase to move the card to.")
+	}
+	after, err := optionalID(c.FormValue("after_id"), "card above")
+	if err != nil {
+		return err
+	}
+	before, err := optionalID(c.FormValue("before_id"), "card below")
+	if err != nil {
+		return err
+	}
+	f, err := h.filterOfMutation(c)
+	if err != nil {
+		return err
+	}
+	res, err := h.Store.MoveOpportunity(c.UserContext(), id, *phaseID, after, before, models.Actor{})
+	if err != nil {
+		return err
+	}
+	opp := res.Opportunity
+	f.PipelineID = opp.PipelineID
+	if !web.IsHTMX(c) {
+		return backToBoard(c, f)
+	}
+	phase, err := h.Store.Phase(c.UserContext(), res.ToPhaseID)
+	if err != nil {
+		return err
+	}
+	limits := map[uuid.UUID]int{res.FromPhaseID: renderedCount(c, "from_count"), res.ToPhaseID: renderedCount(c, "to_count")}
+	if res.FromPhaseID == res.ToPhaseID {
+		limits[res.ToPhaseID] = max(limits[res.ToPhaseID], renderedCount(c, "from_count"))
+	}
+	msg := "Moved “" + opp.Subject + "” to " + phase.Name + "."
+	if res.FromPhaseID == res.ToPhaseID {
+		msg = "Reordered “" + opp.Subject + "” in " + phase.Name + "."
+	}
+	var extra []templComponent
+	if res.NeedsLostReason {
+		prompt, err := h.lostPrompt(c, opp, filterQuery(f))
+		if err != nil {
+			return err
+		}
+		extra = append(extra, views.PanelOOB(views.LostPanel(prompt)))
+	}
+	return h.refreshColumns(c, f, msg, limits, extra...)
+}
+
+func (h *Handler) lostPrompt(c *fiber.Ctx, opp *models.Activity, query string) (views.LostPrompt, error) {
+	reasons, err := h.Store.LostReasons(c.UserContext())
+	if err != nil {
+		return views.LostPrompt{}, err
+	}
+	rivals, err := h.Store.Competitors(c.UserContext())
+	if err != nil {
+		return views.LostPrompt{}, err
+	}
+	return views.LostPrompt{ID: opp.ID.String(), Subject: opp.Subject, Reasons: reasons, Competitors: rivals, Query: query, CSRF: web.CSRFToken(c)}, nil
+}
+
+// SaveLostReason records why a deal was lost (and to whom).
+func (h *Handler) SaveLostReason(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	reason, err := optionalID(c.FormValue("lost_reason"), "lost reason")
+	if err != nil {
+		return err
+	}
+	rival, err := optionalID(c.FormValue("competitor"), "competitor")
+	if err != nil {
+		return err
+	}
+	ch := models.OpportunityChanges{LostReasonID: reason, LostToCompetitorID: rival}
+	if rival == nil {
+		ch.LostToCompetitorID = &uuid.Nil
+	}
+	res, err := h.Store.UpdateOpportunity(c.UserContext(), id, ch, models.Actor{})
+	if err != nil {
+		return err
+	}
+	if !web.IsHTMX(c) {
+		f, err := h.filterOfMutation(c)
+		if err != nil {
+			return err
+		}
+		f.PipelineID = res.Opportunity.PipelineID
+		return backToBoard(c, f)
+	}
+	return web.Render(c, fiber.StatusOK, views.Announce("Saved why “"+res.Opportunity.Subject+"” was lost."))
+}

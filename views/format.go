@@ -1,0 +1,84 @@
+// Package views holds Phaseboard's templ components: the layout, pages, and the partials htmx
+// swaps (columns, cards, panels), with the small view models they read.
+package views
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"phaseboard/models"
+)
+
+// Money formats an amount in whole euros with thousands separators ("€ 12,500").
+func Money(v float64) string {
+	neg := v < 0
+	s := fmt.Sprintf("%.0f", math.Abs(math.Round(v)))
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "€ -" + b.String()
+	}
+	return "€ " + b.String()
+}
+
+// Percent formats a probability ("60%").
+func Percent(v float64) string {
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%.0f%%", v)
+	}
+	return fmt.Sprintf("%.1f%%", v)
+}
+
+// DateText formats an optional date for a card ("12 Mar 2027", or "no date").
+func DateText(d *models.Date) string {
+	if d == nil {
+		return "no date"
+	}
+	return d.Format("2 Jan 2006")
+}
+
+// DateValue formats an optional date for an <input type="date">.
+func DateValue(d *models.Date) string {
+	if d == nil {
+		return ""
+	}
+	return d.String()
+}
+
+// Days formats days in phase ("today", "1 day", "12 days").
+func Days(n int) string {
+	switch n {
+	case 0:
+		return "today"
+	case 1:
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+// Count formats a card count ("1 card", "12 cards").
+func Count(n int64) string {
+	if n == 1 {
+		return "1 card"
+	}
+	return fmt.Sprintf("%d cards", n)
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }
+
+func phaseNames(phases []models.Phase) map[string]string {
+	m := make(map[string]string, len(phases))
+	for _, p := range phases {
+		m[p.ID.String()] = p.Name
+	}
+	return m
+}
+
+var _ = time.Now

@@ -1,0 +1,145 @@
+// Package web builds the Fiber application: middleware, static files, CSRF, error mapping and
+// the helpers handlers use to render templ components for full pages and htmx fragments.
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/csrf"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"phaseboard/models"
+	"phaseboard/static"
+)
+
+// Config is what the application needs from main.
+type Config struct {
+	Store *models.Store
+	// SecureCookies sets the Secure flag (behind TLS). Off for http://localhost.
+	SecureCookies bool
+	Logger        *slog.Logger
+}
+
+const csrfKey = "csrf"
+
+// BodyLimit caps request bodies; larger ones get 413.
+const BodyLimit = 1 << 20
+
+// New returns the Fiber app with middleware installed; handlers add their routes to it.
+func New(cfg Config) *fiber.App {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               "Phaseboard",
+		DisableStartupMessage: true,
+		BodyLimit:             BodyLimit,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		ErrorHandler:          errorHandler(cfg.Logger),
+	})
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		cfg.Logger.Error("panic", "path", c.Path(), "panic", e)
+	}}))
+	app.Use(securityHeaders)
+	app.Use("/static", filesystem.New(filesystem.Config{
+		Root:   http.FS(static.FS),
+		MaxAge: 3600,
+	}))
+	app.Use(csrf.New(csrf.Config{
+		// API clients authenticate with tokens, not cookies, so CSRF does not apply to them.
+		Next:           func(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/v1/") || c.Path() == "/healthz" },
+		Storage:        &DBStorage{DB: cfg.Store.DB, Prefix: "csrf:"},
+		Extractor:      csrfFromHeaderOrForm,
+		CookieName:     "phaseboard_csrf",
+		CookieSameSite: "Lax",
+		CookieHTTPOnly: true,
+		CookieSecure:   cfg.SecureCookies,
+		Expiration:     12 * time.Hour,
+		ContextKey:     csrfKey,
+		ErrorHandler: func(c *fiber.Ctx, err error) error {
+			return fiber.NewError(fiber.StatusForbidden, "Your session expired or the form is stale: reload the page and try again.")
+		},
+	}))
+	return app
+}
+
+// csrfFromHeaderOrForm reads the token from htmx's header or a plain form's hidden field, so
+// that pages work with and without JavaScript.
+func csrfFromHeaderOrForm(c *fiber.Ctx) (string, error) {
+	if t := c.Get("X-CSRF-Token"); t != "" {
+		return t, nil
+	}
+	if t := c.FormValue("_csrf"); t != "" {
+		return t, nil
+	}
+	return "", csrf.ErrTokenNotFound
+}
+
+// CSRFToken is the token for forms and htmx headers of this request.
+func CSRFToken(c *fiber.Ctx) string {
+	t, _ := c.Locals(csrfKey).(string)
+	return t
+}
+
+func securityHeaders(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'")
+	return c.Next()
+}
+
+// IsHTMX reports whether the request comes from htmx (and wants a fragment).
+func IsHTMX(c *fiber.Ctx) bool { return c.Get("HX-Request") == "true" }
+
+// Render writes a templ component as HTML with the given status.
+func Render(c *fiber.Ctx, status int, comp templ.Component) error {
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return comp.Render(c.UserContext(), c.Response().BodyWriter())
+}
+
+// StatusOf maps a domain error code to an HTTP status.
+func StatusOf(err error) int {
+	switch models.ErrorCode(err) {
+	case models.ENotFound:
+		return fiber.StatusNotFound
+	case models.EInvalid:
+		return fiber.StatusUnprocessableEntity
+	case models.EConflict:
+		return fiber.StatusConflict
+	case models.EForbidden:
+		return fiber.StatusForbidden
+	case models.EUnauthorized:
+		return fiber.StatusUnauthorized
+	}
+	return fiber.StatusInternalServerError
+}
+
+// errorHandler answers errors that handlers return: domain errors with their status and safe
+// message, Fiber errors as they are, anything else as a logged 500 without internals.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		status, msg := fiber.StatusInternalServerError, models.ErrorMessage(err)
+		var fe *fiber.Error
+		switch {
+		case errors.As(err, &fe):
+			status, msg = fe.Code, fe.Message
+		case models.ErrorCode(err) != models.EInternal:
+			status = StatusOf(err)
+		default:
+			log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+		}
+		c.Status(status)
+		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		return c.SendString(msg)
+	}
+}
