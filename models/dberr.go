@@ -23,3 +23,9 @@ func mapDBError(err error, field string) error {
 	}
 	return err
 }
+
+// isRetryable reports a PostgreSQL deadlock (40P01) or serialisation failure (40001).
+func isRetryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}

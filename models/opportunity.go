@@ -12,9 +12,11 @@ import (
 	"gorm.io/gorm"
 )
 
-// Actor is who makes a change (recorded in the move history).
+// Actor is who makes a change (recorded in the move history) and what they may do: Role is a
+// user's or API client's role; the zero Role is the system itself (CLI, demo, tests).
 type Actor struct {
 	EmployeeID *uuid.UUID
+	Role       string
 }
 
 // OpportunityChanges is a create or a partial update of a sales opportunity: nil fields are left
@@ -38,6 +40,7 @@ type OpportunityChanges struct {
 	Currency              *string
 	RelationDescription   *string
 	ImportID              *string
+	ForecastCategory      *string // "" clears it: the phase's category applies again
 
 	// Position within the target column: the card above and the card below the drop point.
 	// Both empty places the card at the top of its column.
@@ -62,7 +65,7 @@ const maxSubjectLength = 500
 // pipeline; without a phase to the pipeline's default (or first) phase, at the top of the column.
 func (s *Store) CreateOpportunity(ctx context.Context, ch OpportunityChanges, actor Actor) (*Activity, error) {
 	var out *Activity
-	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transact(ctx, func(tx *gorm.DB) error {
 		now := s.now()
 		a := &Activity{Currency: "EUR", Version: 1}
 		a.stamp(TypeSalesOpportunity, now)
@@ -107,7 +110,7 @@ func (s *Store) CreateOpportunity(ctx context.Context, ch OpportunityChanges, ac
 // UpdateOpportunity applies a partial update. A change of phase is a move with all its rules.
 func (s *Store) UpdateOpportunity(ctx context.Context, id uuid.UUID, ch OpportunityChanges, actor Actor) (*MoveResult, error) {
 	var res *MoveResult
-	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transact(ctx, func(tx *gorm.DB) error {
 		now := s.now()
 		a, err := s.lockOpportunity(tx, id)
 		if err != nil {
@@ -148,7 +151,7 @@ func (s *Store) MoveOpportunity(ctx context.Context, id, phaseID uuid.UUID, afte
 
 // DeleteOpportunity removes an opportunity with its lines and history.
 func (s *Store) DeleteOpportunity(ctx context.Context, id uuid.UUID) error {
-	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.transact(ctx, func(tx *gorm.DB) error {
 		if _, err := s.lockOpportunity(tx, id); err != nil {
 			return err
 		}
@@ -185,6 +188,16 @@ func (s *Store) apply(tx *gorm.DB, a *Activity, ch OpportunityChanges, actor Act
 		} else {
 			v := *ch.ImportID
 			a.ImportID = &v
+		}
+	}
+	if ch.ForecastCategory != nil {
+		switch c := *ch.ForecastCategory; {
+		case c == "":
+			a.ForecastCategory = nil
+		case !ValidForecastCategory(c):
+			return FieldError("ForecastCategory", "Forecast category must be Pipeline, BestCase, Commit, Closed or Omitted.")
+		default:
+			a.ForecastCategory = &c
 		}
 	}
 	if ch.Amount != nil {

@@ -95,11 +95,28 @@ func (s *Store) Close() error { return s.SQL().Close() }
 func (s *Store) IsPostgres() bool { return s.Dialect == migrations.Postgres }
 
 // forUpdate locks the selected rows on PostgreSQL; SQLite's single writer needs no row locks.
+// NO KEY UPDATE, not UPDATE: it still serialises writers, but does not block the KEY SHARE
+// locks that foreign-key checks take (a move's history row references the phase it left,
+// which another move may hold; with FOR UPDATE two opposite moves deadlock).
 func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
 	if s.IsPostgres() {
-		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
+		return tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE"})
 	}
 	return tx
+}
+
+// transact runs fn in one transaction, retrying a few times when PostgreSQL aborts it for a
+// deadlock or a serialisation failure (rare: two column renumberings that cross).
+func (s *Store) transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		err = s.DB.WithContext(ctx).Transaction(fn)
+		if !isRetryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	return err
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }

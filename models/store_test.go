@@ -356,3 +356,46 @@ func TestDemoLoadsAndMigrateIsIdempotent(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Cards moving in opposite directions at once (P→Q while Q→P) must not deadlock or fail.
+func TestOppositeMovesDoNotFail(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		p, q := f.phases["Proposal"].ID, f.phases["Negotiation"].ID
+		const workers, rounds = 8, 25
+		cards := make([]*models.Activity, workers)
+		for i := range cards {
+			cards[i] = f.create(t, fmt.Sprintf("card %d", i), 10)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, workers*rounds)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for r := 0; r < rounds; r++ {
+					target := p
+					if (w+r)%2 == 0 {
+						target = q
+					}
+					// Drop below another worker's card to exercise placement under contention.
+					after := cards[(w+1)%workers].ID
+					if _, err := s.MoveOpportunity(ctx, cards[w].ID, target, &after, nil, models.Actor{}); err != nil {
+						errs <- err
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		var changes int64
+		s.DB.Model(&models.PhaseChange{}).Where("to_phase_id IN ?", []uuid.UUID{p, q}).Count(&changes)
+		if changes != workers*rounds {
+			t.Fatalf("%d moves recorded, want %d", changes, workers*rounds)
+		}
+	})
+}
