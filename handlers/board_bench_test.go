@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"context"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -29,8 +28,7 @@ func benchServer(b *testing.B) *server {
 			n = v
 		}
 		// The server outlives this benchmark (shared by the others): clean up at process end.
-		tb := &onceTB{TB: b}
-		benchSrv = newServer(tb, migrations.Postgres, n)
+		benchSrv = newServer(processTB{b}, migrations.Postgres, n)
 		pipe, phases := fixture(b, benchSrv.store)
 		benchOpen = []models.Phase{phases["Qualification"], phases["Proposal"], phases["Negotiation"]}
 		db := benchSrv.store.DB
@@ -50,12 +48,6 @@ func benchServer(b *testing.B) *server {
 	}
 	return benchSrv
 }
-
-// onceTB lets the shared benchmark server's cleanups run at the end of the process instead of
-// the end of the first benchmark.
-type onceTB struct{ testing.TB }
-
-func (o *onceTB) Cleanup(func()) {}
 
 // BenchmarkBoardPage renders /board: five columns, their database totals and 50 cards each.
 func BenchmarkBoardPage(b *testing.B) {
@@ -106,5 +98,3 @@ func move(b *testing.B, c *client, rng *rand.Rand) {
 		b.Fatalf("move answered %d: %s", resp.StatusCode, body)
 	}
 }
-
-var _ = context.Background
