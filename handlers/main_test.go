@@ -4,6 +4,8 @@ import (
 	"os"
 	"sync"
 	"testing"
+
+	"phaseboard/web/browsertest"
 )
 
 // Cleanups of resources shared by several tests or benchmarks (the benchmark server) run once,
@@ -15,6 +17,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	browsertest.Shutdown()
 	processCleanupsMu.Lock()
 	for i := len(processCleanups) - 1; i >= 0; i-- {
 		processCleanups[i]()
