@@ -1,0 +1,83 @@
+// Package odata serves a read-mostly OData v4 API (JSON, minimal metadata)
+// over a SQL database, from a declarative description of entity sets. It
+// knows neither the web framework nor the application's models: only the
+// Model it is given, a database handle and a Dialect.
+//
+// # Registering entity sets
+//
+// Describe each entity type once; a property is one line: its OData name,
+// EDM type and the SQL (a column or expression over the set's table, which
+// is always aliased "t"). Sets map types onto tables; sets that share a table
+// are told apart by a fixed Where condition.
+//
+//	model := &odata.Model{
+//		Namespace: "Phaseboard",
+//		Types: []odata.EntityType{
+//			{Name: "Datastore.Phase", Properties: []odata.Property{
+//				odata.Prop("ID", odata.EdmGuid, "t.id").Required(),
+//				odata.Prop("_Type", odata.EdmString, "t.type").Required(),
+//				odata.Prop("Name", odata.EdmString, "t.name"),
+//				odata.Prop("IsTerminal", odata.EdmBoolean, "t.is_terminal").Required(),
+//			}, NavProps: []odata.NavProp{
+//				odata.One("Pipeline", "Pipeline", "pipeline_id"), // N:1: FK on this table
+//			}},
+//			{Name: "Datastore.Phase.ActivityInvoice", BaseType: "Datastore.Phase"},
+//			{Name: "Activity.SalesOpportunity", Properties: []odata.Property{ /* ... */ },
+//				NavProps: []odata.NavProp{
+//					odata.Many("ProductLines", "ProductLine", "activity_id"), // 1:N: FK on the target's table
+//				}},
+//			// ...
+//		},
+//		Sets: []odata.EntitySet{
+//			{Name: "Datastore_Phase", Type: "Datastore.Phase", Table: "phases"},
+//			{Name: "Datastore_Phase_ActivityInvoice", Type: "Datastore.Phase.ActivityInvoice",
+//				Table: "phases", Where: "t.type = 'Datastore.Phase.ActivityInvoice'"},
+//			// ...
+//		},
+//	}
+//	svc, err := odata.NewService(model, db, odata.PostgreSQL, odata.Options{
+//		Prefix:          "/v1/odata",
+//		CurrentEmployee: func(r *http.Request) (string, error) { /* key of the caller */ },
+//		EmployeeSet:     "Relation_Person_Contact_Employee",
+//	})
+//	if err != nil { // the model is checked here, never at request time
+//		log.Fatal(err)
+//	}
+//	mux.Handle("/v1/odata/", svc)
+//
+// Every type has a "_Type" property: declare it with the discriminator
+// column when a set spans subtypes, or the model adds a constant naming the
+// type. $filter on _Type is refused with a message pointing to the subtype's
+// own set. Keys are Edm.Guid ("ID" unless EntitySet.Key says otherwise).
+//
+// # What is served
+//
+// GET on the service document, $metadata (CSDL XML, or CSDL JSON with
+// $format=json or Accept: application/json), Set, Set/$count, Set(key),
+// Set(key)/Property[/$value], Set(key)/Nav, Set(key)/Nav/$ref,
+// Set(key)/Nav/$count and GetCurrentEmployee(). Query options: $filter,
+// $select, $expand (nested options, up to 3 levels), $orderby, $top, $skip,
+// $count, $skiptoken, $format. $search, $apply and $compute answer 501;
+// unknown $-options 400; other options (access_token, ...) are ignored.
+// Writes go to the set's Writer if it has one, else 405.
+//
+// Collections are paged by the server (Options.DefaultPageSize, at most
+// MaxPageSize, or Prefer: odata.maxpagesize) with keyset $skiptoken links, so
+// deep pages cost the same as the first. Without $expand rows stream from
+// the database to the client.
+//
+// # Safety
+//
+// Every literal in a request becomes a bound parameter; SQL identifiers and
+// expressions come only from the Model. $filter has hard limits (length,
+// depth, node count). Errors are OData error bodies: 400 for syntax errors
+// (naming the byte position) and unknown names, 404 for unknown sets and
+// keys. A panic is recovered into a logged 500.
+//
+// # Storage assumptions
+//
+// PostgreSQL: uuid keys, date, timestamptz, double precision, boolean.
+// SQLite: GUIDs as lowercase text, dates as 'YYYY-MM-DD', timestamps as UTC
+// text in Go's "2006-01-02 15:04:05.999999999-07:00" layout, booleans 0/1.
+// Bound values use the same formats, so comparisons and ordering agree.
+package odata

@@ -1,0 +1,149 @@
+package odata
+
+import (
+	"context"
+	"io"
+	"net/http"
+)
+
+// fetchOne reads the entity with key from set through plan p, expanded.
+// It returns nil when there is none.
+func (s *Service) fetchOne(ctx context.Context, p *plan, key string) (*entity, error) {
+	st, err := buildSelect(s.builder(), p, selectSpec{extraWhere: keyEquals(key), limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	var found *entity
+	if err := s.run(ctx, st, func(e *entity) error { found = e; return nil }); err != nil {
+		return nil, err
+	}
+	if found != nil && len(p.expands) > 0 {
+		if err := s.expand(ctx, p, []*entity{found}); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+// singleOptions refuses collection-only options on single-entity routes.
+func singleOptions(q *queryOptions) error {
+	if q.filter != nil || q.orderBy != nil || q.top >= 0 || q.skip > 0 || q.count || q.skipToken != "" {
+		return badRequest("", "only $select and $expand apply to a single entity")
+	}
+	return nil
+}
+
+func (s *Service) serveEntity(w http.ResponseWriter, r *http.Request, q *queryOptions, set *entitySet, key string) error {
+	if err := singleOptions(q); err != nil {
+		return err
+	}
+	p, err := newPlan(set, q)
+	if err != nil {
+		return err
+	}
+	e, err := s.fetchOne(r.Context(), p, key)
+	if err != nil {
+		return err
+	}
+	if e == nil {
+		return notFound("%s(%s) does not exist", set.name, key)
+	}
+	writeJSON(w, http.StatusOK, appendEntity(nil, contextHead("$metadata#"+set.name+p.contextSelect()+"/$entity"), p, e))
+	return nil
+}
+
+func contextHead(u string) string {
+	return string(appendJSONString([]byte(`"@odata.context":`), u))
+}
+
+func (s *Service) requireEntity(ctx context.Context, set *entitySet, key string) error {
+	e, err := s.fetchOne(ctx, &plan{set: set, top: -1}, key)
+	if err != nil {
+		return err
+	}
+	if e == nil {
+		return notFound("%s(%s) does not exist", set.name, key)
+	}
+	return nil
+}
+
+func (s *Service) serveProperty(w http.ResponseWriter, r *http.Request, set *entitySet, key string, prop *Property, raw bool) error {
+	p := &plan{set: set, props: []*Property{prop}, top: -1}
+	e, err := s.fetchOne(r.Context(), p, key)
+	if err != nil {
+		return err
+	}
+	if e == nil {
+		return notFound("%s(%s) does not exist", set.name, key)
+	}
+	v := e.values[0]
+	if v == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if raw {
+		w.Header().Set("Content-Type", "text/plain;charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		if str, ok := v.(string); ok {
+			io.WriteString(w, str)
+		} else {
+			w.Write(appendJSONValue(nil, v))
+		}
+		return nil
+	}
+	b := []byte("{" + contextHead("$metadata#"+set.name+"("+key+")/"+prop.Name) + `,"value":`)
+	b = appendJSONValue(b, v)
+	writeJSON(w, http.StatusOK, append(b, '}'))
+	return nil
+}
+
+// serveNavigation answers Set(key)/Nav and Set(key)/Nav/$ref.
+func (s *Service) serveNavigation(w http.ResponseWriter, r *http.Request, q *queryOptions, set *entitySet, key string, nav *navProp, refs bool) error {
+	if err := s.requireEntity(r.Context(), set, key); err != nil {
+		return err
+	}
+	target := nav.target
+	if nav.Many {
+		p, err := newPlan(target, q)
+		if err != nil {
+			return err
+		}
+		ctxURL := "$metadata#" + target.name + p.contextSelect()
+		if refs {
+			ctxURL = "$metadata#Collection($ref)"
+		}
+		return s.serveCollection(w, r, q, p, fkEquals(nav.FK, key), ctxURL, refs)
+	}
+	if err := singleOptions(q); err != nil {
+		return err
+	}
+	// N:1: the parent expanded with the navigation property.
+	child, err := newPlan(target, q)
+	if err != nil {
+		return err
+	}
+	parent := &plan{set: set, top: -1, expands: []*expandPlan{{nav: nav, plan: child}}}
+	e, err := s.fetchOne(r.Context(), parent, key)
+	if err != nil {
+		return err
+	}
+	if e == nil {
+		return notFound("%s(%s) does not exist", set.name, key)
+	}
+	linked, _ := e.expanded[0].(*entity)
+	if linked == nil {
+		if refs {
+			return notFound("%s(%s)/%s is not set", set.name, key, nav.Name)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if refs {
+		b := []byte(`{"@odata.context":"$metadata#$ref","@odata.id":`)
+		b = appendJSONString(b, s.serviceRoot(r)+"/"+target.name+"("+linked.key+")")
+		writeJSON(w, http.StatusOK, append(b, '}'))
+		return nil
+	}
+	writeJSON(w, http.StatusOK, appendEntity(nil, contextHead("$metadata#"+target.name+child.contextSelect()+"/$entity"), child, linked))
+	return nil
+}

@@ -1,0 +1,102 @@
+package odata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error is an OData error. The service writes it as
+// {"error":{"code","message","target","details":[]}} with Status as the HTTP
+// status. Writers and hooks may return it to choose the status and message;
+// any other error becomes a 500 whose text is logged, not sent.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Target  string
+	Details []ErrorDetail
+}
+
+// ErrorDetail is one entry of an OData error's details.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Target  string `json:"target,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func badRequest(target, format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: fmt.Sprintf(format, args...), Target: target}
+}
+
+func notFound(format string, args ...any) *Error {
+	return &Error{Status: http.StatusNotFound, Code: "NotFound", Message: fmt.Sprintf(format, args...)}
+}
+
+func notImplemented(format string, args ...any) *Error {
+	return &Error{Status: http.StatusNotImplemented, Code: "NotImplemented", Message: fmt.Sprintf(format, args...)}
+}
+
+// syntaxError is a malformed query option; Pos is a byte offset into it.
+type syntaxError struct {
+	Pos int
+	Msg string
+}
+
+func (e *syntaxError) Error() string {
+	return fmt.Sprintf("syntax error at position %d: %s", e.Pos, e.Msg)
+}
+
+// writeError answers with an OData error body. Only *Error and
+// *syntaxError messages reach the client; anything else is logged and
+// becomes a generic 500.
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *Error
+	var se *syntaxError
+	switch {
+	case errors.As(err, &oe):
+	case errors.As(err, &se):
+		oe = badRequest("", "%s", se.Error())
+	case errors.Is(err, context.Canceled):
+		return // the client went away
+	case errors.Is(err, context.DeadlineExceeded):
+		s.opts.Logger.Warn("odata: query timeout", "url", r.URL.String())
+		oe = &Error{Status: http.StatusServiceUnavailable, Code: "Timeout", Message: "the query took too long; narrow the filter or page size"}
+	default:
+		s.opts.Logger.Error("odata: request failed", "method", r.Method, "url", r.URL.String(), "err", err)
+		oe = &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal server error"}
+	}
+	b := []byte(`{"error":{"code":`)
+	b = appendJSONString(b, oe.Code)
+	b = append(b, `,"message":`...)
+	b = appendJSONString(b, oe.Message)
+	b = append(b, `,"target":`...)
+	if oe.Target == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, oe.Target)
+	}
+	b = append(b, `,"details":[`...)
+	for i, d := range oe.Details {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"code":`...)
+		b = appendJSONString(b, d.Code)
+		b = append(b, `,"message":`...)
+		b = appendJSONString(b, d.Message)
+		if d.Target != "" {
+			b = append(b, `,"target":`...)
+			b = appendJSONString(b, d.Target)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, "]}}"...)
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(oe.Status)
+	w.Write(b)
+}

@@ -1,0 +1,349 @@
+package odata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// Options configure a Service. The zero value works.
+type Options struct {
+	// Prefix is the path the service is mounted at ("/v1/odata" by default).
+	// Requests whose path starts with it have it stripped; others are taken
+	// as already relative (e.g. behind http.StripPrefix).
+	Prefix string
+	// ServiceRoot, when set, is the absolute URL used for @odata.nextLink and
+	// @odata.id (e.g. "https://api.example.com/v1/odata"). By default it is
+	// derived from the request (Host, TLS, X-Forwarded-Proto) and Prefix.
+	ServiceRoot string
+	// Page sizes for server-driven paging: 100 and 1000 by default.
+	DefaultPageSize int
+	MaxPageSize     int
+	// CurrentEmployee, with EmployeeSet, enables the function import
+	// GetCurrentEmployee(): it returns the key of the caller's employee
+	// entity in EmployeeSet. Return an *Error (e.g. 401) to refuse.
+	CurrentEmployee func(r *http.Request) (key string, err error)
+	EmployeeSet     string
+	// Logger receives 500s and panics (slog.Default() when nil).
+	Logger *slog.Logger
+	// Now is the clock behind the now() filter function (time.Now when nil).
+	Now func() time.Time
+	// QueryTimeout bounds the database work of one request (30s by default;
+	// negative for none), so that an expensive filter cannot hold the
+	// database.
+	QueryTimeout time.Duration
+}
+
+// Service serves the OData v4 protocol for a Model over a database. It is an
+// http.Handler; it is safe for concurrent use.
+type Service struct {
+	schema   *schema
+	db       Querier
+	dialect  Dialect
+	opts     Options
+	employee *entitySet
+}
+
+// NewService validates the model and returns the handler. db is usually a
+// *sql.DB; dialect is PostgreSQL or SQLite.
+func NewService(model *Model, db Querier, dialect Dialect, opts Options) (*Service, error) {
+	if model == nil || db == nil || dialect == nil {
+		return nil, errors.New("odata: NewService needs a model, a database and a dialect")
+	}
+	sch, err := model.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = "/v1/odata"
+	}
+	opts.Prefix = "/" + strings.Trim(opts.Prefix, "/")
+	opts.ServiceRoot = strings.TrimSuffix(opts.ServiceRoot, "/")
+	if opts.DefaultPageSize <= 0 {
+		opts.DefaultPageSize = 100
+	}
+	if opts.MaxPageSize <= 0 {
+		opts.MaxPageSize = 1000
+	}
+	opts.DefaultPageSize = min(opts.DefaultPageSize, opts.MaxPageSize)
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.QueryTimeout == 0 {
+		opts.QueryTimeout = 30 * time.Second
+	}
+	s := &Service{schema: sch, db: db, dialect: dialect, opts: opts}
+	if (opts.CurrentEmployee == nil) != (opts.EmployeeSet == "") {
+		return nil, errors.New("odata: CurrentEmployee and EmployeeSet go together")
+	}
+	if opts.EmployeeSet != "" {
+		if s.employee = sch.sets[opts.EmployeeSet]; s.employee == nil {
+			return nil, fmt.Errorf("odata: EmployeeSet %q is not an entity set of the model", opts.EmployeeSet)
+		}
+	}
+	return s, nil
+}
+
+func (s *Service) builder() *sqlBuilder {
+	return &sqlBuilder{d: s.dialect, now: s.opts.Now()}
+}
+
+const (
+	jsonContentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+	functionName    = "GetCurrentEmployee"
+)
+
+// ServeHTTP routes an OData request. A panic is recovered, logged and
+// answered with a 500 OData error: malformed input must never take the
+// process down.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.opts.Logger.Error("odata: panic", "method", r.Method, "url", r.URL.String(), "panic", v, "stack", string(debug.Stack()))
+			s.writeError(w, r, &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal server error"})
+		}
+	}()
+	w.Header().Set("OData-Version", "4.0")
+	if s.opts.QueryTimeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.QueryTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	if err := s.route(w, r); err != nil {
+		s.writeError(w, r, err)
+	}
+}
+
+func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
+	rel := r.URL.Path
+	if rel == s.opts.Prefix || strings.HasPrefix(rel, s.opts.Prefix+"/") {
+		rel = rel[len(s.opts.Prefix):]
+	}
+	rel = strings.Trim(rel, "/")
+	values, err := rawQuery(r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	q, err := parseQuery(values)
+	if err != nil {
+		return err
+	}
+	switch rel {
+	case "":
+		if err := readOnly(w, r); err != nil {
+			return err
+		}
+		return s.serveServiceDocument(w, r)
+	case "$metadata":
+		if err := readOnly(w, r); err != nil {
+			return err
+		}
+		return s.serveMetadata(w, r, q)
+	case functionName + "()", functionName:
+		if s.employee == nil {
+			return notFound("%s is not available", functionName)
+		}
+		if err := readOnly(w, r); err != nil {
+			return err
+		}
+		key, err := s.opts.CurrentEmployee(r)
+		if err != nil {
+			return err
+		}
+		return s.serveEntity(w, r, q, s.employee, key)
+	}
+	if err := checkFormat(q.format); err != nil {
+		return err
+	}
+	segs := strings.Split(rel, "/")
+	name, keyText, hasKey, err := splitKey(segs[0])
+	if err != nil {
+		return err
+	}
+	set := s.schema.sets[name]
+	if set == nil {
+		return notFound("unknown entity set %s", name)
+	}
+	if !hasKey {
+		switch {
+		case len(segs) == 1:
+			if r.Method == http.MethodPost {
+				return s.serveCreate(w, r, set)
+			}
+			if err := readOnly(w, r); err != nil {
+				return err
+			}
+			p, err := newPlan(set, q)
+			if err != nil {
+				return err
+			}
+			return s.serveCollection(w, r, q, p, nil, "$metadata#"+set.name+p.contextSelect(), false)
+		case len(segs) == 2 && segs[1] == "$count":
+			if err := readOnly(w, r); err != nil {
+				return err
+			}
+			p, err := newPlan(set, q)
+			if err != nil {
+				return err
+			}
+			return s.serveCount(w, r, p, nil)
+		}
+		return notFound("no resource at %s", rel)
+	}
+	key, err := parseKey(keyText, set)
+	if err != nil {
+		return err
+	}
+	if len(segs) == 1 {
+		switch r.Method {
+		case http.MethodPatch, http.MethodPut, http.MethodDelete:
+			return s.serveWrite(w, r, set, key)
+		}
+		if err := readOnly(w, r); err != nil {
+			return err
+		}
+		return s.serveEntity(w, r, q, set, key)
+	}
+	if err := readOnly(w, r); err != nil {
+		return err
+	}
+	member, rest := segs[1], segs[2:]
+	if prop := set.typ.prop(member); prop != nil {
+		switch {
+		case len(rest) == 0:
+			return s.serveProperty(w, r, set, key, prop, false)
+		case len(rest) == 1 && rest[0] == "$value":
+			return s.serveProperty(w, r, set, key, prop, true)
+		}
+		return notFound("no resource at %s", rel)
+	}
+	nav := set.typ.nav(member)
+	if nav == nil {
+		return notFound("%s has no property %s", set.name, member)
+	}
+	switch {
+	case len(rest) == 0:
+		return s.serveNavigation(w, r, q, set, key, nav, false)
+	case len(rest) == 1 && rest[0] == "$ref":
+		return s.serveNavigation(w, r, q, set, key, nav, true)
+	case len(rest) == 1 && rest[0] == "$count" && nav.Many:
+		if err := s.requireEntity(r.Context(), set, key); err != nil {
+			return err
+		}
+		p, err := newPlan(nav.target, q)
+		if err != nil {
+			return err
+		}
+		return s.serveCount(w, r, p, fkEquals(nav.FK, key))
+	}
+	return notFound("no resource at %s", rel)
+}
+
+// readOnly answers 405 for methods other than GET and HEAD on read routes.
+func readOnly(w http.ResponseWriter, r *http.Request) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	w.Header().Set("Allow", "GET")
+	return &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: fmt.Sprintf("method %s is not allowed here", r.Method)}
+}
+
+func checkFormat(f string) error {
+	if f == "" || f == "json" || strings.HasPrefix(f, "application/json") {
+		return nil
+	}
+	return &Error{Status: http.StatusNotAcceptable, Code: "NotAcceptable", Message: fmt.Sprintf("$format=%s is not supported: use json", f), Target: "$format"}
+}
+
+// splitKey splits "Set(key)" into "Set" and "key".
+func splitKey(seg string) (name, key string, hasKey bool, err error) {
+	i := strings.IndexByte(seg, '(')
+	if i < 0 {
+		return seg, "", false, nil
+	}
+	if !strings.HasSuffix(seg, ")") {
+		return "", "", false, badRequest("", "malformed key in %s", seg)
+	}
+	return seg[:i], seg[i+1 : len(seg)-1], true, nil
+}
+
+// parseKey accepts 0123…, guid'0123…', '0123…' and ID=0123….
+func parseKey(text string, set *entitySet) (string, error) {
+	text = strings.TrimSpace(text)
+	if k, v, ok := strings.Cut(text, "="); ok {
+		if strings.TrimSpace(k) != set.key.Name {
+			return "", badRequest("", "unknown key property %s", k)
+		}
+		text = strings.TrimSpace(v)
+	}
+	text = strings.TrimPrefix(text, "guid")
+	if len(text) >= 2 && text[0] == '\'' && text[len(text)-1] == '\'' {
+		text = text[1 : len(text)-1]
+	}
+	if guidLen(text) != 36 || len(text) != 36 {
+		return "", badRequest("", "malformed key %q: expected a GUID", text)
+	}
+	return strings.ToLower(text), nil
+}
+
+func keyEquals(key string) func(*sqlBuilder, *scope) string {
+	return func(b *sqlBuilder, sc *scope) string {
+		return "(" + sc.set.key.SQL + ") = " + b.bind(EdmGuid, key)
+	}
+}
+
+func fkEquals(fk, key string) func(*sqlBuilder, *scope) string {
+	return func(b *sqlBuilder, sc *scope) string { return "t." + fk + " = " + b.bind(EdmGuid, key) }
+}
+
+// serviceRoot is the absolute URL of the service, without a trailing slash.
+func (s *Service) serviceRoot(r *http.Request) string {
+	if s.opts.ServiceRoot != "" {
+		return s.opts.ServiceRoot
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host + s.opts.Prefix
+}
+
+func (s *Service) serveServiceDocument(w http.ResponseWriter, r *http.Request) error {
+	b := []byte(`{"@odata.context":"$metadata","value":[`)
+	for i, set := range s.schema.setOrder {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendJSONString(b, set.name)
+		b = append(b, `,"kind":"EntitySet","url":`...)
+		b = appendJSONString(b, set.name)
+		b = append(b, '}')
+	}
+	if s.employee != nil {
+		b = append(b, `,{"name":"`+functionName+`","kind":"FunctionImport","url":"`+functionName+`"}`...)
+	}
+	b = append(b, "]}"...)
+	writeJSON(w, http.StatusOK, b)
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", jsonContentType)
+	w.WriteHeader(status)
+	w.Write(body)
+}

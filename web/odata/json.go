@@ -1,0 +1,219 @@
+package odata
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// normalize converts a value scanned from either driver into the canonical
+// Go value for its EDM type: string (Guid lowercase, Date "YYYY-MM-DD",
+// DateTimeOffset RFC 3339 in UTC), float64, int64, bool or nil. Drivers
+// differ (SQLite returns text or time.Time for dates, PostgreSQL time.Time;
+// uuid comes as string, []byte or [16]byte), so the EDM type decides.
+func normalize(t EdmType, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if b, ok := v.([]byte); ok && t != EdmGuid {
+		v = string(b)
+	}
+	switch t {
+	case EdmString:
+		switch x := v.(type) {
+		case string:
+			return x, nil
+		case time.Time:
+			return x.UTC().Format(time.RFC3339Nano), nil
+		}
+		return fmt.Sprint(v), nil
+	case EdmGuid:
+		switch x := v.(type) {
+		case string:
+			return strings.ToLower(x), nil
+		case [16]byte:
+			return uuid.UUID(x).String(), nil
+		case []byte:
+			if len(x) == 16 {
+				return uuid.UUID(x).String(), nil
+			}
+			return strings.ToLower(string(x)), nil
+		case fmt.Stringer:
+			return strings.ToLower(x.String()), nil
+		}
+	case EdmDouble:
+		switch x := v.(type) {
+		case float64:
+			return x, nil
+		case float32:
+			return float64(x), nil
+		case int64:
+			return float64(x), nil
+		case string:
+			return strconv.ParseFloat(x, 64)
+		}
+	case EdmInt32, EdmInt64:
+		switch x := v.(type) {
+		case int64:
+			return x, nil
+		case int32:
+			return int64(x), nil
+		case float64:
+			return int64(x), nil
+		case string:
+			return strconv.ParseInt(x, 10, 64)
+		}
+	case EdmBoolean:
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case int64:
+			return x != 0, nil
+		case string:
+			return strconv.ParseBool(x)
+		}
+	case EdmDate:
+		switch x := v.(type) {
+		case time.Time:
+			// A date has no zone: keep the calendar day the driver read.
+			return x.Format(time.DateOnly), nil
+		case string:
+			if len(x) >= 10 {
+				if _, err := time.Parse(time.DateOnly, x[:10]); err == nil {
+					return x[:10], nil
+				}
+			}
+		}
+	case EdmDateTimeOffset:
+		switch x := v.(type) {
+		case time.Time:
+			return x.UTC().Format(time.RFC3339Nano), nil
+		case string:
+			if tm, err := parseTimestamp(x); err == nil {
+				return tm.UTC().Format(time.RFC3339Nano), nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("odata: cannot read %T %v as %s", v, v, t)
+}
+
+var timestampLayouts = []string{
+	sqliteTimeLayout,
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999",
+	time.DateOnly,
+}
+
+func parseTimestamp(s string) (time.Time, error) {
+	for _, l := range timestampLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("odata: unreadable timestamp %q", s)
+}
+
+// appendJSONValue appends a normalized value as JSON.
+func appendJSONValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case float64:
+		switch {
+		case math.IsNaN(x):
+			return append(b, `"NaN"`...)
+		case math.IsInf(x, 1):
+			return append(b, `"INF"`...)
+		case math.IsInf(x, -1):
+			return append(b, `"-INF"`...)
+		}
+		return strconv.AppendFloat(b, x, 'g', -1, 64)
+	case string:
+		return appendJSONString(b, x)
+	}
+	out, _ := json.Marshal(v)
+	return append(b, out...)
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	out, _ := json.Marshal(s) // never fails for a string; invalid UTF-8 becomes U+FFFD
+	return append(b, out...)
+}
+
+// entity is one row read for the response, with its expanded neighbours.
+type entity struct {
+	values   []any // normalized, aligned with plan.props
+	key      string
+	fks      []any // per N:1 expand: the target key or nil
+	order    []any // normalized $orderby values, for $skiptoken
+	expanded []any // per expand: *entity (or nil) for N:1, []*entity for 1:N
+	counts   []int64
+}
+
+// appendEntity writes e as a JSON object: the selected properties in model
+// order, then the expanded navigation properties.
+// head, when not empty, is written first (the "@odata.context" of a single
+// entity response).
+func appendEntity(b []byte, head string, p *plan, e *entity) []byte {
+	b = append(b, '{')
+	b = append(b, head...)
+	first := head == ""
+	sep := func() {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+	}
+	for i, prop := range p.props {
+		sep()
+		b = appendJSONString(b, prop.Name)
+		b = append(b, ':')
+		b = appendJSONValue(b, e.values[i])
+	}
+	for i, ex := range p.expands {
+		if ex.count {
+			sep()
+			b = appendJSONString(b, ex.nav.Name+"@odata.count")
+			b = append(b, ':')
+			b = strconv.AppendInt(b, e.counts[i], 10)
+		}
+		sep()
+		b = appendJSONString(b, ex.nav.Name)
+		b = append(b, ':')
+		switch x := e.expanded[i].(type) {
+		case *entity:
+			if x == nil {
+				b = append(b, "null"...)
+			} else {
+				b = appendEntity(b, "", ex.plan, x)
+			}
+		case []*entity:
+			b = append(b, '[')
+			for j, child := range x {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendEntity(b, "", ex.plan, child)
+			}
+			b = append(b, ']')
+		default:
+			if ex.nav.Many {
+				b = append(b, "[]"...)
+			} else {
+				b = append(b, "null"...)
+			}
+		}
+	}
+	return append(b, '}')
+}

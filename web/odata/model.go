@@ -1,0 +1,362 @@
+package odata
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// EdmType is the OData primitive type of a property.
+type EdmType string
+
+// The primitive types the package understands.
+const (
+	EdmGuid           EdmType = "Edm.Guid"
+	EdmString         EdmType = "Edm.String"
+	EdmDouble         EdmType = "Edm.Double"
+	EdmInt32          EdmType = "Edm.Int32"
+	EdmInt64          EdmType = "Edm.Int64"
+	EdmBoolean        EdmType = "Edm.Boolean"
+	EdmDate           EdmType = "Edm.Date"
+	EdmDateTimeOffset EdmType = "Edm.DateTimeOffset"
+)
+
+func (t EdmType) valid() bool {
+	switch t {
+	case EdmGuid, EdmString, EdmDouble, EdmInt32, EdmInt64, EdmBoolean, EdmDate, EdmDateTimeOffset:
+		return true
+	}
+	return false
+}
+
+func (t EdmType) numeric() bool { return t == EdmDouble || t == EdmInt32 || t == EdmInt64 }
+
+// TypeProperty is the discriminator property every entity type has. When a type
+// does not declare it, the model adds it with the type's qualified name as a
+// constant value.
+const TypeProperty = "_Type"
+
+// Model is the declarative description of what the service exposes.
+// Build it once at start-up; NewService validates it.
+type Model struct {
+	// Namespace holds the entity container and the types whose names have no dot.
+	Namespace string
+	Types     []EntityType
+	Sets      []EntitySet
+}
+
+// EntityType describes the shape of entities. Name is qualified
+// ("Activity.SalesOpportunity"); properties and navigation properties of
+// BaseType are inherited.
+type EntityType struct {
+	Name       string
+	BaseType   string
+	Abstract   bool
+	Properties []Property
+	NavProps   []NavProp
+}
+
+// Property is one structural property. SQL is a column or an SQL expression
+// over the set's table, which is always aliased "t" (e.g. "t.first_name || ' ' ||
+// t.last_name"). It is trusted: it comes from the program, never from a request.
+type Property struct {
+	Name     string
+	Type     EdmType
+	SQL      string
+	Nullable bool
+	// NoFilter and NoSort take a property out of $filter / $orderby
+	// (both are allowed by default, hence the negative names).
+	NoFilter bool
+	NoSort   bool
+
+	autoType bool // the _Type the model added: a constant per type
+}
+
+// Prop is the one-line way to declare a nullable property.
+func Prop(name string, typ EdmType, sql string) Property {
+	return Property{Name: name, Type: typ, SQL: sql, Nullable: true}
+}
+
+// Required returns p declared as not nullable.
+func (p Property) Required() Property { p.Nullable = false; return p }
+
+// NavProp is a navigation property. For N:1 (Many false) FK is the column on
+// this entity's table that holds the target's key; for 1:N (Many true) FK is
+// the column on the target set's table that holds this entity's key.
+// FK is a plain column name (no alias).
+type NavProp struct {
+	Name   string
+	Target string // entity set name
+	Many   bool
+	FK     string
+}
+
+// One declares an N:1 navigation property; fk is a column of this table.
+func One(name, targetSet, fk string) NavProp { return NavProp{Name: name, Target: targetSet, FK: fk} }
+
+// Many declares a 1:N navigation property; fk is a column of the target's table.
+func Many(name, targetSet, fk string) NavProp {
+	return NavProp{Name: name, Target: targetSet, Many: true, FK: fk}
+}
+
+// EntitySet exposes the rows of Table (restricted by the fixed SQL condition
+// Where, written over alias "t") as entities of Type. Several sets may share a
+// table. Writer, when set, handles POST/PATCH/PUT/DELETE; without it those
+// methods answer 405.
+type EntitySet struct {
+	Name   string
+	Type   string
+	Table  string
+	Where  string
+	Key    string // property name, "ID" when empty
+	Writer Writer
+}
+
+var (
+	identRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	qualifiedRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+	tableRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
+)
+
+// schema is the validated, resolved form of a Model that the rest of the
+// package works with.
+type schema struct {
+	model     *Model
+	types     map[string]*entityType
+	typeOrder []*entityType
+	sets      map[string]*entitySet
+	setOrder  []*entitySet
+}
+
+type entityType struct {
+	decl     *EntityType
+	base     *entityType
+	props    []*Property // own + inherited, base first
+	propByNm map[string]*Property
+	navs     []*navProp
+	navByNm  map[string]*navProp
+	ownProps []*Property
+	ownNavs  []*navProp
+	key      *Property // the hierarchy's key property (nil for types no set uses)
+}
+
+type navProp struct {
+	NavProp
+	target *entitySet
+}
+
+type entitySet struct {
+	decl  *EntitySet
+	name  string
+	typ   *entityType
+	table string
+	where string
+	key   *Property
+}
+
+func (t *entityType) prop(name string) *Property { return t.propByNm[name] }
+func (t *entityType) nav(name string) *navProp   { return t.navByNm[name] }
+
+// Validate checks the model: names, unknown base types and targets,
+// duplicates, keys. NewService calls it; call it in a test to fail early.
+func (m *Model) Validate() error {
+	_, err := m.resolve()
+	return err
+}
+
+func (m *Model) resolve() (*schema, error) {
+	s := &schema{model: m, types: map[string]*entityType{}, sets: map[string]*entitySet{}}
+	if !qualifiedRE.MatchString(m.Namespace) {
+		return nil, fmt.Errorf("odata model: invalid namespace %q", m.Namespace)
+	}
+	for i := range m.Types {
+		d := &m.Types[i]
+		if !qualifiedRE.MatchString(d.Name) {
+			return nil, fmt.Errorf("odata model: invalid type name %q", d.Name)
+		}
+		if s.types[d.Name] != nil {
+			return nil, fmt.Errorf("odata model: duplicate type %q", d.Name)
+		}
+		t := &entityType{decl: d, propByNm: map[string]*Property{}, navByNm: map[string]*navProp{}}
+		s.types[d.Name] = t
+		s.typeOrder = append(s.typeOrder, t)
+	}
+	for _, t := range s.typeOrder {
+		if b := t.decl.BaseType; b != "" {
+			if t.base = s.types[b]; t.base == nil {
+				return nil, fmt.Errorf("odata model: type %q: unknown base type %q", t.decl.Name, b)
+			}
+		}
+	}
+	for _, t := range s.typeOrder { // detect inheritance cycles before walking chains
+		seen := map[*entityType]bool{}
+		for b := t; b != nil; b = b.base {
+			if seen[b] {
+				return nil, fmt.Errorf("odata model: type %q: inheritance cycle", t.decl.Name)
+			}
+			seen[b] = true
+		}
+	}
+	for i := range m.Sets {
+		d := &m.Sets[i]
+		if !identRE.MatchString(d.Name) {
+			return nil, fmt.Errorf("odata model: invalid entity set name %q", d.Name)
+		}
+		if s.sets[d.Name] != nil {
+			return nil, fmt.Errorf("odata model: duplicate entity set %q", d.Name)
+		}
+		if !tableRE.MatchString(d.Table) {
+			return nil, fmt.Errorf("odata model: set %q: invalid table %q", d.Name, d.Table)
+		}
+		t := s.types[d.Type]
+		if t == nil {
+			return nil, fmt.Errorf("odata model: set %q: unknown type %q", d.Name, d.Type)
+		}
+		es := &entitySet{decl: d, name: d.Name, typ: t, table: d.Table, where: d.Where}
+		s.sets[d.Name] = es
+		s.setOrder = append(s.setOrder, es)
+	}
+	// Resolve members base first so that inherited members come first.
+	done := map[*entityType]bool{}
+	var resolveType func(t *entityType) error
+	resolveType = func(t *entityType) error {
+		if done[t] {
+			return nil
+		}
+		done[t] = true
+		if t.base != nil {
+			if err := resolveType(t.base); err != nil {
+				return err
+			}
+			for _, p := range t.base.props {
+				if p.autoType { // a derived type names itself, not its base
+					p = &Property{Name: TypeProperty, Type: EdmString, SQL: "'" + t.decl.Name + "'", NoFilter: true, autoType: true}
+				}
+				t.props = append(t.props, p)
+				t.propByNm[p.Name] = p
+			}
+			t.navs = append(t.navs, t.base.navs...)
+			for k, v := range t.base.navByNm {
+				t.navByNm[k] = v
+			}
+		}
+		for i := range t.decl.Properties {
+			p := &t.decl.Properties[i]
+			if !identRE.MatchString(p.Name) {
+				return fmt.Errorf("odata model: type %q: invalid property name %q", t.decl.Name, p.Name)
+			}
+			if t.propByNm[p.Name] != nil || t.navByNm[p.Name] != nil {
+				return fmt.Errorf("odata model: type %q: duplicate member %q", t.decl.Name, p.Name)
+			}
+			if !p.Type.valid() {
+				return fmt.Errorf("odata model: type %q: property %q: unknown type %q", t.decl.Name, p.Name, p.Type)
+			}
+			if strings.TrimSpace(p.SQL) == "" {
+				return fmt.Errorf("odata model: type %q: property %q has no SQL", t.decl.Name, p.Name)
+			}
+			t.addProp(p)
+		}
+		for i := range t.decl.NavProps {
+			n := &t.decl.NavProps[i]
+			if !identRE.MatchString(n.Name) {
+				return fmt.Errorf("odata model: type %q: invalid navigation property name %q", t.decl.Name, n.Name)
+			}
+			if t.propByNm[n.Name] != nil || t.navByNm[n.Name] != nil {
+				return fmt.Errorf("odata model: type %q: duplicate member %q", t.decl.Name, n.Name)
+			}
+			target := s.sets[n.Target]
+			if target == nil {
+				return fmt.Errorf("odata model: type %q: navigation property %q: unknown target set %q", t.decl.Name, n.Name, n.Target)
+			}
+			if !identRE.MatchString(n.FK) {
+				return fmt.Errorf("odata model: type %q: navigation property %q: invalid FK column %q", t.decl.Name, n.Name, n.FK)
+			}
+			np := &navProp{NavProp: *n, target: target}
+			t.navs = append(t.navs, np)
+			t.ownNavs = append(t.ownNavs, np)
+			t.navByNm[n.Name] = np
+		}
+		if t.propByNm[TypeProperty] == nil {
+			// The discriminator: a constant naming the type. The name matched
+			// qualifiedRE, so it cannot break out of the SQL string literal.
+			t.addProp(&Property{Name: TypeProperty, Type: EdmString, SQL: "'" + t.decl.Name + "'", NoFilter: true, autoType: true})
+		}
+		return nil
+	}
+	for _, t := range s.typeOrder {
+		if err := resolveType(t); err != nil {
+			return nil, err
+		}
+	}
+	for _, es := range s.setOrder {
+		keyName := es.decl.Key
+		if keyName == "" {
+			keyName = "ID"
+		}
+		es.key = es.typ.prop(keyName)
+		if es.key == nil {
+			return nil, fmt.Errorf("odata model: set %q: key property %q not found on type %q", es.name, keyName, es.typ.decl.Name)
+		}
+		if es.key.Type != EdmGuid {
+			return nil, fmt.Errorf("odata model: set %q: key %q must be Edm.Guid", es.name, keyName)
+		}
+	}
+	// Every set over one type hierarchy must use the same key: CSDL declares the
+	// key once, on the root type.
+	rootKey := map[*entityType]string{}
+	for _, es := range s.setOrder {
+		r := es.typ.root()
+		if k, ok := rootKey[r]; ok && k != es.key.Name {
+			return nil, fmt.Errorf("odata model: set %q: key %q differs from %q used by another set of the same type hierarchy", es.name, es.key.Name, k)
+		}
+		rootKey[r] = es.key.Name
+	}
+	for _, t := range s.typeOrder {
+		if k, ok := rootKey[t.root()]; ok {
+			t.key = t.prop(k)
+		} else {
+			t.key = t.prop("ID")
+		}
+	}
+	return s, nil
+}
+
+func (t *entityType) addProp(p *Property) {
+	t.props = append(t.props, p)
+	t.ownProps = append(t.ownProps, p)
+	t.propByNm[p.Name] = p
+}
+
+func (t *entityType) root() *entityType {
+	for t.base != nil {
+		t = t.base
+	}
+	return t
+}
+
+// qualify rewrites the alias "t" in a trusted SQL fragment from the model to
+// alias, leaving string literals alone. This lets the same property SQL be
+// used for the main table, joined tables and subqueries.
+func qualify(expr, alias string) string {
+	if alias == "t" {
+		return expr
+	}
+	var b strings.Builder
+	inString := false
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
+		if c == '\'' {
+			inString = !inString
+		}
+		if !inString && c == 't' && i+1 < len(expr) && expr[i+1] == '.' && (i == 0 || !isIdentByte(expr[i-1]) && expr[i-1] != '.' && expr[i-1] != '"') {
+			b.WriteString(alias)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}

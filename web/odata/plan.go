@@ -1,0 +1,87 @@
+package odata
+
+import "strings"
+
+// plan is a request's query options resolved against one entity set: what
+// to select, which neighbours to expand and how.
+type plan struct {
+	set     *entitySet
+	props   []*Property // output properties, in model order
+	selects []string    // $select as given (nil: all), for the context URL
+	expands []*expandPlan
+	filter  node
+	orderBy []orderItem
+	top     int // -1: no $top
+	skip    int
+	count   bool
+}
+
+type expandPlan struct {
+	nav   *navProp
+	plan  *plan
+	count bool
+}
+
+// newPlan resolves q against set. Unknown names are 400s naming them.
+func newPlan(set *entitySet, q *queryOptions) (*plan, error) {
+	p := &plan{set: set, filter: q.filter, orderBy: q.orderBy, top: q.top, skip: q.skip, count: q.count, selects: q.selects}
+	t := set.typ
+	if q.selects == nil {
+		p.props = t.props
+	} else {
+		wanted := map[string]bool{}
+		for _, name := range q.selects {
+			switch {
+			case t.prop(name) != nil:
+				wanted[name] = true
+			case t.nav(name) != nil:
+				// Selecting a navigation property is allowed and adds nothing
+				// in minimal metadata.
+			default:
+				return nil, badRequest("$select", "unknown property %s in $select on %s", name, set.name)
+			}
+		}
+		for _, prop := range t.props {
+			if wanted[prop.Name] {
+				p.props = append(p.props, prop)
+			}
+		}
+	}
+	for _, ex := range q.expand {
+		nav := t.nav(ex.nav)
+		if nav == nil {
+			if t.prop(ex.nav) != nil {
+				return nil, badRequest("$expand", "%s is not a navigation property of %s", ex.nav, set.name)
+			}
+			return nil, badRequest("$expand", "unknown navigation property %s in $expand on %s", ex.nav, set.name)
+		}
+		o := ex.opts
+		if !nav.Many && (o.top >= 0 || o.skip > 0 || o.orderBy != nil || o.count) {
+			return nil, badRequest("$expand", "$top, $skip, $orderby and $count are not allowed when expanding the single-valued %s", ex.nav)
+		}
+		child, err := newPlan(nav.target, o)
+		if err != nil {
+			return nil, err
+		}
+		p.expands = append(p.expands, &expandPlan{nav: nav, plan: child, count: o.count})
+	}
+	return p, nil
+}
+
+// contextSelect renders the select list of a context URL ("(ID,Name,Phase())")
+// or "" when everything is selected and nothing expanded.
+func (p *plan) contextSelect() string {
+	var parts []string
+	parts = append(parts, p.selects...)
+	for _, ex := range p.expands {
+		inner := ex.plan.contextSelect()
+		if inner == "" {
+			inner = "()"
+		}
+		parts = append(parts, ex.nav.Name+inner)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(parts, ",") + ")"
+}

@@ -1,0 +1,237 @@
+package odata
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// maxExpandDepth bounds $expand nesting ($expand=A($expand=B($expand=C))).
+const maxExpandDepth = 3
+
+// queryOptions are the parsed system query options of one request or of one
+// nested $expand item. Names are not yet resolved against the model.
+type queryOptions struct {
+	filter    node
+	filterSrc string
+	orderBy   []orderItem
+	selects   []string // nil means all properties
+	expand    []*expandItem
+	top       int // -1 when absent
+	skip      int
+	count     bool
+	skipToken string
+	format    string
+}
+
+type expandItem struct {
+	nav  string
+	opts *queryOptions
+}
+
+func newQueryOptions() *queryOptions { return &queryOptions{top: -1} }
+
+// parseQuery reads the system query options of a request. Options that do not
+// start with "$" are custom options and ignored (access_token among them).
+func parseQuery(values url.Values) (*queryOptions, error) {
+	q := newQueryOptions()
+	for name, vals := range values {
+		if !strings.HasPrefix(name, "$") {
+			continue
+		}
+		lname := strings.ToLower(name)
+		if len(vals) > 1 {
+			return nil, badRequest(name, "query option %s given more than once", name)
+		}
+		if err := q.set(lname, vals[0], 0, true); err != nil {
+			return nil, err
+		}
+	}
+	return q, nil
+}
+
+// set applies one option. topLevel tells whether request-only options
+// ($skiptoken, $format) are allowed.
+func (q *queryOptions) set(name, value string, depth int, topLevel bool) error {
+	wrap := func(err error) error {
+		if se, ok := err.(*syntaxError); ok {
+			return badRequest(name, "invalid %s: %s", name, se.Error())
+		}
+		return err
+	}
+	switch name {
+	case "$filter":
+		n, err := parseFilter(value)
+		if err != nil {
+			return wrap(err)
+		}
+		q.filter, q.filterSrc = n, value
+	case "$orderby":
+		items, err := parseOrderBy(value)
+		if err != nil {
+			return wrap(err)
+		}
+		q.orderBy = items
+	case "$select":
+		sel, err := parseSelect(value)
+		if err != nil {
+			return wrap(err)
+		}
+		q.selects = sel
+	case "$expand":
+		items, err := parseExpand(value, depth+1)
+		if err != nil {
+			return wrap(err)
+		}
+		q.expand = items
+	case "$top", "$skip":
+		n, err := strconv.Atoi(strings.TrimSpace(value))
+		if err != nil || n < 0 || n > math.MaxInt32 {
+			return badRequest(name, "%s must be a non-negative integer below 2^31", name)
+		}
+		if name == "$top" {
+			q.top = n
+		} else {
+			q.skip = n
+		}
+	case "$count":
+		switch value {
+		case "true":
+			q.count = true
+		case "false":
+			q.count = false
+		default:
+			return badRequest(name, "$count must be true or false")
+		}
+	case "$skiptoken":
+		if !topLevel {
+			return badRequest(name, "$skiptoken is not allowed inside $expand")
+		}
+		q.skipToken = value
+	case "$format":
+		if !topLevel {
+			return badRequest(name, "$format is not allowed inside $expand")
+		}
+		q.format = value
+	case "$search", "$apply", "$compute":
+		return notImplemented("the query option %s is not supported", name)
+	case "$levels":
+		return notImplemented("the query option $levels is not supported")
+	default:
+		return badRequest(name, "unknown query option %s", name)
+	}
+	return nil
+}
+
+// rawQuery parses a query string splitting at "&" only: OData uses ";"
+// inside $expand, which url.ParseQuery treats as an error and drops.
+func rawQuery(raw string) (url.Values, error) {
+	vals := url.Values{}
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		key, err1 := url.QueryUnescape(k)
+		val, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			return nil, badRequest("", "malformed query string near %q", pair)
+		}
+		vals[key] = append(vals[key], val)
+	}
+	return vals, nil
+}
+
+// parseSelect parses "ID,Name". "*" selects everything.
+func parseSelect(src string) ([]string, error) {
+	var out []string
+	pos := 0
+	for _, part := range strings.Split(src, ",") {
+		name := strings.TrimSpace(part)
+		if name == "*" {
+			return nil, nil
+		}
+		if !identRE.MatchString(name) {
+			return nil, &syntaxError{Pos: pos, Msg: fmt.Sprintf("invalid property %q in $select", name)}
+		}
+		out = append(out, name)
+		pos += len(part) + 1
+	}
+	return out, nil
+}
+
+// parseExpand parses "Phase($select=ID,Name),Relationship($select=Name;$expand=Contact)".
+func parseExpand(src string, depth int) ([]*expandItem, error) {
+	if depth > maxExpandDepth {
+		return nil, &syntaxError{Pos: 0, Msg: fmt.Sprintf("$expand nested deeper than %d levels", maxExpandDepth)}
+	}
+	if len(src) > maxFilterLength {
+		return nil, &syntaxError{Pos: maxFilterLength, Msg: "$expand too long"}
+	}
+	var items []*expandItem
+	for _, part := range splitTopLevel(src, ',') {
+		text := part.text
+		lead := len(text) - len(strings.TrimLeft(text, " "))
+		text = strings.TrimSpace(text)
+		start := part.pos + lead
+		name, rest := text, ""
+		if i := strings.IndexByte(text, '('); i >= 0 {
+			name, rest = text[:i], text[i:]
+			if !strings.HasSuffix(rest, ")") {
+				return nil, &syntaxError{Pos: start + len(text), Msg: "expected ')'"}
+			}
+			rest = rest[1 : len(rest)-1]
+		}
+		if !identRE.MatchString(name) {
+			return nil, &syntaxError{Pos: start, Msg: fmt.Sprintf("invalid navigation property %q in $expand", name)}
+		}
+		item := &expandItem{nav: name, opts: newQueryOptions()}
+		if rest != "" {
+			for _, opt := range splitTopLevel(rest, ';') {
+				o := strings.TrimSpace(opt.text)
+				eq := strings.IndexByte(o, '=')
+				if eq < 0 {
+					return nil, &syntaxError{Pos: start + len(name) + 1 + opt.pos, Msg: "expected $option=value"}
+				}
+				optName := strings.ToLower(strings.TrimSpace(o[:eq]))
+				if !strings.HasPrefix(optName, "$") {
+					return nil, &syntaxError{Pos: start + len(name) + 1 + opt.pos, Msg: fmt.Sprintf("unknown option %q in $expand", optName)}
+				}
+				if err := item.opts.set(optName, o[eq+1:], depth, false); err != nil {
+					return nil, err
+				}
+			}
+		}
+		items = append(items, item)
+	}
+	return items, nil
+}
+
+type piece struct {
+	pos  int
+	text string
+}
+
+// splitTopLevel splits s at sep outside parentheses and string literals.
+func splitTopLevel(s string, sep byte) []piece {
+	var out []piece
+	depth, start := 0, 0
+	inString := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\'':
+			inString = !inString
+		case inString:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == sep && depth == 0:
+			out = append(out, piece{start, s[start:i]})
+			start = i + 1
+		}
+	}
+	return append(out, piece{start, s[start:]})
+}

@@ -1,0 +1,539 @@
+package odata
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// typeFilterMessage is the user-facing answer to $filter=_Type ...: sets
+// that share a table are told apart by the set, not by the discriminator.
+const typeFilterMessage = "Filtering by _Type is not supported: query the subtype's own entity set instead (e.g. /v1/odata/Datastore_Phase_ActivityInvoice)"
+
+// sqlBuilder collects bind arguments. Values never enter the SQL text: every
+// literal becomes a placeholder, and identifiers come only from the model.
+type sqlBuilder struct {
+	d     Dialect
+	args  []any
+	now   time.Time
+	alias int // counter for join and subquery aliases
+}
+
+func (b *sqlBuilder) bind(t EdmType, v any) string {
+	b.args = append(b.args, b.d.encode(t, v))
+	return b.d.placeholder(len(b.args), t)
+}
+
+// maxAliases bounds the joins and subqueries of one statement.
+const maxAliases = 24
+
+func (b *sqlBuilder) newAlias(prefix string) string {
+	b.alias++
+	if b.alias > maxAliases {
+		panic(compileError{badRequest("", "too many navigation paths and lambdas in one request (at most %d)", maxAliases)})
+	}
+	return prefix + strconv.Itoa(b.alias)
+}
+
+// scope is one FROM clause: the main query, or an any/all subquery. N:1
+// paths add LEFT JOINs to the scope the path starts in, once per path.
+type scope struct {
+	set       *entitySet
+	alias     string
+	joins     []string
+	joinAlias map[string]string
+	parent    *scope
+	variable  string // lambda variable naming this scope's rows ("" for the root)
+}
+
+func newScope(set *entitySet, alias string, parent *scope, variable string) *scope {
+	return &scope{set: set, alias: alias, joinAlias: map[string]string{}, parent: parent, variable: variable}
+}
+
+func (s *scope) root() *scope {
+	for s.parent != nil {
+		s = s.parent
+	}
+	return s
+}
+
+// from renders "table AS alias LEFT JOIN ...".
+func (s *scope) from() string {
+	return s.set.table + " AS " + s.alias + strings.Join(s.joins, "")
+}
+
+// setWhere is the set's fixed condition over the scope's alias, or "".
+func (s *scope) setWhere() string {
+	if s.set.where == "" {
+		return ""
+	}
+	return "(" + qualify(s.set.where, s.alias) + ")"
+}
+
+// typed is a compiled SQL expression and its EDM type. typ is "" for NULL.
+type typed struct {
+	sql string
+	typ EdmType
+	// navFK is set when the expression is an N:1 navigation property used as
+	// a value: only "eq null" and "ne null" accept it.
+	navFK bool
+}
+
+// compiler turns a checked $filter AST into SQL. It reports problems with
+// compileError panics, recovered in compileFilter.
+type compiler struct {
+	b      *sqlBuilder
+	option string // the query option being compiled, for error targets
+}
+
+type compileError struct{ err *Error }
+
+func (c *compiler) fail(n node, format string, args ...any) {
+	e := badRequest(c.option, format, args...)
+	if n != nil {
+		e.Message = fmt.Sprintf("%s (at position %d)", e.Message, n.Pos())
+	}
+	panic(compileError{e})
+}
+
+func catchCompile(err *error) {
+	if r := recover(); r != nil {
+		if ce, ok := r.(compileError); ok {
+			*err = ce.err
+			return
+		}
+		*err = &Error{Status: 500, Code: "InternalError", Message: fmt.Sprintf("internal compiler error: %v", r)}
+	}
+}
+
+// compileFilter compiles a $filter to a boolean SQL condition over sc.
+func compileFilter(b *sqlBuilder, sc *scope, n node) (sql string, err error) {
+	defer catchCompile(&err)
+	c := &compiler{b: b, option: "$filter"}
+	return c.predicate(sc, n), nil
+}
+
+// predicate compiles n as a condition.
+func (c *compiler) predicate(sc *scope, n node) string {
+	v := c.value(sc, n, "")
+	if v.typ != EdmBoolean {
+		c.fail(n, "expression %s is not a condition", n)
+	}
+	return v.sql
+}
+
+// value compiles n; hint is the type a literal should take (the type of the
+// other side of a comparison), "" when unknown.
+func (c *compiler) value(sc *scope, n node, hint EdmType) typed {
+	switch n := n.(type) {
+	case *literal:
+		return c.literal(n, hint)
+	case *memberExpr:
+		return c.member(sc, n)
+	case *unaryExpr:
+		if n.op == "not" {
+			return typed{"NOT (" + c.predicate(sc, n.x) + ")", EdmBoolean, false}
+		}
+		x := c.value(sc, n.x, hint)
+		if !x.typ.numeric() {
+			c.fail(n, "operator - needs a number")
+		}
+		return typed{"(-" + x.sql + ")", x.typ, false}
+	case *binaryExpr:
+		return c.binary(sc, n)
+	case *callExpr:
+		return c.call(sc, n)
+	case *lambdaExpr:
+		return typed{c.lambda(sc, n), EdmBoolean, false}
+	case *listExpr:
+		c.fail(n, "a list is only allowed after 'in'")
+	}
+	c.fail(n, "unsupported expression")
+	return typed{}
+}
+
+func (c *compiler) literal(n *literal, hint EdmType) typed {
+	switch n.kind {
+	case litNull:
+		return typed{"NULL", "", false}
+	case litBool:
+		if n.text == "true" {
+			return typed{"TRUE", EdmBoolean, false}
+		}
+		return typed{"FALSE", EdmBoolean, false}
+	case litString:
+		if hint == EdmGuid { // clients often quote GUIDs: ID eq '...'
+			if guidLen(n.text) != 36 || len(n.text) != 36 {
+				c.fail(n, "%s is not a valid GUID", n)
+			}
+			return typed{c.b.bind(EdmGuid, strings.ToLower(n.text)), EdmGuid, false}
+		}
+		return typed{c.b.bind(EdmString, n.text), EdmString, false}
+	case litInt:
+		i, err := strconv.ParseInt(n.text, 10, 64)
+		if err == nil && hint != EdmDouble {
+			return typed{c.b.bind(EdmInt64, i), EdmInt64, false}
+		}
+		f, _ := strconv.ParseFloat(n.text, 64)
+		return typed{c.b.bind(EdmDouble, f), EdmDouble, false}
+	case litDecimal:
+		f, err := strconv.ParseFloat(n.text, 64)
+		if err != nil || math.IsInf(f, 0) {
+			c.fail(n, "number %s out of range", n.text)
+		}
+		return typed{c.b.bind(EdmDouble, f), EdmDouble, false}
+	case litDate:
+		d, err := time.Parse(time.DateOnly, n.text)
+		if err != nil {
+			c.fail(n, "invalid date %s", n.text)
+		}
+		if hint == EdmDateTimeOffset { // CreationDate gt 2024-01-01 means midnight UTC
+			return typed{c.b.bind(EdmDateTimeOffset, d), EdmDateTimeOffset, false}
+		}
+		return typed{c.b.bind(EdmDate, d), EdmDate, false}
+	case litDateTime:
+		t, err := time.Parse(time.RFC3339Nano, n.text)
+		if err != nil {
+			c.fail(n, "invalid date-time %s", n.text)
+		}
+		return typed{c.b.bind(EdmDateTimeOffset, t.UTC()), EdmDateTimeOffset, false}
+	case litGuid:
+		return typed{c.b.bind(EdmGuid, n.text), EdmGuid, false}
+	}
+	c.fail(n, "unsupported literal")
+	return typed{}
+}
+
+// resolved is the end of a member path: a property, or a navigation
+// property, reached from scope alias.
+type resolved struct {
+	alias string
+	typ   *entityType
+	prop  *Property
+	nav   *navProp
+	from  *scope // the scope whose FROM holds the joins
+}
+
+// walk resolves a path: a leading lambda variable, then N:1 navigation
+// properties (each becoming a LEFT JOIN once per path), then a final member.
+func (c *compiler) walk(sc *scope, n node, segs []string) resolved {
+	start := sc.root()
+	if segs[0] == "$it" { // the entity being filtered, from inside a lambda
+		segs = segs[1:]
+	} else {
+		for s := sc; s != nil; s = s.parent {
+			if s.variable != "" && s.variable == segs[0] {
+				start, segs = s, segs[1:]
+				break
+			}
+		}
+	}
+	if len(segs) == 0 {
+		c.fail(n, "a lambda variable or $it must be followed by a property")
+	}
+	alias, set, t := start.alias, start.set, start.set.typ
+	pathKey := ""
+	for i, seg := range segs {
+		last := i == len(segs)-1
+		if p := t.prop(seg); p != nil {
+			if !last {
+				c.fail(n, "%s is a property, not a navigation property", seg)
+			}
+			return resolved{alias: alias, typ: t, prop: p, from: start}
+		}
+		nav := t.nav(seg)
+		if nav == nil {
+			c.fail(n, "unknown property %s on %s", seg, set.name)
+		}
+		if last {
+			return resolved{alias: alias, typ: t, nav: nav, from: start}
+		}
+		if nav.Many {
+			c.fail(n, "%s is a collection: use %s/any(...) or %s/all(...)", seg, seg, seg)
+		}
+		pathKey += "/" + seg
+		a, ok := start.joinAlias[pathKey]
+		if !ok {
+			a = c.b.newAlias("j")
+			target := nav.target
+			cond := qualify(target.key.SQL, a) + " = " + alias + "." + nav.FK
+			if target.where != "" {
+				cond += " AND (" + qualify(target.where, a) + ")"
+			}
+			start.joins = append(start.joins, " LEFT JOIN "+target.table+" AS "+a+" ON "+cond)
+			start.joinAlias[pathKey] = a
+		}
+		alias, set, t = a, nav.target, nav.target.typ
+	}
+	panic("unreachable")
+}
+
+func (c *compiler) member(sc *scope, n *memberExpr) typed {
+	r := c.walk(sc, n, n.segments)
+	if r.nav != nil {
+		if r.nav.Many {
+			c.fail(n, "%s is a collection: use %s/any(...)", r.nav.Name, r.nav.Name)
+		}
+		return typed{r.alias + "." + r.nav.FK, "", true}
+	}
+	if r.prop.Name == TypeProperty {
+		panic(compileError{badRequest(c.option, typeFilterMessage)})
+	}
+	if r.prop.NoFilter {
+		c.fail(n, "property %s cannot be used in $filter", r.prop.Name)
+	}
+	return typed{"(" + qualify(r.prop.SQL, r.alias) + ")", r.prop.Type, false}
+}
+
+var comparisonSQL = map[string]string{"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+func (c *compiler) binary(sc *scope, n *binaryExpr) typed {
+	switch n.op {
+	case "and", "or":
+		l, r := c.predicate(sc, n.left), c.predicate(sc, n.right)
+		return typed{"(" + l + " " + strings.ToUpper(n.op) + " " + r + ")", EdmBoolean, false}
+	case "eq", "ne", "gt", "ge", "lt", "le":
+		return c.comparison(sc, n)
+	case "in":
+		l := operand(n.left, c.value(sc, n.left, ""))
+		list, ok := n.right.(*listExpr)
+		if !ok {
+			c.fail(n, "'in' needs a parenthesised list")
+		}
+		var items []string
+		for _, it := range list.items {
+			v := operand(it, c.value(sc, it, l.typ))
+			c.checkComparable(n, l, v, "eq")
+			items = append(items, v.sql)
+		}
+		return typed{l.sql + " IN (" + strings.Join(items, ", ") + ")", EdmBoolean, false}
+	}
+	// Arithmetic.
+	l, r := c.operands(sc, n.left, n.right)
+	if !l.typ.numeric() || !r.typ.numeric() {
+		c.fail(n, "operator %s needs numbers", n.op)
+	}
+	typ := EdmDouble
+	if l.typ != EdmDouble && r.typ != EdmDouble {
+		typ = EdmInt64
+	}
+	switch n.op {
+	case "add":
+		return typed{"(" + l.sql + " + " + r.sql + ")", typ, false}
+	case "sub":
+		return typed{"(" + l.sql + " - " + r.sql + ")", typ, false}
+	case "mul":
+		return typed{"(" + l.sql + " * " + r.sql + ")", typ, false}
+	case "div": // x div 0 is NULL rather than a database error
+		return typed{"(" + l.sql + " / NULLIF(" + r.sql + ", 0))", typ, false}
+	case "mod":
+		return typed{c.b.d.mod(l.sql, r.sql, typ == EdmInt64), typ, false}
+	}
+	c.fail(n, "unknown operator %s", n.op)
+	return typed{}
+}
+
+// operands compiles both sides, giving a literal the type of the other side.
+// Placeholders are numbered, so compiling the right side first is harmless.
+func (c *compiler) operands(sc *scope, ln, rn node) (typed, typed) {
+	_, lLit := ln.(*literal)
+	_, rLit := rn.(*literal)
+	if lLit && !rLit {
+		r := c.value(sc, rn, "")
+		return c.value(sc, ln, r.typ), r
+	}
+	l := c.value(sc, ln, "")
+	return l, c.value(sc, rn, l.typ)
+}
+
+// operand parenthesises a condition used as a value ("(a eq b) eq true"),
+// where SQL's precedence would otherwise regroup it.
+func operand(n node, v typed) typed {
+	if v.typ != EdmBoolean {
+		return v
+	}
+	switch n.(type) {
+	case *memberExpr, *literal:
+		return v
+	}
+	v.sql = "(" + v.sql + ")"
+	return v
+}
+
+func (c *compiler) comparison(sc *scope, n *binaryExpr) typed {
+	l, r := c.operands(sc, n.left, n.right)
+	l, r = operand(n.left, l), operand(n.right, r)
+	lNull, rNull := l.typ == "" && !l.navFK, r.typ == "" && !r.navFK
+	if lNull || rNull {
+		if n.op != "eq" && n.op != "ne" {
+			c.fail(n, "null can only be compared with eq or ne")
+		}
+		x := l
+		if lNull {
+			x = r
+		}
+		if n.op == "eq" {
+			return typed{x.sql + " IS NULL", EdmBoolean, false}
+		}
+		return typed{x.sql + " IS NOT NULL", EdmBoolean, false}
+	}
+	if l.navFK || r.navFK {
+		c.fail(n, "a navigation property can only be compared with null")
+	}
+	c.checkComparable(n, l, r, n.op)
+	if n.op == "ne" {
+		return typed{c.b.d.distinct(l.sql, r.sql), EdmBoolean, false}
+	}
+	return typed{l.sql + " " + comparisonSQL[n.op] + " " + r.sql, EdmBoolean, false}
+}
+
+func (c *compiler) checkComparable(n node, l, r typed, op string) {
+	ok := l.typ == r.typ || l.typ.numeric() && r.typ.numeric()
+	if !ok {
+		c.fail(n, "cannot compare %s with %s", typeName(l.typ), typeName(r.typ))
+	}
+	if l.typ == EdmBoolean && op != "eq" && op != "ne" {
+		c.fail(n, "booleans can only be compared with eq or ne")
+	}
+}
+
+func typeName(t EdmType) string {
+	if t == "" {
+		return "null"
+	}
+	return string(t)
+}
+
+func (c *compiler) call(sc *scope, n *callExpr) typed {
+	arg := func(i int, want ...EdmType) typed {
+		hint := EdmType("")
+		if len(want) == 1 {
+			hint = want[0]
+		}
+		v := c.value(sc, n.args[i], hint)
+		for _, w := range want {
+			if v.typ == w || w == EdmDouble && v.typ.numeric() {
+				return v
+			}
+		}
+		c.fail(n.args[i], "argument %d of %s must be %s, not %s", i+1, n.name, typeName(want[0]), typeName(v.typ))
+		return v
+	}
+	d := c.b.d
+	switch n.name {
+	case "contains", "startswith", "endswith":
+		s := arg(0, EdmString)
+		lit, ok := n.args[1].(*literal)
+		if !ok || lit.kind != litString {
+			c.fail(n.args[1], "the second argument of %s must be a string literal", n.name)
+		}
+		pattern := escapeLike(lit.text)
+		switch n.name {
+		case "contains":
+			pattern = "%" + pattern + "%"
+		case "startswith":
+			pattern += "%"
+		default:
+			pattern = "%" + pattern
+		}
+		return typed{d.iLike(s.sql, c.b.bind(EdmString, pattern)), EdmBoolean, false}
+	case "tolower":
+		return typed{"lower(" + arg(0, EdmString).sql + ")", EdmString, false}
+	case "toupper":
+		return typed{"upper(" + arg(0, EdmString).sql + ")", EdmString, false}
+	case "trim":
+		return typed{"trim(" + arg(0, EdmString).sql + ")", EdmString, false}
+	case "length":
+		return typed{"length(" + arg(0, EdmString).sql + ")", EdmInt32, false}
+	case "concat":
+		return typed{"(" + arg(0, EdmString).sql + " || " + arg(1, EdmString).sql + ")", EdmString, false}
+	case "indexof":
+		return typed{d.indexOf(arg(0, EdmString).sql, arg(1, EdmString).sql), EdmInt32, false}
+	case "substring":
+		s := arg(0, EdmString).sql
+		start := arg(1, EdmInt64, EdmInt32)
+		out := "substr(" + s + ", CAST(" + start.sql + " + 1 AS integer)"
+		if len(n.args) == 3 {
+			out += ", CAST(" + arg(2, EdmInt64, EdmInt32).sql + " AS integer)"
+		}
+		return typed{out + ")", EdmString, false}
+	case "year", "month", "day":
+		x := arg(0, EdmDateTimeOffset, EdmDate)
+		return typed{d.datePart(n.name, x.sql, x.typ), EdmInt32, false}
+	case "hour", "minute", "second":
+		x := arg(0, EdmDateTimeOffset)
+		return typed{d.datePart(n.name, x.sql, x.typ), EdmInt32, false}
+	case "date":
+		return typed{d.toDate(arg(0, EdmDateTimeOffset).sql), EdmDate, false}
+	case "now":
+		return typed{c.b.bind(EdmDateTimeOffset, c.b.now), EdmDateTimeOffset, false}
+	case "round":
+		return typed{d.round(arg(0, EdmDouble).sql), EdmDouble, false}
+	case "floor":
+		return typed{"floor(" + arg(0, EdmDouble).sql + ")", EdmDouble, false}
+	case "ceiling":
+		return typed{"ceiling(" + arg(0, EdmDouble).sql + ")", EdmDouble, false}
+	}
+	c.fail(n, "unknown function %s", n.name)
+	return typed{}
+}
+
+// escapeLike escapes LIKE wildcards so that a user's % and _ match literally.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// lambda compiles Nav/any(v: cond) to EXISTS and Nav/all(v: cond) to NOT
+// EXISTS(... AND NOT cond) over the 1:N target, correlated on the FK.
+func (c *compiler) lambda(sc *scope, n *lambdaExpr) string {
+	r := c.walk(sc, n, n.path)
+	if r.nav == nil || !r.nav.Many {
+		c.fail(n, "%s/%s needs a collection navigation property", strings.Join(n.path, "/"), n.op)
+	}
+	target := r.nav.target
+	sub := newScope(target, c.b.newAlias("s"), sc, n.variable)
+	parentKey := qualify(r.typ.key.SQL, r.alias)
+	conds := []string{sub.alias + "." + r.nav.FK + " = " + parentKey}
+	if w := sub.setWhere(); w != "" {
+		conds = append(conds, w)
+	}
+	var body string
+	if n.body != nil {
+		body = c.predicate(sub, n.body)
+	}
+	if n.op == "any" {
+		if body != "" {
+			conds = append(conds, body)
+		}
+		return "EXISTS (SELECT 1 FROM " + sub.from() + " WHERE " + strings.Join(conds, " AND ") + ")"
+	}
+	conds = append(conds, "NOT COALESCE("+body+", FALSE)")
+	return "NOT EXISTS (SELECT 1 FROM " + sub.from() + " WHERE " + strings.Join(conds, " AND ") + ")"
+}
+
+// compileOrderBy resolves $orderby keys (allowlisted properties, N:1 paths
+// allowed) to SQL expressions.
+func compileOrderBy(b *sqlBuilder, sc *scope, items []orderItem) (out []orderExpr, err error) {
+	defer catchCompile(&err)
+	c := &compiler{b: b, option: "$orderby"}
+	for _, it := range items {
+		r := c.walk(sc, nil, it.path)
+		if r.prop == nil {
+			panic(compileError{badRequest("$orderby", "%s is not a property", strings.Join(it.path, "/"))})
+		}
+		if r.prop.NoSort {
+			panic(compileError{badRequest("$orderby", "property %s cannot be used in $orderby", r.prop.Name)})
+		}
+		out = append(out, orderExpr{sql: "(" + qualify(r.prop.SQL, r.alias) + ")", typ: r.prop.Type, desc: it.desc, name: strings.Join(it.path, "/")})
+	}
+	return out, nil
+}
+
+type orderExpr struct {
+	sql  string
+	typ  EdmType
+	desc bool
+	name string
+}
