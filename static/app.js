@@ -1,0 +1,532 @@
+/*
+ * Phaseboard board behaviour: drag and drop of cards between and within the
+ * phase columns (SortableJS), the keyboard path (the htmx-enhanced "Move to"
+ * form in every card, plus Alt+Arrow keys on a focused card), error messages
+ * in #flash and announcements in #announcer.
+ *
+ * Plain JavaScript, no build step. Loaded with `defer` after htmx.min.js and
+ * Sortable.min.js. The DOM it works on is rendered by the templ views:
+ *
+ *   body[hx-headers='{"X-CSRF-Token":"..."}']  (or <meta name="csrf-token">)
+ *   #flash[role=alert][hidden]  #announcer[aria-live=polite]
+ *   .board > section.column > ol.cards[data-phase-id][data-move-url-template]
+ *     > li.card#card-ID[data-id]  (contains form.move-form)
+ *     > li.load-more              (never draggable, never counted)
+ *
+ * A move POSTs phase_id, after_id, before_id, from_count, to_count and source
+ * (drag | keyboard | form) to /board/opportunities/ID/move. The 2xx answer
+ * holds out-of-band fragments (both columns, #announcer) that htmx swaps in;
+ * a 4xx/5xx answer is a short text/plain message: the card goes back where it
+ * was and the message is shown in #flash.
+ *
+ * Events for tests and other scripts, dispatched on document:
+ *   board:move-done   detail {id, source}           after a successful move
+ *   board:move-failed detail {id, source, message}  after a failed move
+ */
+(function () {
+  'use strict';
+
+  if (typeof window.htmx === 'undefined' || typeof window.Sortable === 'undefined') {
+    console.error('app.js: htmx and Sortable must be loaded before app.js');
+    return;
+  }
+  const htmx = window.htmx;
+  const Sortable = window.Sortable;
+
+  const FLASH_HIDE_MS = 8000;
+  const MAX_PLAIN_MESSAGE = 500;
+  const MSG_NETWORK_PUT_BACK = 'Could not reach the server; the card was put back.';
+  const MSG_NETWORK = 'Could not reach the server. Check your connection and try again.';
+  const CARD = 'li.card';
+  const LIST = 'ol.cards';
+
+  // ---------------------------------------------------------------- helpers
+
+  /** The CSRF token from body[hx-headers] or <meta name="csrf-token">. */
+  function csrfToken() {
+    const raw = document.body ? document.body.getAttribute('hx-headers') : null;
+    if (raw) {
+      try {
+        const headers = JSON.parse(raw);
+        if (headers && headers['X-CSRF-Token']) return String(headers['X-CSRF-Token']);
+      } catch (_) { /* not JSON: fall back to the meta tag */ }
+    }
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute('content') || '' : '';
+  }
+
+  /** Rendered cards of a list, in order (skips Sortable's helper copies). */
+  function cardsIn(list) {
+    if (!list) return [];
+    return Array.prototype.filter.call(list.children, function (el) {
+      return el.matches(CARD) && el !== Sortable.ghost && el !== Sortable.clone &&
+        el.style.display !== 'none';
+    });
+  }
+
+  function loadMoreOf(list) {
+    return list.querySelector(':scope > .load-more');
+  }
+
+  /** Ids of the cards just before and just after `card` in its list ('' at an end). */
+  function neighbours(card) {
+    const cards = cardsIn(card.parentElement);
+    const i = cards.indexOf(card);
+    return {
+      afterId: i > 0 ? cards[i - 1].dataset.id || '' : '',
+      beforeId: i >= 0 && i < cards.length - 1 ? cards[i + 1].dataset.id || '' : ''
+    };
+  }
+
+  /** Where a card is now, to put it back there if its move fails. */
+  function positionOf(card) {
+    const list = card.parentElement;
+    const n = neighbours(card);
+    return {
+      list: list,
+      phaseId: list.dataset.phaseId,
+      index: cardsIn(list).indexOf(card),
+      afterId: n.afterId,
+      beforeId: n.beforeId
+    };
+  }
+
+  function moveURL(card, list) {
+    const id = card.dataset.id;
+    const template = list && list.dataset.moveUrlTemplate;
+    if (template) return template.replace('{id}', encodeURIComponent(id));
+    const form = card.querySelector('form.move-form');
+    if (form && form.getAttribute('action')) return form.getAttribute('action');
+    return '/board/opportunities/' + encodeURIComponent(id) + '/move';
+  }
+
+  /** A user-facing message for a failed response. */
+  function errorMessage(status, contentType, body) {
+    const text = (body || '').trim();
+    if (text && /^text\/plain/i.test(contentType || '') && text.length <= MAX_PLAIN_MESSAGE) {
+      return text;
+    }
+    if (status === 401 || status === 403) {
+      return 'You are not allowed to do that, or your session has expired. Reload the page and try again.';
+    }
+    if (status === 404) return 'That item no longer exists. Reload the page.';
+    if (status === 409) return 'Someone else changed this at the same time. Reload the page.';
+    if (status >= 500) return 'The server had a problem (HTTP ' + status + '). Please try again.';
+    return 'The request failed (HTTP ' + status + ').';
+  }
+
+  function focusCard(id) {
+    const card = document.getElementById('card-' + id);
+    if (card) {
+      card.focus({ preventScroll: true });
+      card.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    }
+  }
+
+  function emit(name, detail) {
+    document.dispatchEvent(new CustomEvent(name, { detail: detail }));
+  }
+
+  // ---------------------------------------------------- flash and announcer
+
+  let flashTimer = 0;
+
+  function hideFlash() {
+    const flash = document.getElementById('flash');
+    window.clearTimeout(flashTimer);
+    if (flash) flash.hidden = true;
+  }
+
+  function scheduleHide() {
+    window.clearTimeout(flashTimer);
+    flashTimer = window.setTimeout(function () {
+      const flash = document.getElementById('flash');
+      // Keep it while the user is reading it with the pointer or the keyboard.
+      if (flash && flash.matches(':hover, :focus-within')) scheduleHide();
+      else hideFlash();
+    }, FLASH_HIDE_MS);
+  }
+
+  /** Shows an error message in #flash (as text, never as HTML). */
+  function showFlash(message) {
+    const flash = document.getElementById('flash');
+    if (!flash) return;
+    let text = flash.querySelector('.flash-message');
+    if (!text) {
+      flash.textContent = '';
+      text = document.createElement('span');
+      text.className = 'flash-message';
+      text.setAttribute('data-testid', 'flash-message');
+      const close = document.createElement('button');
+      close.type = 'button';
+      close.className = 'flash-close';
+      // The "×" is drawn by CSS so that #flash's text is the message alone.
+      close.setAttribute('aria-label', 'Dismiss message');
+      close.addEventListener('click', hideFlash);
+      flash.append(text, close);
+    }
+    text.textContent = message;
+    flash.hidden = false;
+    scheduleHide();
+  }
+
+  /** Says something to screen readers through the polite live region. */
+  function announce(message) {
+    const announcer = document.getElementById('announcer');
+    if (announcer) announcer.textContent = message;
+  }
+
+  function fail(message) {
+    showFlash(message);
+    announce(message);
+  }
+
+  // Keep the one live region the page was loaded with (a replaced live region
+  // is often not read out): take the text of the server's #announcer
+  // fragment, whichever hx-swap-oob style it uses.
+  document.addEventListener('htmx:oobBeforeSwap', function (evt) {
+    const target = evt.detail.target;
+    if (target && target.id === 'announcer' && evt.detail.fragment) {
+      evt.detail.shouldSwap = false;
+      target.textContent = (evt.detail.fragment.textContent || '').trim();
+    }
+  });
+
+  // ------------------------------------------------------------ the moves
+
+  /** Cards whose move is in flight; they cannot be dragged or moved again. */
+  function setBusy(card, busy) {
+    if (busy) {
+      card.setAttribute('aria-busy', 'true');
+      card.classList.add('is-saving');
+    } else {
+      card.removeAttribute('aria-busy');
+      card.classList.remove('is-saving');
+    }
+  }
+
+  function isBusy(card) {
+    return card.getAttribute('aria-busy') === 'true';
+  }
+
+  /** Puts a card back where it was before a failed move. */
+  function putBack(card, origin) {
+    setBusy(card, false);
+    if (!card.isConnected) return; // its columns were re-rendered meanwhile: the server's render stands
+    const twin = Array.prototype.find.call(
+      document.querySelectorAll(CARD + '#' + CSS.escape(card.id)),
+      function (el) { return el !== card; });
+    if (twin) { card.remove(); return; } // a re-rendered column already shows it where it is
+    let list = origin.list;
+    if (!list.isConnected) {
+      list = document.querySelector(LIST + '[data-phase-id="' + CSS.escape(origin.phaseId) + '"]');
+    }
+    if (!list) return;
+    const others = cardsIn(list).filter(function (el) { return el !== card; });
+    const ref = others[origin.index] || loadMoreOf(list) || null;
+    const hadFocus = document.activeElement === card;
+    list.insertBefore(card, ref);
+    if (hadFocus) card.focus({ preventScroll: true });
+  }
+
+  /**
+   * Sends the move of `card`, already placed at its new position in the DOM,
+   * to the server; `origin` is where it was (from positionOf).
+   */
+  async function submitMove(card, origin, source) {
+    const list = card.parentElement;
+    const id = card.dataset.id;
+    const n = neighbours(card);
+    const body = new URLSearchParams();
+    body.set('phase_id', list.dataset.phaseId || '');
+    body.set('after_id', n.afterId);
+    body.set('before_id', n.beforeId);
+    body.set('from_count', String(cardsIn(origin.list).length));
+    body.set('to_count', String(cardsIn(list).length));
+    body.set('source', source);
+
+    const keepFocus = source === 'keyboard' || card.contains(document.activeElement);
+    setBusy(card, true);
+
+    let response;
+    let text;
+    try {
+      response = await fetch(moveURL(card, list), {
+        method: 'POST',
+        body: body,
+        credentials: 'same-origin',
+        headers: {
+          'X-CSRF-Token': csrfToken(),
+          'HX-Request': 'true',
+          'HX-Current-URL': window.location.href,
+          'Accept': 'text/html'
+        }
+      });
+      text = await response.text();
+    } catch (_) {
+      putBack(card, origin);
+      fail(MSG_NETWORK_PUT_BACK);
+      emit('board:move-failed', { id: id, source: source, message: MSG_NETWORK_PUT_BACK });
+      return;
+    }
+
+    if (!response.ok) {
+      const message = errorMessage(response.status, response.headers.get('Content-Type'), text);
+      putBack(card, origin);
+      fail(message);
+      emit('board:move-failed', { id: id, source: source, message: message });
+      return;
+    }
+
+    // htmx's own redirect headers, and a fetch that was redirected (for
+    // example to the login page): follow them like htmx would.
+    const hxRedirect = response.headers.get('HX-Redirect') || response.headers.get('HX-Location');
+    if (hxRedirect) { window.location.href = hxRedirect.charAt(0) === '{' ? JSON.parse(hxRedirect).path : hxRedirect; return; }
+    if (response.headers.get('HX-Refresh') === 'true') { window.location.reload(); return; }
+    if (response.redirected) { window.location.href = response.url; return; }
+
+    setBusy(card, false);
+    if (text.trim()) {
+      // swapStyle none: only the out-of-band fragments (both columns and
+      // #announcer) are applied, by htmx, which also processes the new
+      // content (htmx.onLoad below re-creates the sortables).
+      htmx.swap(document.body, text, {
+        swapStyle: 'none', swapDelay: 0, settleDelay: 0, transition: false, ignoreTitle: true
+      });
+    }
+    if (keepFocus) focusCard(id);
+    emit('board:move-done', { id: id, source: source });
+  }
+
+  // ---------------------------------------------------------- drag and drop
+
+  const dragOrigins = new WeakMap();
+
+  const sortableOptions = {
+    group: 'cards',
+    draggable: CARD,
+    // No drag from the move form and other controls, nor of a card whose
+    // move is in flight. preventOnFilter false: the controls keep working.
+    filter: '.move-form, input, select, textarea, button, label, [aria-busy="true"]',
+    preventOnFilter: false,
+    // Slide the other cards aside, unless the user asked for less motion
+    // (the browser tests ask for it too: see web/browsertest).
+    animation: window.matchMedia('(prefers-reduced-motion: reduce)').matches ? 0 : 150,
+    // Mouse/touch events instead of native HTML5 drag and drop: the same in
+    // every browser, and automated tests can drive it with the mouse.
+    forceFallback: true,
+    fallbackOnBody: true,
+    fallbackTolerance: 4, // a click (on the title link, say) is not a drag
+    delay: 150,
+    delayOnTouchOnly: true, // a touch swipe still scrolls the board
+    ghostClass: 'sortable-ghost',
+    chosenClass: 'sortable-chosen',
+    dragClass: 'sortable-drag',
+    fallbackClass: 'sortable-fallback',
+    scroll: true,
+    bubbleScroll: true,
+    scrollSensitivity: 80,
+    onStart: function (evt) {
+      dragOrigins.set(evt.item, positionOf(evt.item));
+      document.body.classList.add('is-dragging');
+    },
+    onMove: function (evt) {
+      // Never drop below the "Load more" row.
+      if (evt.related && evt.related.classList.contains('load-more')) return -1;
+      return true;
+    },
+    onEnd: function (evt) {
+      document.body.classList.remove('is-dragging');
+      const card = evt.item;
+      const origin = dragOrigins.get(card);
+      dragOrigins.delete(card);
+      if (!origin || !card.isConnected) return;
+      const list = card.parentElement;
+      const more = loadMoreOf(list);
+      if (more && (more.compareDocumentPosition(card) & Node.DOCUMENT_POSITION_FOLLOWING)) {
+        list.insertBefore(card, more);
+      }
+      const n = neighbours(card);
+      if (list === origin.list && n.afterId === origin.afterId && n.beforeId === origin.beforeId) {
+        return; // dropped where it was
+      }
+      submitMove(card, origin, 'drag');
+    }
+  };
+
+  function initSortables(root) {
+    if (!root || root.nodeType !== Node.ELEMENT_NODE) return;
+    const lists = [];
+    if (root.matches(LIST)) lists.push(root);
+    root.querySelectorAll(LIST).forEach(function (el) { lists.push(el); });
+    lists.forEach(function (list) {
+      if (!Sortable.get(list)) Sortable.create(list, sortableOptions);
+    });
+    const cards = root.matches(CARD) ? [root] : root.querySelectorAll(CARD);
+    cards.forEach(function (card) {
+      if (!card.hasAttribute('aria-keyshortcuts')) {
+        card.setAttribute('aria-keyshortcuts', 'Alt+ArrowUp Alt+ArrowDown Alt+ArrowLeft Alt+ArrowRight');
+      }
+    });
+  }
+
+  // Runs for the page (htmx:load on body) and for every piece of content
+  // htmx swaps in, out-of-band fragments included; Sortable.get() keeps a
+  // list from being initialised twice.
+  htmx.onLoad(initSortables);
+  if (document.readyState !== 'loading') initSortables(document.body);
+
+  // Lists that htmx removes give their Sortable instance up.
+  document.addEventListener('htmx:beforeCleanupElement', function (evt) {
+    const el = evt.target;
+    if (el && el.matches && el.matches(LIST)) {
+      const sortable = Sortable.get(el);
+      if (sortable) sortable.destroy();
+    }
+  });
+
+  // ------------------------------------------------ keyboard on a focused card
+
+  // Alt+ArrowUp / Alt+ArrowDown: one place up or down in the column.
+  // Alt+ArrowLeft / Alt+ArrowRight: to the top of the previous / next column.
+  document.addEventListener('keydown', function (evt) {
+    const card = evt.target;
+    if (!evt.altKey || evt.ctrlKey || evt.metaKey || evt.shiftKey) return;
+    if (!(card instanceof Element) || !card.matches(CARD)) return;
+    const key = evt.key;
+    if (key !== 'ArrowUp' && key !== 'ArrowDown' && key !== 'ArrowLeft' && key !== 'ArrowRight') return;
+    evt.preventDefault();
+    if (isBusy(card)) return;
+
+    const list = card.parentElement;
+    const origin = positionOf(card);
+    const cards = cardsIn(list);
+    const i = cards.indexOf(card);
+    if (key === 'ArrowUp') {
+      if (i <= 0) return;
+      list.insertBefore(card, cards[i - 1]);
+    } else if (key === 'ArrowDown') {
+      if (i < 0 || i >= cards.length - 1) return;
+      cards[i + 1].after(card);
+    } else {
+      const board = card.closest('.board') || document;
+      const lists = Array.prototype.slice.call(board.querySelectorAll(LIST));
+      const target = lists[lists.indexOf(list) + (key === 'ArrowLeft' ? -1 : 1)];
+      if (!target) return;
+      target.insertBefore(card, cardsIn(target)[0] || loadMoreOf(target) || null);
+    }
+    card.focus({ preventScroll: true });
+    card.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    submitMove(card, origin, 'keyboard');
+  });
+
+  // ------------------------------------------- the "Move to" form (htmx) path
+
+  // Tell the server how many cards the two columns show, so that it renders
+  // as many, and where the move came from.
+  document.addEventListener('htmx:configRequest', function (evt) {
+    const form = evt.detail.elt;
+    if (!form || !form.matches || !form.matches('form.move-form')) return;
+    const card = form.closest(CARD);
+    const list = card && card.parentElement;
+    if (!list) return;
+    const params = evt.detail.parameters; // htmx 2: a FormData proxy
+    const phaseId = params.get('phase_id');
+    const target = phaseId != null &&
+      document.querySelector(LIST + '[data-phase-id="' + CSS.escape(String(phaseId)) + '"]');
+    const shown = cardsIn(list).length;
+    const set = function (name, value) {
+      if (!params.has(name)) params.set(name, value);
+    };
+    if (target === list) {
+      set('from_count', String(shown));
+      set('to_count', String(shown));
+    } else {
+      set('from_count', String(Math.max(shown - 1, 0)));
+      if (target) set('to_count', String(cardsIn(target).length + 1));
+    }
+    set('source', 'form');
+  });
+
+  document.addEventListener('htmx:beforeRequest', function (evt) {
+    const form = evt.detail.elt;
+    if (form && form.matches && form.matches('form.move-form')) {
+      const card = form.closest(CARD);
+      if (card) setBusy(card, true);
+    }
+  });
+
+  document.addEventListener('htmx:afterRequest', function (evt) {
+    // When the form was swapped out, htmx fires this event again on the
+    // nearest element still in the page and detail.elt is that element: the
+    // form itself is requestConfig.elt.
+    const form = (evt.detail.requestConfig && evt.detail.requestConfig.elt) || evt.detail.elt;
+    if (!form || !form.matches || !form.matches('form.move-form')) return;
+    // closest() works on the detached copy too.
+    const card = form.closest(CARD);
+    if (!card) return;
+    setBusy(card, false);
+    const id = card.dataset.id;
+    if (evt.detail.successful) {
+      focusCard(id);
+      emit('board:move-done', { id: id, source: 'form' });
+    } else {
+      form.reset(); // the select shows the card's phase again
+      emit('board:move-failed', { id: id, source: 'form' });
+    }
+  });
+
+  // ------------------------------------------------------ the side panel
+
+  // #panel (aside) is filled by htmx (edit, lost reason) and emptied to close.
+  // Keyboard users land in it when it opens, on the first wrong field after
+  // a failed save, and back on their card when it closes; Escape closes it.
+  let panelOpener = '';
+
+  document.addEventListener('click', function (evt) {
+    const card = evt.target instanceof Element && evt.target.closest(CARD);
+    if (card && evt.target.closest('[hx-target="#panel"]')) panelOpener = card.dataset.id || '';
+  }, true);
+
+  document.addEventListener('htmx:afterSwap', function (evt) {
+    const el = evt.detail.elt;
+    if (!(el instanceof Element) || el.id !== 'panel') return;
+    if (!el.querySelector('*')) { // closed
+      if (panelOpener && !el.contains(document.activeElement)) focusCard(panelOpener);
+      return;
+    }
+    const invalid = el.querySelector('[aria-invalid="true"]');
+    if (invalid) { invalid.focus(); return; }
+    if (el.contains(document.activeElement)) return;
+    const heading = el.querySelector('h1, h2, h3');
+    if (heading) {
+      if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+      heading.focus({ preventScroll: true });
+    }
+  });
+
+  document.addEventListener('keydown', function (evt) {
+    if (evt.key !== 'Escape' || evt.defaultPrevented) return;
+    const panel = document.getElementById('panel');
+    if (!panel || !(evt.target instanceof Element) || !panel.contains(evt.target)) return;
+    if (evt.target.matches('select')) return; // Escape closes the select's list first
+    const close = panel.querySelector('[data-testid="panel-close"], .panel-header a[hx-get], .panel-header button');
+    if (close) { evt.preventDefault(); close.click(); }
+  });
+
+  // ------------------------------------------- errors of any htmx request
+
+  // htmx 2 does not swap 4xx/5xx answers: show their text/plain message.
+  document.addEventListener('htmx:responseError', function (evt) {
+    const xhr = evt.detail.xhr;
+    fail(errorMessage(xhr.status, xhr.getResponseHeader('Content-Type'), xhr.responseText));
+  });
+
+  document.addEventListener('htmx:sendError', function () {
+    fail(MSG_NETWORK);
+  });
+
+  document.addEventListener('htmx:timeout', function () {
+    fail('The server took too long to answer. Please try again.');
+  });
+})();
