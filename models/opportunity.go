@@ -40,7 +40,6 @@ type OpportunityChanges struct {
 	Currency              *string
 	RelationDescription   *string
 	ImportID              *string
-	ForecastCategory      *string // "" clears it: the phase's category applies again
 
 	// Position within the target column: the card above and the card below the drop point.
 	// Both empty places the card at the top of its column.
@@ -188,16 +187,6 @@ func (s *Store) apply(tx *gorm.DB, a *Activity, ch OpportunityChanges, actor Act
 		} else {
 			v := *ch.ImportID
 			a.ImportID = &v
-		}
-	}
-	if ch.ForecastCategory != nil {
-		switch c := *ch.ForecastCategory; {
-		case c == "":
-			a.ForecastCategory = nil
-		case !ValidForecastCategory(c):
-			return FieldError("ForecastCategory", "Forecast category must be Pipeline, BestCase, Commit, Closed or Omitted.")
-		default:
-			a.ForecastCategory = &c
 		}
 	}
 	if ch.Amount != nil {
