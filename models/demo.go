@@ -240,18 +240,20 @@ func (s *Store) demoOpportunities(ctx context.Context, ref *demoRef, n int, rng 
 	const batch = 1000
 	now := s.now()
 	today := NewDate(now.Year(), now.Month(), now.Day())
+	// Reserve all numbers at once: one short transaction, then batches that only insert.
+	var last int
+	if err := s.DB.WithContext(ctx).Raw(`INSERT INTO number_sequences (activity_type, year, last_value) VALUES (?, ?, ?)
+		ON CONFLICT (activity_type, year) DO UPDATE SET last_value = number_sequences.last_value + ?
+		RETURNING last_value`, TypeSalesOpportunity, now.Year(), n, n).Scan(&last).Error; err != nil {
+		return err
+	}
+	next := last - n + 1
 	for done := 0; done < n; {
 		size := min(batch, n-done)
-		err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			var last int
-			if err := tx.Raw(`INSERT INTO number_sequences (activity_type, year, last_value) VALUES (?, ?, ?)
-				ON CONFLICT (activity_type, year) DO UPDATE SET last_value = number_sequences.last_value + ?
-				RETURNING last_value`, TypeSalesOpportunity, now.Year(), size, size).Scan(&last).Error; err != nil {
-				return err
-			}
-			first := last - size + 1
-			acts := make([]Activity, size)
-			changes := make([]PhaseChange, size)
+		first := next + done
+		acts := make([]Activity, size)
+		changes := make([]PhaseChange, size)
+		err := func() error {
 			for i := range acts {
 				// Most opportunities sit in the main pipeline's open phases.
 				pl := ref.pipelines[0]
@@ -288,11 +290,8 @@ func (s *Store) demoOpportunities(ctx context.Context, ref *demoRef, n int, rng 
 				a.recomputeWeighted()
 				changes[i] = PhaseChange{ID: uuid.New(), ActivityID: a.ID, ToPhaseID: phase.ID, MovedBy: a.SalesRepresentativeID, MovedAt: a.PhaseEnteredAt}
 			}
-			if err := tx.CreateInBatches(acts, 500).Error; err != nil {
-				return err
-			}
-			return tx.CreateInBatches(changes, 1000).Error
-		})
+			return s.bulkInsert(ctx, acts, changes)
+		}()
 		if err != nil {
 			return fmt.Errorf("load demo opportunities: %w", err)
 		}
