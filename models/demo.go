@@ -280,7 +280,12 @@ func (s *Store) demoOpportunities(ctx context.Context, ref *demoRef, n int, rng 
 				a.ExpectedOrderDate = &Date{d}
 				a.SortIndex = float64(first+i) * sortStep
 				a.Version = 1
-				if err := enterPhase(a, &phase, a.CreationDate.Add(time.Duration(rng.IntN(30*24))*time.Hour), true); err != nil {
+				// Entered its phase some time after creation, never in the future.
+				entered := a.CreationDate.Add(time.Duration(rng.IntN(30*24)) * time.Hour)
+				if entered.After(now) {
+					entered = now.Add(-time.Duration(rng.IntN(48)) * time.Hour)
+				}
+				if err := enterPhase(a, &phase, entered, true); err != nil {
 					return err
 				}
 				if phase.IsLost() {
