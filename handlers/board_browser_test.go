@@ -28,6 +28,7 @@ func openBoard(t *testing.T, dialect string) *boardPage {
 		newCard(t, s.store, fmt.Sprintf("Deal %d", i)) // Qualification, newest on top: 3 2 1 0
 	}
 	b := &boardPage{t: t, s: s, page: browsertest.NewPage(t)}
+	logInPage(t, s.store, b.page, s.URL)
 	b.load()
 	return b
 }

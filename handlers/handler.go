@@ -5,6 +5,7 @@ package handlers
 import (
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -17,11 +18,33 @@ import (
 // Handler holds what the handlers need.
 type Handler struct {
 	Store *models.Store
+	// SecureCookies sets the Secure flag on the session cookie (behind TLS).
+	SecureCookies bool
+	// APIRateLimit is the per-client limit of API calls a minute (default 1000).
+	APIRateLimit int
+	// LoginLimit is how many failed logins an email may have per LoginWindow (default 10 per
+	// 15 minutes; an IP three times as many).
+	LoginLimit  int
+	LoginWindow time.Duration
 }
 
 // Register adds every route to the app.
 func Register(app *fiber.App, h *Handler) {
 	app.Get("/healthz", h.Health)
+	app.Use(web.LoadSession(h.Store))
+	app.Get("/login", h.LoginPage)
+	app.Post("/login", append(h.loginLimiters(), h.Login)...)
+	app.Post("/logout", h.Logout)
+	app.Post("/oauth2/token", h.Token)
+	app.Post("/oauth2/revoke", h.Revoke)
+	// Everything under /v1/odata is behind API authentication (tokens, or a session for reads).
+	app.Use("/v1/odata", web.APIAuth(web.APIAuthConfig{Store: h.Store, RateLimit: h.APIRateLimit}))
+	h.registerOData(app) // the OData API (odata.go), behind the middleware above
+	registerAdmin(app, h)
+	// The board and the forecast are for logged-in users; the domain checks each change's actor.
+	for _, prefix := range []string{"/board", "/forecast", "/forecast.csv"} {
+		app.Use(prefix, web.RequireUser)
+	}
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/board", fiber.StatusSeeOther) })
 	app.Get("/board", h.Board)
 	app.Get("/board/columns/:phase/cards", h.MoreCards)
@@ -31,6 +54,7 @@ func Register(app *fiber.App, h *Handler) {
 	app.Get("/board/opportunities/:id/edit", h.EditOpportunity)
 	app.Post("/board/opportunities/:id", h.SaveOpportunity)
 	app.Post("/board/opportunities/:id/lost", h.SaveLostReason)
+	h.registerForecast(app)
 }
 
 // badRequest is a 400 with a message safe to show.
@@ -95,9 +119,15 @@ func (h *Handler) filterFromValues(c *fiber.Ctx, v url.Values) (models.BoardFilt
 	return f, nil
 }
 
-// filterOfMutation recovers the board filter a mutation was made under: the form's "return"
-// field (plain forms), else the page URL htmx reports, else the Referer.
+// filterOfMutation recovers the board filter a mutation was made under.
 func (h *Handler) filterOfMutation(c *fiber.Ctx) (models.BoardFilter, error) {
+	return h.filterFromValues(c, pageQuery(c))
+}
+
+// pageQuery is the query of the page a mutation was made on: the form's "return" field (plain
+// forms), else the page URL htmx reports, else the Referer. Mutations answer with fragments of
+// that page, so they must render them under the same filters.
+func pageQuery(c *fiber.Ctx) url.Values {
 	raw := c.FormValue("return")
 	if raw == "" {
 		for _, hdr := range []string{"HX-Current-URL", fiber.HeaderReferer} {
@@ -109,9 +139,9 @@ func (h *Handler) filterOfMutation(c *fiber.Ctx) (models.BoardFilter, error) {
 	}
 	v, err := url.ParseQuery(raw)
 	if err != nil {
-		v = url.Values{}
+		return url.Values{}
 	}
-	return h.filterFromValues(c, v)
+	return v
 }
 
 // filterQuery encodes a filter as the board URL's query.
@@ -153,5 +183,5 @@ func (h *Handler) columnView(c *fiber.Ctx, f models.BoardFilter, col models.Colu
 
 // page builds the layout's data for a full page.
 func page(c *fiber.Ctx, title, nav string) views.Page {
-	return views.Page{Title: title, CSRF: web.CSRFToken(c), Nav: nav}
+	return views.Page{Title: title, CSRF: web.CSRFToken(c), Nav: nav, User: web.CurrentUser(c)}
 }

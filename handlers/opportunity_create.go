@@ -23,7 +23,7 @@ func (h *Handler) CreateOpportunity(c *fiber.Ctx) error {
 	}
 	subject := c.FormValue("subject")
 	opp, err := h.Store.CreateOpportunity(c.UserContext(), models.OpportunityChanges{
-		Subject: &subject, PhaseID: phaseID, PipelineID: &phase.PipelineID}, models.Actor{})
+		Subject: &subject, PhaseID: phaseID, PipelineID: &phase.PipelineID}, web.ActorOf(c))
 	if err != nil {
 		return err
 	}

@@ -59,9 +59,10 @@ func (h *Handler) SaveOpportunity(c *fiber.Ctx) error {
 		return h.renderForm(c, fiber.StatusUnprocessableEntity, form)
 	}
 	ch.ExpectedVersion = &version
-	res, err := h.Store.UpdateOpportunity(c.UserContext(), id, ch, models.Actor{})
+	res, err := h.Store.UpdateOpportunity(c.UserContext(), id, ch, web.ActorOf(c))
 	var derr *models.Error
-	if errors.As(err, &derr) && derr.Code != models.ENotFound {
+	// A refusal of the edit rule (another rep's card) is a 403 with its message, not a form error.
+	if errors.As(err, &derr) && derr.Code != models.ENotFound && derr.Code != models.EForbidden {
 		if name, ok := editFields[derr.Field]; ok {
 			form.Errors[name] = derr.Message
 		} else {

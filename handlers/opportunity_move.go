@@ -36,7 +36,7 @@ func (h *Handler) MoveOpportunity(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.Store.MoveOpportunity(c.UserContext(), id, *phaseID, after, before, models.Actor{})
+	res, err := h.Store.MoveOpportunity(c.UserContext(), id, *phaseID, after, before, web.ActorOf(c))
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (h *Handler) SaveLostReason(c *fiber.Ctx) error {
 	if rival == nil {
 		ch.LostToCompetitorID = &uuid.Nil
 	}
-	res, err := h.Store.UpdateOpportunity(c.UserContext(), id, ch, models.Actor{})
+	res, err := h.Store.UpdateOpportunity(c.UserContext(), id, ch, web.ActorOf(c))
 	if err != nil {
 		return err
 	}

@@ -12,11 +12,13 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/playwright-community/playwright-go"
 
 	"phaseboard/handlers"
 	"phaseboard/models"
 	"phaseboard/models/storetest"
 	"phaseboard/web"
+	"phaseboard/web/authtest"
 )
 
 // server is a running Phaseboard on a real database with the demo reference data.
@@ -25,6 +27,8 @@ type server struct {
 	store *models.Store
 	app   *fiber.App
 	URL   string
+	// session is a manager's session cookie: every client starts logged in with it.
+	session *http.Cookie
 }
 
 func newServer(t testing.TB, dialect string, opportunities int) *server {
@@ -33,13 +37,24 @@ func newServer(t testing.TB, dialect string, opportunities int) *server {
 	if err := s.LoadDemo(context.Background(), opportunities, nil, nil); err != nil {
 		t.Fatal(err)
 	}
+	_, session := authtest.Login(t, s, models.RoleManager, nil)
 	app := web.New(web.Config{Store: s})
 	handlers.Register(app, &handlers.Handler{Store: s})
 	ts := httptest.NewUnstartedServer(nil)
 	ln := ts.Listener
 	go app.Listener(ln)
 	t.Cleanup(func() { app.Shutdown() })
-	return &server{t: t, store: s, app: app, URL: "http://" + ln.Addr().String()}
+	return &server{t: t, store: s, app: app, URL: "http://" + ln.Addr().String(), session: session}
+}
+
+// logInPage gives a browser page a manager's session on the server at base.
+func logInPage(t testing.TB, s *models.Store, page playwright.Page, base string) {
+	t.Helper()
+	_, cookie := authtest.Login(t, s, models.RoleManager, nil)
+	err := page.Context().AddCookies([]playwright.OptionalCookie{{Name: cookie.Name, Value: cookie.Value, URL: playwright.String(base)}})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // client is a browser-like HTTP client: it keeps cookies and the page's CSRF token.
@@ -52,6 +67,9 @@ type client struct {
 
 func (s *server) client() *client {
 	jar, _ := cookiejar.New(nil)
+	if u, err := url.Parse(s.URL); err == nil {
+		jar.SetCookies(u, []*http.Cookie{s.session})
+	}
 	return &client{t: s.t, base: s.URL, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
@@ -124,4 +142,10 @@ func newCard(t testing.TB, s *models.Store, subject string) *models.Activity {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// useSession replaces the client's session cookie (to act as another user).
+func (c *client) useSession(cookie *http.Cookie) {
+	u, _ := url.Parse(c.base)
+	c.http.Jar.SetCookies(u, []*http.Cookie{cookie})
 }

@@ -84,6 +84,7 @@ type Phase struct {
 	IsTerminal          bool
 	IsWon               bool
 	DefaultProbability  float64
+	ForecastCategory    string // the default of its opportunities; see DefaultForecastCategory
 }
 
 func (Phase) TableName() string { return "phases" }
@@ -198,6 +199,9 @@ type Activity struct {
 
 	PhaseEnteredAt time.Time
 	Version        int
+
+	// ForecastCategory overrides the phase's category; nil follows the phase.
+	ForecastCategory *string
 }
 
 func (Activity) TableName() string { return "activities" }

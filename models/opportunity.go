@@ -40,6 +40,20 @@ type OpportunityChanges struct {
 	Currency              *string
 	RelationDescription   *string
 	ImportID              *string
+	ForecastCategory      *string // "" clears it: the phase's category applies again
+	IsVatIncluded         *bool
+	DiscountPercentage    *float64 // 0–100
+
+	// The Activity money fields that integrations copy from their ERP (the seeds' inherited
+	// fields). TotalSalesExcludingVAT and NumberOfProductLines are not here: product lines own them.
+	BillingAmount             *float64
+	BillingAmountInCurrency   *float64
+	AmountInCurrency          *float64
+	TotalSalesIncludingVAT    *float64
+	VatAmount                 *float64
+	TotalDiscountExcludingVAT *float64
+	TotalMargin               *float64 // may be negative
+	TotalPurchaseAmount       *float64
 
 	// Position within the target column: the card above and the card below the drop point.
 	// Both empty places the card at the top of its column.
@@ -60,8 +74,19 @@ type MoveResult struct {
 
 const maxSubjectLength = 500
 
-// CreateOpportunity creates a sales opportunity. Without a pipeline it goes to the first sales
-// pipeline; without a phase to the pipeline's default (or first) phase, at the top of the column.
+// ErrVersionConflict refuses a change whose ExpectedVersion is stale (the API answers 412 to a
+// stale If-Match with it); compare with errors.Is.
+var ErrVersionConflict = &Error{Code: EConflict, Message: "This opportunity was changed by someone else in the meantime; reload to see the latest version."}
+
+// The refusals of CanEditOpportunity, for the board and the API alike.
+var (
+	errNotYours     = Errorf(EForbidden, "This opportunity belongs to another rep: only they or a manager can change it.")
+	errAssignOthers = &Error{Code: EForbidden, Field: "SalesRepresentative", Message: "As a rep you can only assign opportunities to yourself or leave them unassigned."}
+)
+
+// CreateOpportunity creates a sales opportunity. Without a pipeline it goes to its phase's
+// pipeline, else to the first sales pipeline; without a phase to the pipeline's default (or
+// first) phase, at the top of the column.
 func (s *Store) CreateOpportunity(ctx context.Context, ch OpportunityChanges, actor Actor) (*Activity, error) {
 	var out *Activity
 	err := s.transact(ctx, func(tx *gorm.DB) error {
@@ -71,7 +96,15 @@ func (s *Store) CreateOpportunity(ctx context.Context, ch OpportunityChanges, ac
 		zero := 0.0
 		a.EstimatedAmount, a.WeightedAmount = &zero, &zero
 
-		pipelineID, err := s.pipelineForCreate(tx, ch.PipelineID)
+		pid := ch.PipelineID
+		if pid == nil && ch.PhaseID != nil {
+			// Given only a phase (as API clients do), the opportunity goes to that phase's pipeline.
+			var ph Phase
+			if err := tx.Where("id = ? AND type = ?", *ch.PhaseID, PhaseType("SalesOpportunity")).Take(&ph).Error; err == nil {
+				pid = &ph.PipelineID
+			}
+		}
+		pipelineID, err := s.pipelineForCreate(tx, pid)
 		if err != nil {
 			return err
 		}
@@ -90,6 +123,9 @@ func (s *Store) CreateOpportunity(ctx context.Context, ch OpportunityChanges, ac
 		ch.PhaseID = phaseID
 		if err := s.apply(tx, a, ch, actor, now, true); err != nil {
 			return err
+		}
+		if !CanEditOpportunity(actor, a) {
+			return errAssignOthers
 		}
 		if a.Number, err = s.nextNumber(tx, a.Type, now.Year()); err != nil {
 			return err
@@ -110,36 +146,48 @@ func (s *Store) CreateOpportunity(ctx context.Context, ch OpportunityChanges, ac
 func (s *Store) UpdateOpportunity(ctx context.Context, id uuid.UUID, ch OpportunityChanges, actor Actor) (*MoveResult, error) {
 	var res *MoveResult
 	err := s.transact(ctx, func(tx *gorm.DB) error {
-		now := s.now()
 		a, err := s.lockOpportunity(tx, id)
 		if err != nil {
 			return err
 		}
-		if ch.ExpectedVersion != nil && *ch.ExpectedVersion != a.Version {
-			return &Error{Code: EConflict, Message: "This opportunity was changed by someone else in the meantime; reload to see the latest version."}
-		}
-		if ch.PipelineID != nil && *ch.PipelineID != a.PipelineID {
-			return FieldError("Pipeline", "An opportunity cannot change pipeline; create it in the other pipeline instead.")
-		}
-		from := a.PhaseID
-		if err := s.apply(tx, a, ch, actor, now, false); err != nil {
-			return err
-		}
-		a.Version++
-		a.LastMutationDate = now
-		if err := tx.Select("*").Omit("id", "creation_date", "number", "type").Save(a).Error; err != nil {
-			return mapDBError(err, "ImportId")
-		}
-		if a.PhaseID != from {
-			if err := recordPhaseChange(tx, a, &from, actor, now); err != nil {
-				return err
-			}
-		}
-		res = &MoveResult{Opportunity: a, FromPhaseID: from, ToPhaseID: a.PhaseID}
-		res.NeedsLostReason = a.PhaseID != from && a.LostReasonID == nil && a.IsClosed && ptrValue(a.Probability) == 0
-		return nil
+		res, err = s.update(tx, a, ch, actor, s.now())
+		return err
 	})
 	return res, err
+}
+
+// update applies ch to a, locked in tx, and saves it: the body of UpdateOpportunity, shared
+// with the bulk move of an admin retiring a phase, so both follow the same rules.
+func (s *Store) update(tx *gorm.DB, a *Activity, ch OpportunityChanges, actor Actor, now time.Time) (*MoveResult, error) {
+	if ch.ExpectedVersion != nil && *ch.ExpectedVersion != a.Version {
+		return nil, ErrVersionConflict
+	}
+	if ch.PipelineID != nil && *ch.PipelineID != a.PipelineID {
+		return nil, FieldError("Pipeline", "An opportunity cannot change pipeline; create it in the other pipeline instead.")
+	}
+	if !CanEditOpportunity(actor, a) {
+		return nil, errNotYours
+	}
+	from := a.PhaseID
+	if err := s.apply(tx, a, ch, actor, now, false); err != nil {
+		return nil, err
+	}
+	if !CanEditOpportunity(actor, a) {
+		return nil, errAssignOthers
+	}
+	a.Version++
+	a.LastMutationDate = now
+	if err := tx.Select("*").Omit("id", "creation_date", "number", "type").Save(a).Error; err != nil {
+		return nil, mapDBError(err, "ImportId")
+	}
+	if a.PhaseID != from {
+		if err := recordPhaseChange(tx, a, &from, actor, now); err != nil {
+			return nil, err
+		}
+	}
+	res := &MoveResult{Opportunity: a, FromPhaseID: from, ToPhaseID: a.PhaseID}
+	res.NeedsLostReason = a.PhaseID != from && a.LostReasonID == nil && a.IsClosed && ptrValue(a.Probability) == 0
+	return res, nil
 }
 
 // MoveOpportunity moves a card to a phase and a place in its column: the one move used by
@@ -148,11 +196,24 @@ func (s *Store) MoveOpportunity(ctx context.Context, id, phaseID uuid.UUID, afte
 	return s.UpdateOpportunity(ctx, id, OpportunityChanges{PhaseID: &phaseID, AfterID: afterID, BeforeID: beforeID}, actor)
 }
 
-// DeleteOpportunity removes an opportunity with its lines and history.
-func (s *Store) DeleteOpportunity(ctx context.Context, id uuid.UUID) error {
+// DeleteOpportunity removes an opportunity with its lines and history, if actor may edit it.
+func (s *Store) DeleteOpportunity(ctx context.Context, id uuid.UUID, actor Actor) error {
+	return s.DeleteOpportunityVersion(ctx, id, nil, actor)
+}
+
+// DeleteOpportunityVersion is DeleteOpportunity refused with ErrVersionConflict when
+// expectedVersion is set and stale (an API DELETE with If-Match).
+func (s *Store) DeleteOpportunityVersion(ctx context.Context, id uuid.UUID, expectedVersion *int, actor Actor) error {
 	return s.transact(ctx, func(tx *gorm.DB) error {
-		if _, err := s.lockOpportunity(tx, id); err != nil {
+		a, err := s.lockOpportunity(tx, id)
+		if err != nil {
 			return err
+		}
+		if expectedVersion != nil && *expectedVersion != a.Version {
+			return ErrVersionConflict
+		}
+		if !CanEditOpportunity(actor, a) {
+			return errNotYours
 		}
 		return tx.Where("id = ?", id).Delete(&Activity{}).Error
 	})
@@ -189,6 +250,16 @@ func (s *Store) apply(tx *gorm.DB, a *Activity, ch OpportunityChanges, actor Act
 			a.ImportID = &v
 		}
 	}
+	if ch.ForecastCategory != nil {
+		switch c := *ch.ForecastCategory; {
+		case c == "":
+			a.ForecastCategory = nil
+		case !ValidForecastCategory(c):
+			return FieldError("ForecastCategory", "Forecast category must be Pipeline, BestCase, Commit, Closed or Omitted.")
+		default:
+			a.ForecastCategory = &c
+		}
+	}
 	if ch.Amount != nil {
 		if err := checkAmount("Amount", *ch.Amount); err != nil {
 			return err
@@ -201,6 +272,43 @@ func (s *Store) apply(tx *gorm.DB, a *Activity, ch OpportunityChanges, actor Act
 		}
 		v := *ch.EstimatedAmount
 		a.EstimatedAmount = &v
+	}
+	if ch.IsVatIncluded != nil {
+		a.IsVatIncluded = *ch.IsVatIncluded
+	}
+	if ch.DiscountPercentage != nil {
+		p := *ch.DiscountPercentage
+		if math.IsNaN(p) || p < 0 || p > 100 {
+			return FieldError("DiscountPercentage", "DiscountPercentage must be between 0 and 100.")
+		}
+		a.DiscountPercentage = p
+	}
+	money := []struct {
+		field  string
+		in     *float64
+		target *float64
+	}{
+		{"BillingAmount", ch.BillingAmount, &a.BillingAmount},
+		{"BillingAmountInCurrency", ch.BillingAmountInCurrency, &a.BillingAmountInCurrency},
+		{"AmountInCurrency", ch.AmountInCurrency, &a.AmountInCurrency},
+		{"TotalSalesIncludingVAT", ch.TotalSalesIncludingVAT, &a.TotalSalesIncludingVAT},
+		{"VatAmount", ch.VatAmount, &a.VatAmount},
+		{"TotalDiscountExcludingVAT", ch.TotalDiscountExcludingVAT, &a.TotalDiscountExcludingVAT},
+		{"TotalMargin", ch.TotalMargin, &a.TotalMargin},
+		{"TotalPurchaseAmount", ch.TotalPurchaseAmount, &a.TotalPurchaseAmount},
+	}
+	for _, m := range money {
+		if m.in == nil {
+			continue
+		}
+		v := *m.in
+		if m.field == "TotalMargin" && v < 0 { // a loss-making deal has a negative margin
+			v = -v
+		}
+		if err := checkAmount(m.field, v); err != nil {
+			return err
+		}
+		*m.target = *m.in
 	}
 	if ch.ExpectedOrderDate != nil {
 		if ch.ExpectedOrderDate.IsZero() {

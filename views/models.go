@@ -12,7 +12,8 @@ import (
 type Page struct {
 	Title string
 	CSRF  string
-	Nav   string // the active top-level section: "board", "forecast", ...
+	Nav   string       // the active top-level section: "board", "forecast", ...
+	User  *models.User // the logged-in user, nil on the login page
 }
 
 // BoardView is the board page.
@@ -44,17 +45,17 @@ type BoardContext struct {
 
 // OpportunityForm is the edit panel: what the user typed and what was wrong with it.
 type OpportunityForm struct {
-	ID         string
-	Version    int
-	Number     string
-	Values     map[string]string // field name → the value as typed
-	Errors     map[string]string // field name → message
-	Message    string            // a form-level error (stale edit)
-	Reps       []models.Employee
-	Customers  []models.Relationship
-	Query      string
-	CSRF       string
-	Saved      bool
+	ID        string
+	Version   int
+	Number    string
+	Values    map[string]string // field name → the value as typed
+	Errors    map[string]string // field name → message
+	Message   string            // a form-level error (stale edit)
+	Reps      []models.Employee
+	Customers []models.Relationship
+	Query     string
+	CSRF      string
+	Saved     bool
 }
 
 // LostPrompt asks why an opportunity was lost, after it entered a lost phase.

@@ -54,8 +54,11 @@ func New(cfg Config) *fiber.App {
 		MaxAge: 3600,
 	}))
 	app.Use(csrf.New(csrf.Config{
-		// API clients authenticate with tokens, not cookies, so CSRF does not apply to them.
-		Next:           func(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/v1/") || c.Path() == "/healthz" },
+		// API clients authenticate with tokens, not cookies, so CSRF does not apply to them (nor
+		// to the OAuth2 token endpoint, which a client calls with its secret, not a browser).
+		Next: func(c *fiber.Ctx) bool {
+			return strings.HasPrefix(c.Path(), "/v1/") || strings.HasPrefix(c.Path(), "/oauth2/") || c.Path() == "/healthz"
+		},
 		Storage:        &DBStorage{DB: cfg.Store.DB, Prefix: "csrf:"},
 		Extractor:      csrfFromHeaderOrForm,
 		CookieName:     "phaseboard_csrf",

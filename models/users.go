@@ -1,0 +1,254 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// User is a person who logs in. EmployeeID links the user to the employee who appears as
+// SalesRepresentative on opportunities.
+type User struct {
+	ID               uuid.UUID `gorm:"primaryKey;type:uuid"`
+	Email            string
+	PasswordHash     string `json:"-"`
+	Role             string
+	EmployeeID       *uuid.UUID `gorm:"type:uuid"`
+	IsActive         bool
+	CreationDate     time.Time
+	LastMutationDate time.Time
+}
+
+func (User) TableName() string { return "users" }
+
+// Actor is the user as the author of changes.
+func (u *User) Actor() Actor { return Actor{EmployeeID: u.EmployeeID, Role: u.Role} }
+
+// Session is a server-side login session; the browser holds the token, the row its hash.
+type Session struct {
+	TokenHash string    `gorm:"primaryKey"`
+	UserID    uuid.UUID `gorm:"type:uuid"`
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+func (Session) TableName() string { return "sessions" }
+
+// SessionTTL is how long a login lasts.
+const SessionTTL = 12 * time.Hour
+
+// MinPasswordLength is the shortest password accepted (NIST SP 800-63B's minimum).
+const MinPasswordLength = 8
+
+// NewUser is the input of CreateUser. An empty Password is refused.
+type NewUser struct {
+	Email      string
+	Password   string
+	Role       string
+	EmployeeID *uuid.UUID
+}
+
+// NormalizeEmail trims and lower-cases an email, the form in which it is stored and looked up.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// CreateUser adds a user; an email already in use (in any case) is a conflict on "Email".
+func (s *Store) CreateUser(ctx context.Context, in NewUser, actor Actor) (*User, error) {
+	if err := mustAdminister(actor); err != nil {
+		return nil, err
+	}
+	email := NormalizeEmail(in.Email)
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+		return nil, FieldError("Email", "Enter a valid email address.")
+	}
+	if !ValidRole(in.Role) {
+		return nil, FieldError("Role", "Choose a role: rep, manager or admin.")
+	}
+	if err := checkPassword(in.Password); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	u := &User{ID: uuid.New(), Email: email, PasswordHash: HashPassword(in.Password), Role: in.Role,
+		EmployeeID: in.EmployeeID, IsActive: true, CreationDate: now, LastMutationDate: now}
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if u.EmployeeID != nil {
+			if err := mustExist(tx, &Employee{}, *u.EmployeeID, "Employee"); err != nil {
+				return err
+			}
+		}
+		return mapDBError(tx.Create(u).Error, "Email")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func checkPassword(p string) error {
+	switch n := len([]rune(p)); {
+	case n < MinPasswordLength:
+		return FieldError("Password", "The password must have at least %d characters.", MinPasswordLength)
+	case len(p) > 1024:
+		return FieldError("Password", "The password is too long.")
+	}
+	return nil
+}
+
+// errBadLogin is the one answer to every failed login, so that it tells nothing about which
+// part was wrong or whether the account exists.
+var errBadLogin = Errorf(EUnauthorized, "That email and password do not match an active account.")
+
+// Authenticate checks an email and password. Unknown emails cost as much as wrong passwords.
+func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	var rows []User
+	if err := s.DB.WithContext(ctx).Where("email = ?", NormalizeEmail(email)).Limit(1).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 || len(password) > 1024 {
+		CheckPassword(dummyHash(), password)
+		return nil, errBadLogin
+	}
+	u := &rows[0]
+	if !CheckPassword(u.PasswordHash, password) || !u.IsActive {
+		return nil, errBadLogin
+	}
+	return u, nil
+}
+
+// User loads one user.
+func (s *Store) User(ctx context.Context, id uuid.UUID) (*User, error) {
+	var u User
+	err := s.DB.WithContext(ctx).Where("id = ?", id).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, Errorf(ENotFound, "That user does not exist.")
+	}
+	return &u, err
+}
+
+// Users lists every user by email.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	var out []User
+	err := s.DB.WithContext(ctx).Order("email").Find(&out).Error
+	return out, err
+}
+
+// CountUsers counts the users (zero on a first start).
+func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.DB.WithContext(ctx).Model(&User{}).Count(&n).Error
+	return n, err
+}
+
+// EmployeeByEmail finds an employee by email (case-insensitive).
+func (s *Store) EmployeeByEmail(ctx context.Context, email string) (*Employee, error) {
+	var rows []Employee
+	err := s.DB.WithContext(ctx).Where("LOWER(email) = ?", NormalizeEmail(email)).Order("id").Limit(1).Find(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, FieldError("Employee", "No employee has the email %q.", email)
+	}
+	return &rows[0], nil
+}
+
+// SetUserRole changes a user's role. Admins cannot demote themselves, so that there is always
+// someone left who can undo a mistake.
+func (s *Store) SetUserRole(ctx context.Context, id uuid.UUID, role string, actor Actor, actorUserID uuid.UUID) error {
+	if err := mustAdminister(actor); err != nil {
+		return err
+	}
+	if !ValidRole(role) {
+		return FieldError("Role", "Choose a role: rep, manager or admin.")
+	}
+	if id == actorUserID && role != RoleAdmin {
+		return Errorf(EInvalid, "You cannot remove your own administrator role.")
+	}
+	return s.updateUser(ctx, id, map[string]any{"role": role})
+}
+
+// SetUserActive activates or deactivates a user; deactivating ends the user's sessions at once.
+func (s *Store) SetUserActive(ctx context.Context, id uuid.UUID, active bool, actor Actor, actorUserID uuid.UUID) error {
+	if err := mustAdminister(actor); err != nil {
+		return err
+	}
+	if id == actorUserID && !active {
+		return Errorf(EInvalid, "You cannot deactivate your own account.")
+	}
+	return s.updateUser(ctx, id, map[string]any{"is_active": active})
+}
+
+// SetUserPassword replaces a user's password and ends the user's sessions.
+func (s *Store) SetUserPassword(ctx context.Context, id uuid.UUID, password string, actor Actor) error {
+	if err := mustAdminister(actor); err != nil {
+		return err
+	}
+	if err := checkPassword(password); err != nil {
+		return err
+	}
+	return s.updateUser(ctx, id, map[string]any{"password_hash": HashPassword(password)})
+}
+
+// updateUser applies a change and, as any change of rights should, logs the user out everywhere.
+func (s *Store) updateUser(ctx context.Context, id uuid.UUID, set map[string]any) error {
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		set["last_mutation_date"] = s.now()
+		res := tx.Model(&User{}).Where("id = ?", id).Updates(set)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return Errorf(ENotFound, "That user does not exist.")
+		}
+		return tx.Where("user_id = ?", id).Delete(&Session{}).Error
+	})
+}
+
+// CreateSession starts a session for a user and returns the token for the cookie.
+func (s *Store) CreateSession(ctx context.Context, userID uuid.UUID) (token string, expires time.Time, err error) {
+	token, hash := newToken()
+	now := s.now()
+	expires = now.Add(SessionTTL)
+	err = s.DB.WithContext(ctx).Create(&Session{TokenHash: hash, UserID: userID, CreatedAt: now, ExpiresAt: expires}).Error
+	return token, expires, err
+}
+
+// SessionUser returns the active user of an unexpired session, or an EUnauthorized error.
+func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
+	if token == "" || len(token) > 100 {
+		return nil, Errorf(EUnauthorized, "Please log in.")
+	}
+	var rows []User
+	err := s.DB.WithContext(ctx).Table("users AS u").Select("u.*").
+		Joins("JOIN sessions ss ON ss.user_id = u.id").
+		Where("ss.token_hash = ? AND ss.expires_at > ? AND u.is_active", hashToken(token), s.now()).
+		Limit(1).Find(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, Errorf(EUnauthorized, "Your session has ended; please log in again.")
+	}
+	return &rows[0], nil
+}
+
+// DeleteSession ends a session (logout). An unknown token is not an error.
+func (s *Store) DeleteSession(ctx context.Context, token string) error {
+	if token == "" {
+		return nil
+	}
+	return s.DB.WithContext(ctx).Where("token_hash = ?", hashToken(token)).Delete(&Session{}).Error
+}
+
+// PurgeExpiredSessions removes expired sessions and access tokens; the server calls it now and then.
+func (s *Store) PurgeExpiredSessions(ctx context.Context) error {
+	now := s.now()
+	if err := s.DB.WithContext(ctx).Where("expires_at <= ?", now).Delete(&Session{}).Error; err != nil {
+		return err
+	}
+	return s.DB.WithContext(ctx).Where("expires_at <= ?", now).Delete(&AccessToken{}).Error
+}

@@ -1,0 +1,281 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+	"github.com/google/uuid"
+
+	"phaseboard/models"
+)
+
+// SessionCookie holds the browser's session token (the database keeps only its hash).
+const SessionCookie = "phaseboard_session"
+
+// Identity is who makes a request: a logged-in user (browser) or an API client (token).
+type Identity struct {
+	User   *models.User
+	Client *models.APIClient
+	Scopes string // space-separated; a browser session may only read the API
+}
+
+// Actor is the identity as the author of changes.
+func (id *Identity) Actor() models.Actor {
+	switch {
+	case id.User != nil:
+		return id.User.Actor()
+	case id.Client != nil:
+		return models.Actor{EmployeeID: id.Client.EmployeeID, Role: id.Client.Role}
+	}
+	return Anonymous
+}
+
+// Anonymous is the actor of a request without identity: its role is none of models.Roles, so
+// every permission check refuses it (the zero Actor would be the trusted system).
+var Anonymous = models.Actor{Role: "anonymous"}
+
+type ctxKey int
+
+const identityKey ctxKey = 1
+
+const localsIdentity = "phaseboard.identity"
+
+// WithIdentity returns ctx carrying id (for the domain and the OData layer).
+func WithIdentity(ctx context.Context, id *Identity) context.Context {
+	return context.WithValue(ctx, identityKey, id)
+}
+
+// IdentityFrom returns the identity carried by ctx.
+func IdentityFrom(ctx context.Context) (*Identity, bool) {
+	id, ok := ctx.Value(identityKey).(*Identity)
+	return id, ok && id != nil
+}
+
+// CurrentEmployeeID is the employee the caller acts as (OData's GetCurrentEmployee()).
+func CurrentEmployeeID(ctx context.Context) (uuid.UUID, bool) {
+	id, ok := IdentityFrom(ctx)
+	if !ok {
+		return uuid.Nil, false
+	}
+	a := id.Actor()
+	if a.EmployeeID == nil {
+		return uuid.Nil, false
+	}
+	return *a.EmployeeID, true
+}
+
+// CurrentActor is the caller as a models.Actor; Anonymous when the request carries no identity.
+func CurrentActor(ctx context.Context) models.Actor {
+	if id, ok := IdentityFrom(ctx); ok {
+		return id.Actor()
+	}
+	return Anonymous
+}
+
+// ActorOf is CurrentActor for a Fiber request.
+func ActorOf(c *fiber.Ctx) models.Actor { return CurrentActor(c.UserContext()) }
+
+// CurrentUser is the logged-in user of a browser request, or nil.
+func CurrentUser(c *fiber.Ctx) *models.User {
+	if id, ok := c.Locals(localsIdentity).(*Identity); ok && id != nil {
+		return id.User
+	}
+	return nil
+}
+
+func setIdentity(c *fiber.Ctx, id *Identity) {
+	c.Locals(localsIdentity, id)
+	c.SetUserContext(WithIdentity(c.UserContext(), id))
+	// A net/http handler mounted with Fiber's adaptor (the OData service) gets the fasthttp
+	// RequestCtx as r.Context(), whose Value(key) reads the user values: put it there too.
+	c.Context().SetUserValue(identityKey, id)
+}
+
+// LoadSession puts the user of a valid session cookie into the request (c.Locals and the user
+// context). Without a valid session the request goes on anonymously; RequireUser decides.
+func LoadSession(store *models.Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		token := c.Cookies(SessionCookie)
+		if token == "" {
+			return c.Next()
+		}
+		u, err := store.SessionUser(c.UserContext(), token)
+		switch {
+		case err == nil:
+			setIdentity(c, &Identity{User: u, Scopes: models.ScopeRead})
+		case models.ErrorCode(err) != models.EUnauthorized:
+			return err
+		}
+		return c.Next()
+	}
+}
+
+// SetSessionCookie hands the browser its session token: HttpOnly (no script reads it),
+// SameSite=Lax (no cross-site posts carry it), Secure behind TLS.
+func SetSessionCookie(c *fiber.Ctx, token string, expires time.Time, secure bool) {
+	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires,
+		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: secure})
+}
+
+// ClearSessionCookie removes the session cookie (logout).
+func ClearSessionCookie(c *fiber.Ctx, secure bool) {
+	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: "", Path: "/", Expires: time.Unix(1, 0), MaxAge: -1,
+		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: secure})
+}
+
+// RequireUser lets only logged-in users through. Browsers go to the login page (htmx via
+// HX-Redirect, as a redirect of an XHR would only swap the login page into a fragment).
+func RequireUser(c *fiber.Ctx) error {
+	if CurrentUser(c) != nil {
+		return c.Next()
+	}
+	target := "/login"
+	if c.Method() == fiber.MethodGet && !IsHTMX(c) {
+		target += "?next=" + url.QueryEscape(c.OriginalURL())
+	} else if u, err := url.Parse(c.Get("HX-Current-URL")); err == nil && u.Path != "" {
+		target += "?next=" + url.QueryEscape(u.RequestURI())
+	}
+	if IsHTMX(c) {
+		c.Set("HX-Redirect", target)
+		return c.Status(fiber.StatusUnauthorized).SendString("Please log in.")
+	}
+	return c.Redirect(target, fiber.StatusSeeOther)
+}
+
+// RequireRole lets through logged-in users with one of the roles; others get 403.
+func RequireRole(roles ...string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		u := CurrentUser(c)
+		if u == nil {
+			return RequireUser(c)
+		}
+		for _, r := range roles {
+			if u.Role == r {
+				return c.Next()
+			}
+		}
+		return fiber.NewError(fiber.StatusForbidden, "Your role does not allow this page.")
+	}
+}
+
+// SafeNext returns next when it is a path on this site, else "/board": the login page must not
+// become an open redirect.
+func SafeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/board"
+	}
+	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
+		return "/board"
+	}
+	return next
+}
+
+// APIAuthConfig configures APIAuth.
+type APIAuthConfig struct {
+	Store *models.Store
+	// RateLimit is how many requests one client (or browser user) may make per RateWindow;
+	// default 1000 a minute, like Tribe's.
+	RateLimit  int
+	RateWindow time.Duration
+}
+
+// APIAuth authenticates the OData API: a bearer token (Authorization header or access_token
+// query parameter) or, for reads only, a browser session. Reads need the read scope, writes the
+// write scope. Each client gets its own rate limit, counted in the shared kv_store so every
+// instance agrees. Mount it before the OData handler: app.Use("/v1/odata", web.APIAuth(cfg)).
+func APIAuth(cfg APIAuthConfig) fiber.Handler {
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = 1000
+	}
+	if cfg.RateWindow <= 0 {
+		cfg.RateWindow = time.Minute
+	}
+	limit := limiter.New(limiter.Config{
+		Max:        cfg.RateLimit,
+		Expiration: cfg.RateWindow,
+		KeyGenerator: func(c *fiber.Ctx) string {
+			id, _ := c.Locals(localsIdentity).(*Identity)
+			if id.Client != nil {
+				return "client:" + id.Client.ID.String()
+			}
+			return "user:" + id.User.ID.String()
+		},
+		LimitReached: func(c *fiber.Ctx) error {
+			return odataError(c, fiber.StatusTooManyRequests, "TooManyRequests", "Rate limit exceeded; retry after the number of seconds in Retry-After.")
+		},
+		Storage: &DBStorage{DB: cfg.Store.DB, Prefix: "rl:api:"},
+	})
+	return func(c *fiber.Ctx) error {
+		id, status, msg := authenticateAPI(c, cfg.Store)
+		if id == nil {
+			if status == fiber.StatusInternalServerError {
+				return odataError(c, status, "InternalError", msg)
+			}
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="phaseboard"`+msg)
+			return odataError(c, fiber.StatusUnauthorized, "Unauthorized", "Authentication required: send a valid access token as 'Authorization: Bearer <token>'.")
+		}
+		need := models.ScopeWrite
+		switch c.Method() {
+		case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+			need = models.ScopeRead
+		}
+		// write implies read: a client that may change records may also see them.
+		if !models.HasScope(id.Scopes, need) && !models.HasScope(id.Scopes, models.ScopeWrite) {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="phaseboard", error="insufficient_scope", scope="`+need+`"`)
+			return odataError(c, fiber.StatusForbidden, "Forbidden", "This access token lacks the '"+need+"' scope.")
+		}
+		setIdentity(c, id)
+		return limit(c)
+	}
+}
+
+// authenticateAPI finds the caller of an API request. On failure it returns the status and, for
+// 401, the error attribute of WWW-Authenticate (empty when no credentials were sent, RFC 6750 §3.1).
+func authenticateAPI(c *fiber.Ctx, store *models.Store) (*Identity, int, string) {
+	token := ""
+	if h := c.Get(fiber.HeaderAuthorization); h != "" {
+		scheme, rest, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			return nil, fiber.StatusUnauthorized, `, error="invalid_request"`
+		}
+		token = strings.TrimSpace(rest)
+	} else {
+		token = c.Query("access_token")
+	}
+	if token != "" {
+		g, err := store.LookupToken(c.UserContext(), token)
+		if err != nil {
+			if models.ErrorCode(err) == models.EUnauthorized {
+				return nil, fiber.StatusUnauthorized, `, error="invalid_token"`
+			}
+			return nil, fiber.StatusInternalServerError, models.ErrorMessage(err)
+		}
+		return &Identity{Client: &g.Client, Scopes: g.Scopes}, 0, ""
+	}
+	if id, ok := c.Locals(localsIdentity).(*Identity); ok && id != nil && id.User != nil {
+		return id, 0, ""
+	}
+	if sc := c.Cookies(SessionCookie); sc != "" {
+		u, err := store.SessionUser(c.UserContext(), sc)
+		if err == nil {
+			return &Identity{User: u, Scopes: models.ScopeRead}, 0, ""
+		}
+		if models.ErrorCode(err) != models.EUnauthorized {
+			return nil, fiber.StatusInternalServerError, models.ErrorMessage(err)
+		}
+	}
+	return nil, fiber.StatusUnauthorized, ""
+}
+
+// odataError writes an OData JSON error body.
+func odataError(c *fiber.Ctx, status int, code, message string) error {
+	body, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": message}})
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(body)
+}
