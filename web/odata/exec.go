@@ -22,6 +22,7 @@ type statement struct {
 	args     []any
 	plan     *plan
 	keyCol   int // column of the entity key
+	etagCol  int // column of the set's ETag expression, -1 without one
 	fkCol    int // first column of the N:1 expand FKs
 	orderCol int // first column of the $orderby values (paging)
 	order    []orderExpr
@@ -80,6 +81,11 @@ func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
 	}
 	st.keyCol = len(cols)
 	cols = append(cols, "("+p.set.key.SQL+")")
+	st.etagCol = -1
+	if p.set.decl.ETag != "" {
+		st.etagCol = len(cols)
+		cols = append(cols, "("+p.set.decl.ETag+")")
+	}
 	st.fkCol = len(cols)
 	for _, ex := range p.expands {
 		if !ex.nav.Many {
@@ -96,7 +102,13 @@ func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
 	}
 
 	var orderSQL []string
-	for _, o := range order {
+	for i, o := range order {
+		if i == len(order)-1 {
+			// The key breaking ties is never NULL: without a NULLS clause PostgreSQL can
+			// walk the primary key (or an index ending in it) instead of sorting every row.
+			orderSQL = append(orderSQL, o.sql+" ASC")
+			continue
+		}
 		orderSQL = append(orderSQL, orderTerm(o.sql, o.desc))
 	}
 	var sb strings.Builder
@@ -219,6 +231,13 @@ func scanRows(rows *sql.Rows, st *statement, fn func(*entity) error) error {
 			return err
 		}
 		e.key, _ = k.(string)
+		if st.etagCol >= 0 && raw[st.etagCol] != nil {
+			v, err := normalize(EdmString, raw[st.etagCol])
+			if err != nil {
+				return err
+			}
+			e.etag = ETag(v.(string))
+		}
 		col := st.fkCol
 		for _, ex := range p.expands {
 			if ex.nav.Many {
