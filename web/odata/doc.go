@@ -61,6 +61,19 @@
 // unknown $-options 400; other options (access_token, ...) are ignored.
 // Writes go to the set's Writer if it has one, else 405.
 //
+// # Writes and concurrency
+//
+// POST on a set calls Writer.Create (or Upserter.Upsert, whose POST may
+// update: 200 instead of 201); PATCH and PUT call Update, DELETE Delete.
+// Bodies are bounded (1 MiB, else 413). Prefer: return=minimal answers 204
+// (Location / OData-EntityId headers), return=representation the entity read
+// back; either is echoed in Preference-Applied. A set with EntitySet.ETag
+// (e.g. "t.version") writes "@odata.etag":"W/\"<value>\"" in every entity
+// and an ETag header on single-entity GETs and writes; its Writer reads
+// If-Match with IfMatch and answers a stale tag with PreconditionFailed
+// (412), checking the version in the same transaction as the write. On sets
+// without ETag an If-Match other than "*" is a 412.
+//
 // Collections are paged by the server (Options.DefaultPageSize, at most
 // MaxPageSize, or Prefer: odata.maxpagesize) with keyset $skiptoken links, so
 // deep pages cost the same as the first. Without $expand rows stream from

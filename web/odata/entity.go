@@ -48,6 +48,9 @@ func (s *Service) serveEntity(w http.ResponseWriter, r *http.Request, q *queryOp
 	if e == nil {
 		return notFound("%s(%s) does not exist", set.name, key)
 	}
+	if e.etag != "" {
+		w.Header().Set("ETag", e.etag)
+	}
 	writeJSON(w, http.StatusOK, appendEntity(nil, contextHead("$metadata#"+set.name+p.contextSelect()+"/$entity"), p, e))
 	return nil
 }

@@ -155,9 +155,10 @@ func appendJSONString(b []byte, s string) []byte {
 type entity struct {
 	values   []any // normalized, aligned with plan.props
 	key      string
-	fks      []any // per N:1 expand: the target key or nil
-	order    []any // normalized $orderby values, for $skiptoken
-	expanded []any // per expand: *entity (or nil) for N:1, []*entity for 1:N
+	etag     string // W/"…" when the set declares an ETag
+	fks      []any  // per N:1 expand: the target key or nil
+	order    []any  // normalized $orderby values, for $skiptoken
+	expanded []any  // per expand: *entity (or nil) for N:1, []*entity for 1:N
 	counts   []int64
 }
 
@@ -174,6 +175,11 @@ func appendEntity(b []byte, head string, p *plan, e *entity) []byte {
 			b = append(b, ',')
 		}
 		first = false
+	}
+	if e.etag != "" {
+		sep()
+		b = append(b, `"@odata.etag":`...)
+		b = appendJSONString(b, e.etag)
 	}
 	for i, prop := range p.props {
 		sep()

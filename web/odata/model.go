@@ -103,6 +103,13 @@ func Many(name, targetSet, fk string) NavProp {
 // Where, written over alias "t") as entities of Type. Several sets may share a
 // table. Writer, when set, handles POST/PATCH/PUT/DELETE; without it those
 // methods answer 405.
+//
+// ETag, when set, is a trusted SQL expression over alias "t" whose value
+// changes on every write (e.g. a version column "t.version"): entities of the
+// set then carry "@odata.etag": W/"<value>" in every response, single-entity
+// GETs and writes answer with an ETag header, and the Writer is expected to
+// honour If-Match (see IfMatch). On sets without ETag, an If-Match other
+// than "*" can never match: writes answer 412.
 type EntitySet struct {
 	Name   string
 	Type   string
@@ -110,6 +117,7 @@ type EntitySet struct {
 	Where  string
 	Key    string // property name, "ID" when empty
 	Writer Writer
+	ETag   string
 }
 
 var (

@@ -13,7 +13,13 @@ import (
 // POST, PATCH, PUT and DELETE there (without one they answer 405). The
 // service parses the URL and reads the body (bounded by maxBodySize); the
 // Writer validates and stores. Return an *Error to choose the status and
-// message (e.g. 400 for invalid fields, 404 for an unknown key).
+// message (e.g. 400 for invalid fields, 404 for an unknown key, 412 from
+// PreconditionFailed when If-Match does not match).
+//
+// The answers follow Prefer: return=minimal (204, with Preference-Applied)
+// or return=representation (the entity read back). Without a preference,
+// POST answers 201 with the entity and PATCH/PUT 204. On sets with an ETag,
+// every successful write answers with the entity's new ETag header.
 type Writer interface {
 	// Create stores a new entity from a JSON body and returns its key; the
 	// service answers 201 with the stored entity read back.
@@ -23,6 +29,16 @@ type Writer interface {
 	Update(r *http.Request, key string, body []byte, replace bool) error
 	// Delete removes the entity with key. The service answers 204.
 	Delete(r *http.Request, key string) error
+}
+
+// Upserter is a Writer whose POST may update an existing entity instead of
+// creating one (a body naming an existing key, or a client-supplied import
+// key seen before). When the set's Writer implements it, POST calls Upsert
+// instead of Create; created false answers 200 (not 201) with the entity,
+// or 204 with Prefer: return=minimal.
+type Upserter interface {
+	Writer
+	Upsert(r *http.Request, body []byte) (key string, created bool, err error)
 }
 
 // maxBodySize bounds request bodies handed to a Writer.
@@ -39,27 +55,182 @@ func readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// ETag formats an entity tag the way the service writes it: W/"value".
+func ETag(value string) string { return `W/"` + value + `"` }
+
+// Precondition is the If-Match header of a write request.
+type Precondition struct {
+	Present bool     // the request has an If-Match header
+	Any     bool     // If-Match: * (any current entity matches)
+	Values  []string // the opaque values of the listed tags (W/ and quotes removed)
+}
+
+// Matches reports whether an entity whose ETag value is v satisfies the
+// precondition. Without If-Match everything matches. Weak and strong tags
+// compare alike (OData clients echo the weak @odata.etag).
+func (p Precondition) Matches(v string) bool {
+	if !p.Present || p.Any {
+		return true
+	}
+	for _, x := range p.Values {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// IfMatch parses r's If-Match header: "*" or a comma-separated list of
+// entity tags, weak (W/"v") or strong ("v"). A malformed header is a 400.
+func IfMatch(r *http.Request) (Precondition, error) {
+	var p Precondition
+	for _, h := range r.Header.Values("If-Match") {
+		p.Present = true
+		for _, tag := range strings.Split(h, ",") {
+			tag = strings.TrimSpace(tag)
+			switch {
+			case tag == "":
+				continue
+			case tag == "*":
+				p.Any = true
+				continue
+			}
+			tag = strings.TrimPrefix(tag, "W/")
+			if len(tag) < 2 || tag[0] != '"' || tag[len(tag)-1] != '"' || strings.Contains(tag[1:len(tag)-1], `"`) {
+				return Precondition{}, badRequest("If-Match", "malformed entity tag %q in If-Match", tag)
+			}
+			p.Values = append(p.Values, tag[1:len(tag)-1])
+		}
+	}
+	if p.Present && !p.Any && len(p.Values) == 0 {
+		return Precondition{}, badRequest("If-Match", "empty If-Match header")
+	}
+	return p, nil
+}
+
+// PreconditionFailed is the 412 a Writer returns when If-Match does not match
+// the entity's current ETag; nothing must have been written.
+func PreconditionFailed(format string, args ...any) *Error {
+	return &Error{Status: http.StatusPreconditionFailed, Code: "PreconditionFailed", Message: fmt.Sprintf(format, args...), Target: "If-Match"}
+}
+
+// Return preferences (Prefer: return=...).
+const (
+	returnDefault = iota
+	returnMinimal
+	returnRepresentation
+)
+
+// returnPreference reads Prefer: return=minimal|representation.
+func returnPreference(r *http.Request) int {
+	out := returnDefault
+	for _, h := range r.Header.Values("Prefer") {
+		for _, pref := range strings.Split(h, ",") {
+			k, v, ok := strings.Cut(strings.TrimSpace(pref), "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(k), "return") {
+				continue
+			}
+			switch strings.ToLower(strings.Trim(strings.TrimSpace(v), `"`)) {
+			case "minimal":
+				out = returnMinimal
+			case "representation":
+				out = returnRepresentation
+			}
+		}
+	}
+	return out
+}
+
 func writesNotAllowed(w http.ResponseWriter, set *entitySet, method string) error {
 	w.Header().Set("Allow", "GET")
 	return &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: fmt.Sprintf("%s does not accept %s", set.name, method)}
 }
 
-func (s *Service) serveCreate(w http.ResponseWriter, r *http.Request, set *entitySet) error {
+// checkWrite refuses a write the set cannot take: no Writer (405), a
+// malformed If-Match (400), or an If-Match naming tags on a set that has no
+// ETag (412: nothing can match).
+func checkWrite(w http.ResponseWriter, r *http.Request, set *entitySet) error {
 	if set.decl.Writer == nil {
 		return writesNotAllowed(w, set, r.Method)
+	}
+	pre, err := IfMatch(r)
+	if err != nil {
+		return err
+	}
+	if set.decl.ETag == "" && pre.Present && !pre.Any {
+		return PreconditionFailed("%s has no entity tags; If-Match can only be *", set.name)
+	}
+	return nil
+}
+
+func (s *Service) serveCreate(w http.ResponseWriter, r *http.Request, set *entitySet) error {
+	if err := checkWrite(w, r, set); err != nil {
+		return err
 	}
 	body, err := readBody(r)
 	if err != nil {
 		return err
 	}
-	key, err := set.decl.Writer.Create(r, body)
+	var key string
+	created := true
+	if u, ok := set.decl.Writer.(Upserter); ok {
+		key, created, err = u.Upsert(r, body)
+	} else {
+		key, err = set.decl.Writer.Create(r, body)
+	}
 	if err != nil {
 		return err
 	}
 	if _, perr := uuid.Parse(key); perr != nil {
-		return fmt.Errorf("odata: Writer.Create of %s returned an invalid key %q", set.name, key)
+		return fmt.Errorf("odata: Writer of %s returned an invalid key %q", set.name, key)
 	}
 	key = strings.ToLower(key)
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		w.Header().Set("Location", s.serviceRoot(r)+"/"+set.name+"("+key+")")
+	}
+	return s.answerWrite(w, r, set, key, status, returnRepresentation)
+}
+
+func (s *Service) serveWrite(w http.ResponseWriter, r *http.Request, set *entitySet, key string) error {
+	if err := checkWrite(w, r, set); err != nil {
+		return err
+	}
+	if r.Method == http.MethodDelete {
+		if err := set.decl.Writer.Delete(r, key); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if err := set.decl.Writer.Update(r, key, body, r.Method == http.MethodPut); err != nil {
+		return err
+	}
+	return s.answerWrite(w, r, set, key, http.StatusOK, returnMinimal)
+}
+
+// answerWrite answers a successful POST, PATCH or PUT of the entity with key:
+// the entity read back (status) or 204, as Prefer asks, else as def says.
+// The read back sees the entity as stored, possibly already changed by a
+// later write; its ETag is then the later one, which a client's next If-Match
+// correctly refuses.
+func (s *Service) answerWrite(w http.ResponseWriter, r *http.Request, set *entitySet, key string, status, def int) error {
+	pref := returnPreference(r)
+	if pref != returnDefault {
+		w.Header().Set("Preference-Applied", map[int]string{returnMinimal: "return=minimal", returnRepresentation: "return=representation"}[pref])
+	} else {
+		pref = def
+	}
+	if pref == returnMinimal && set.decl.ETag == "" {
+		w.Header().Set("OData-EntityId", s.serviceRoot(r)+"/"+set.name+"("+key+")")
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	p, err := newPlan(set, newQueryOptions())
 	if err != nil {
 		return err
@@ -69,30 +240,20 @@ func (s *Service) serveCreate(w http.ResponseWriter, r *http.Request, set *entit
 		return err
 	}
 	if e == nil {
-		return fmt.Errorf("odata: created %s(%s) cannot be read back", set.name, key)
-	}
-	w.Header().Set("Location", s.serviceRoot(r)+"/"+set.name+"("+key+")")
-	writeJSON(w, http.StatusCreated, appendEntity(nil, contextHead("$metadata#"+set.name+"/$entity"), p, e))
-	return nil
-}
-
-func (s *Service) serveWrite(w http.ResponseWriter, r *http.Request, set *entitySet, key string) error {
-	if set.decl.Writer == nil {
-		return writesNotAllowed(w, set, r.Method)
-	}
-	var err error
-	if r.Method == http.MethodDelete {
-		err = set.decl.Writer.Delete(r, key)
-	} else {
-		var body []byte
-		if body, err = readBody(r); err != nil {
-			return err
+		if pref == returnMinimal {
+			w.WriteHeader(http.StatusNoContent)
+			return nil
 		}
-		err = set.decl.Writer.Update(r, key, body, r.Method == http.MethodPut)
+		return fmt.Errorf("odata: written %s(%s) cannot be read back", set.name, key)
 	}
-	if err != nil {
-		return err
+	if e.etag != "" {
+		w.Header().Set("ETag", e.etag)
 	}
-	w.WriteHeader(http.StatusNoContent)
+	if pref == returnMinimal {
+		w.Header().Set("OData-EntityId", s.serviceRoot(r)+"/"+set.name+"("+key+")")
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	writeJSON(w, status, appendEntity(nil, contextHead("$metadata#"+set.name+"/$entity"), p, e))
 	return nil
 }
