@@ -1,0 +1,465 @@
+package handlers
+
+import (
+	"encoding/csv"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"phaseboard/models"
+	"phaseboard/views"
+	"phaseboard/web"
+)
+
+// registerForecast adds the forecast's routes: the figures page, its CSV export and the
+// forecast board (months as columns).
+// Who sees what is models.ScopeForecast, applied in forecastFilter; moves pass the caller's
+// actor, so models.CanEditOpportunity applies as on the pipeline board.
+func (h *Handler) registerForecast(app *fiber.App) {
+	app.Get("/forecast", h.Forecast)
+	app.Get("/forecast.csv", h.ForecastCSV)
+	app.Get("/forecast/health", h.ForecastHealth)
+	app.Get("/forecast/board", h.ForecastBoard)
+	app.Get("/forecast/board/months/:month/cards", h.MoreMonthCards)
+	app.Post("/forecast/board/opportunities/:id/move", h.MoveForecastCard)
+	app.Post("/forecast/board/opportunities/:id/category", h.SetForecastCategory)
+}
+
+// forecastFilter reads the forecast filter from a URL query: pipeline, rep, by (month or
+// quarter), from and to (YYYY-MM). Missing values take the default (this quarter and the next
+// three, by month). An unusable value gives the default filter and a message to show.
+func (h *Handler) forecastFilter(c *fiber.Ctx, v url.Values) (models.ForecastFilter, string, error) {
+	f, msg, err := h.requestedForecastFilter(v)
+	if err != nil {
+		return f, msg, err
+	}
+	f, err = models.ScopeForecast(web.ActorOf(c), f)
+	return f, msg, err
+}
+
+func (h *Handler) requestedForecastFilter(v url.Values) (models.ForecastFilter, string, error) {
+	f := models.DefaultForecastFilter(h.today())
+	pipeline, err := optionalID(v.Get("pipeline"), "pipeline")
+	if err != nil {
+		return f, "", err
+	}
+	rep, err := optionalID(v.Get("rep"), "rep")
+	if err != nil {
+		return f, "", err
+	}
+	f.PipelineID, f.RepID = pipeline, rep
+	chosen := f
+	if by := v.Get("by"); by != "" {
+		chosen.By = by
+	}
+	for _, x := range []struct {
+		name string
+		dst  *models.Date
+	}{{"from", &chosen.From}, {"to", &chosen.To}} {
+		s := strings.TrimSpace(v.Get(x.name))
+		if s == "" {
+			continue
+		}
+		d, err := models.ParseMonthKey(s)
+		if err != nil {
+			return f, "The " + x.name + " month is not a month (YYYY-MM).", nil
+		}
+		*x.dst = d
+	}
+	n, err := chosen.Normalised()
+	if err != nil {
+		return f, models.ErrorMessage(err), nil
+	}
+	return n, "", nil
+}
+
+// today is the forecast's today, from the store's clock (UTC).
+func (h *Handler) today() models.Date {
+	now := h.Store.Now().UTC()
+	return models.NewDate(now.Year(), now.Month(), now.Day())
+}
+
+// forecastQuery encodes a filter as the forecast URL's query.
+func forecastQuery(f models.ForecastFilter) string {
+	v := url.Values{}
+	if f.PipelineID != nil {
+		v.Set("pipeline", f.PipelineID.String())
+	}
+	if f.RepID != nil {
+		v.Set("rep", f.RepID.String())
+	}
+	if f.By != "" && f.By != models.PeriodMonth {
+		v.Set("by", f.By)
+	}
+	v.Set("from", f.From.Format("2006-01"))
+	v.Set("to", f.To.Format("2006-01"))
+	return v.Encode()
+}
+
+func queryValues(c *fiber.Ctx) (url.Values, error) {
+	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return nil, badRequest("The URL is malformed.")
+	}
+	return v, nil
+}
+
+// rottingListSize is how many rotting opportunities the forecast page lists.
+const rottingListSize = 20
+
+// forecastView computes the forecast of the URL's filter.
+// Pipeline health reads the whole move history, so the page loads it after the figures
+// (withHealth false, then ForecastHealth); the CSV export holds both.
+func (h *Handler) forecastView(c *fiber.Ctx, withHealth bool) (views.ForecastView, error) {
+	v, err := queryValues(c)
+	if err != nil {
+		return views.ForecastView{}, err
+	}
+	f, msg, err := h.forecastFilter(c, v)
+	if err != nil {
+		return views.ForecastView{}, err
+	}
+	ctx := c.UserContext()
+	fc, err := h.Store.Forecast(ctx, f, h.today())
+	if err != nil {
+		return views.ForecastView{}, err
+	}
+	pipelines, err := h.Store.Pipelines(ctx)
+	if err != nil {
+		return views.ForecastView{}, err
+	}
+	reps, err := h.Store.Employees(ctx)
+	if err != nil {
+		return views.ForecastView{}, err
+	}
+	view := views.ForecastView{Page: page(c, "Forecast", "forecast"), Forecast: fc, Pipelines: pipelines, Reps: reps,
+		Query: forecastQuery(fc.Filter), Error: msg, Chart: views.NewChart(fc)}
+	if withHealth {
+		view.Health, view.Rotting, err = h.Store.PipelineHealth(ctx, models.HealthFilter{PipelineID: f.PipelineID, RepID: f.RepID}, h.Store.Now(), rottingListSize)
+	}
+	return view, err
+}
+
+// Forecast renders the forecast page for the filter in the URL.
+func (h *Handler) Forecast(c *fiber.Ctx) error {
+	view, err := h.forecastView(c, false)
+	if err != nil {
+		return err
+	}
+	return web.Render(c, fiber.StatusOK, views.ForecastPage(view))
+}
+
+// ForecastHealth renders the pipeline health section of the forecast page: a fragment for the
+// page's htmx request, a page of its own without JavaScript.
+func (h *Handler) ForecastHealth(c *fiber.Ctx) error {
+	v, err := queryValues(c)
+	if err != nil {
+		return err
+	}
+	f, _, err := h.forecastFilter(c, v)
+	if err != nil {
+		return err
+	}
+	health, rotting, err := h.Store.PipelineHealth(c.UserContext(), models.HealthFilter{PipelineID: f.PipelineID, RepID: f.RepID}, h.Store.Now(), rottingListSize)
+	if err != nil {
+		return err
+	}
+	section := views.HealthSection(views.HealthTables(health, rotting))
+	if web.IsHTMX(c) {
+		return web.Render(c, fiber.StatusOK, section)
+	}
+	return web.Render(c, fiber.StatusOK, views.Layout(page(c, "Pipeline health", "forecast"), section))
+}
+
+// ForecastCSV exports the tables of the forecast page for the same filter, from the same
+// views.ForecastTables, so that the file holds exactly what the page shows.
+func (h *Handler) ForecastCSV(c *fiber.Ctx) error {
+	view, err := h.forecastView(c, true)
+	if err != nil {
+		return err
+	}
+	fc := view.Forecast
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="forecast-`+fc.Filter.From.Format("2006-01")+`-`+fc.Filter.To.Format("2006-01")+`.csv"`)
+	w := csv.NewWriter(c.Response().BodyWriter())
+	write := func(rec ...string) {
+		for i := range rec {
+			rec[i] = csvSafe(rec[i])
+		}
+		w.Write(rec)
+	}
+	write("Forecast", fc.Filter.From.Format("Jan 2006")+" – "+fc.Filter.To.Format("Jan 2006"), "as of "+fc.Today.String())
+	if view.Error != "" {
+		write("Note", view.Error+" The default range is shown.")
+	}
+	for _, t := range view.Tables() {
+		write()
+		write(t.Caption)
+		head := append([]string{}, t.Head...)
+		if hasNotes(t) {
+			head = append(head, "Note")
+		}
+		write(head...)
+		for _, r := range append(append([]views.TableRow{}, t.Rows...), t.Foot...) {
+			rec := make([]string, 0, len(r.Cells)+1)
+			for _, cell := range r.Cells {
+				rec = append(rec, cell.Raw)
+			}
+			if hasNotes(t) {
+				rec = append(rec, r.Note)
+			}
+			write(rec...)
+		}
+	}
+	w.Flush()
+	return w.Error()
+}
+
+func hasNotes(t views.Table) bool {
+	for _, r := range t.Foot {
+		if r.Note != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// csvSafe keeps a spreadsheet from reading a name as a formula (CSV injection); numbers, which
+// may start with "-", are left alone.
+func csvSafe(s string) string {
+	if s == "" || strings.IndexByte("=+-@\t\r", s[0]) < 0 {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return s
+	}
+	return "'" + s
+}
+
+// ---------------------------------------------------------------- the forecast board
+
+// ForecastBoard renders the open opportunities as columns of months.
+func (h *Handler) ForecastBoard(c *fiber.Ctx) error {
+	v, err := queryValues(c)
+	if err != nil {
+		return err
+	}
+	f, msg, err := h.forecastFilter(c, v)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	months, err := h.Store.ForecastMonths(ctx, f)
+	if err != nil {
+		return err
+	}
+	b, err := h.forecastBoardContext(c, f)
+	if err != nil {
+		return err
+	}
+	pipelines, err := h.Store.Pipelines(ctx)
+	if err != nil {
+		return err
+	}
+	reps, err := h.Store.Employees(ctx)
+	if err != nil {
+		return err
+	}
+	view := views.ForecastBoardView{Page: page(c, "Forecast board", "forecast"), Filter: f, Pipelines: pipelines, Reps: reps, Query: b.Query, Error: msg}
+	for _, m := range months {
+		col, err := h.monthColumn(c, f, m, models.CardPageSize, b)
+		if err != nil {
+			return err
+		}
+		view.Columns = append(view.Columns, col)
+	}
+	return web.Render(c, fiber.StatusOK, views.ForecastBoardPage(view))
+}
+
+// forecastBoardContext is what the board's columns and cards need: the months of the range
+// (the move form's choices: from the filter, no query), phase names and categories.
+func (h *Handler) forecastBoardContext(c *fiber.Ctx, f models.ForecastFilter) (*views.ForecastBoardContext, error) {
+	var months []models.ForecastMonth
+	f.By = models.PeriodMonth
+	if n, err := f.Normalised(); err == nil {
+		for _, p := range n.Periods() {
+			months = append(months, models.ForecastMonth{Key: p.Key, Label: p.Label, Start: p.Start, End: p.End})
+		}
+	}
+	names, categories := map[string]string{}, map[string]string{}
+	pipelines, err := h.Store.Pipelines(c.UserContext())
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pipelines {
+		phases, err := h.Store.Phases(c.UserContext(), p.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, ph := range phases {
+			names[ph.ID.String()] = ph.Name
+			categories[ph.ID.String()] = ph.ForecastCategory
+			if len(pipelines) > 1 {
+				names[ph.ID.String()] = p.Name + " · " + ph.Name
+			}
+		}
+	}
+	return &views.ForecastBoardContext{Months: months, PhaseNames: names, PhaseCategories: categories, Query: forecastQuery(f), CSRF: web.CSRFToken(c)}, nil
+}
+
+// monthColumn loads a month's first limit cards.
+func (h *Handler) monthColumn(c *fiber.Ctx, f models.ForecastFilter, m models.ForecastMonth, limit int, b *views.ForecastBoardContext) (views.MonthColumnView, error) {
+	cards, err := h.Store.ForecastCards(c.UserContext(), f, m.Start, nil, limit+1)
+	if err != nil {
+		return views.MonthColumnView{}, err
+	}
+	more := len(cards) > limit
+	if more {
+		cards = cards[:limit]
+	}
+	return views.MonthColumnView{Month: m, Cards: cards, More: more, Board: b}, nil
+}
+
+// MoreMonthCards answers a month's "Load more".
+func (h *Handler) MoreMonthCards(c *fiber.Ctx) error {
+	month, err := models.ParseMonthKey(c.Params("month"))
+	if err != nil {
+		return fiber.NewError(fiber.StatusNotFound, "No such month.")
+	}
+	v, err := queryValues(c)
+	if err != nil {
+		return err
+	}
+	f, _, err := h.forecastFilter(c, v)
+	if err != nil {
+		return err
+	}
+	after, err := optionalID(v.Get("after"), "last card")
+	if err != nil {
+		return err
+	}
+	cards, err := h.Store.ForecastCards(c.UserContext(), f, month, after, models.CardPageSize+1)
+	if err != nil {
+		return err
+	}
+	more := len(cards) > models.CardPageSize
+	if more {
+		cards = cards[:models.CardPageSize]
+	}
+	b, err := h.forecastBoardContext(c, f)
+	if err != nil {
+		return err
+	}
+	return web.Render(c, fiber.StatusOK, views.MonthCardsPage(models.PeriodKey(models.PeriodMonth, month), cards, more, b))
+}
+
+// MoveForecastCard moves a card to another month: by drag (static/app.js posts the target
+// list's data-phase-id, the month, as phase_id) or by the card's "Move to" form (month). The
+// change is models.Store.MoveToMonth, an UpdateOpportunity of ExpectedOrderDate; the answer
+// re-renders the two months out of band, or redirects a plain form post back to the board.
+func (h *Handler) MoveForecastCard(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	key := c.FormValue("month")
+	if key == "" {
+		key = c.FormValue("phase_id")
+	}
+	month, err := models.ParseMonthKey(key)
+	if err != nil {
+		return badRequest("Choose the month to move the card to.")
+	}
+	f, err := h.forecastFilterOfMutation(c)
+	if err != nil {
+		return err
+	}
+	res, old, err := h.Store.MoveToMonth(c.UserContext(), id, month, web.ActorOf(c))
+	if err != nil {
+		return err
+	}
+	if !web.IsHTMX(c) {
+		return c.Redirect("/forecast/board?"+forecastQuery(f), fiber.StatusSeeOther)
+	}
+	opp := res.Opportunity
+	limits := map[string]int{models.PeriodKey(models.PeriodMonth, *opp.ExpectedOrderDate): renderedCount(c, "to_count")}
+	if old != nil {
+		k := models.PeriodKey(models.PeriodMonth, *old)
+		limits[k] = max(limits[k], renderedCount(c, "from_count"))
+	}
+	msg := "Moved “" + opp.Subject + "” to " + opp.ExpectedOrderDate.Format("2 January 2006") + "."
+	return h.refreshMonths(c, f, limits, msg)
+}
+
+// refreshMonths renders the given months of the forecast board out of band (each with as many
+// cards as limits says), plus an announcement. Only those months' figures are computed: an
+// index range each, not the whole board.
+func (h *Handler) refreshMonths(c *fiber.Ctx, f models.ForecastFilter, limits map[string]int, announce string) error {
+	b, err := h.forecastBoardContext(c, f)
+	if err != nil {
+		return err
+	}
+	var parts []templComponent
+	for _, m := range b.Months {
+		limit, ok := limits[m.Key]
+		if !ok {
+			continue
+		}
+		one := f
+		one.From, one.To = m.Start, m.Start
+		figures, err := h.Store.ForecastMonths(c.UserContext(), one)
+		if err != nil {
+			return err
+		}
+		col, err := h.monthColumn(c, f, figures[0], limit, b)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, views.MonthColumn(col, true))
+	}
+	parts = append(parts, views.Announce(announce))
+	return web.Render(c, fiber.StatusOK, joinComponents(parts...))
+}
+
+// SetForecastCategory sets or clears (empty value: the phase's applies again) an opportunity's
+// forecast category from its card on the forecast board, refusing a stale card (version).
+func (h *Handler) SetForecastCategory(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	category := c.FormValue("forecast_category")
+	ch := models.OpportunityChanges{ForecastCategory: &category}
+	if v, err := strconv.Atoi(c.FormValue("version")); err == nil && v > 0 {
+		ch.ExpectedVersion = &v
+	}
+	f, err := h.forecastFilterOfMutation(c)
+	if err != nil {
+		return err
+	}
+	res, err := h.Store.UpdateOpportunity(c.UserContext(), id, ch, web.ActorOf(c))
+	if err != nil {
+		return err
+	}
+	if !web.IsHTMX(c) {
+		return c.Redirect("/forecast/board?"+forecastQuery(f), fiber.StatusSeeOther)
+	}
+	opp := res.Opportunity
+	msg := "“" + opp.Subject + "” follows its phase's forecast category again."
+	if opp.ForecastCategory != nil {
+		msg = "“" + opp.Subject + "” is now in forecast category " + views.CategoryName(*opp.ForecastCategory) + "."
+	}
+	limits := map[string]int{}
+	if opp.ExpectedOrderDate != nil {
+		limits[models.PeriodKey(models.PeriodMonth, *opp.ExpectedOrderDate)] = renderedCount(c, "count")
+	}
+	return h.refreshMonths(c, f, limits, msg)
+}
+
+// forecastFilterOfMutation recovers the forecast board's filter a move was made under.
+func (h *Handler) forecastFilterOfMutation(c *fiber.Ctx) (models.ForecastFilter, error) {
+	f, _, err := h.forecastFilter(c, pageQuery(c))
+	return f, err
+}

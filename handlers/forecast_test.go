@@ -1,0 +1,200 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/csv"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"phaseboard/models"
+	"phaseboard/web/authtest"
+)
+
+// forecastData adds two open opportunities, as of 10 February 2026: A (Qualification, 10,000,
+// expected 20 February, Anna: weighted 1,000) and B (Proposal, 20,000, expected 28 February,
+// Bram: weighted 6,000).
+func forecastData(t *testing.T, s *server) (a, b *models.Activity, anna, bram models.Employee) {
+	t.Helper()
+	ctx := context.Background()
+	s.store.Now = func() time.Time { return time.Date(2026, 2, 10, 9, 0, 0, 0, time.UTC) }
+	pipe, phases := fixture(t, s.store)
+	reps, _ := s.store.Employees(ctx)
+	anna, bram = reps[0], reps[1]
+	mk := func(subject, phase string, amount float64, day int, rep models.Employee) *models.Activity {
+		d := models.NewDate(2026, 2, day)
+		id := phases[phase].ID
+		opp, err := s.store.CreateOpportunity(ctx, models.OpportunityChanges{Subject: &subject, PipelineID: &pipe.ID, PhaseID: &id,
+			EstimatedAmount: &amount, ExpectedOrderDate: &d, SalesRepresentativeID: &rep.ID}, models.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return opp
+	}
+	return mk("Deal A", "Qualification", 10000, 20, anna), mk("Deal B", "Proposal", 20000, 28, bram), anna, bram
+}
+
+func TestForecastPageAndCSVShowTheSameFigures(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		_, _, _, bram := forecastData(t, s)
+		c := s.client()
+		code, body := c.get("/forecast?from=2026-01&to=2026-04")
+		if code != 200 {
+			t.Fatalf("forecast %d: %s", code, body)
+		}
+		for _, want := range []string{`data-testid="forecast-chart"`, `<th scope="row">Feb 2026`, `<th scope="row">Apr 2026`,
+			`data-testid="sum-weighted">€ 7,000<`, `href="/forecast" aria-current="page"`, `data-testid="chart-segment"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("page lacks %s", want)
+			}
+		}
+
+		// The filter is the URL: Bram alone weighs 6,000.
+		_, body = c.get("/forecast?from=2026-01&to=2026-04&rep=" + bram.ID.String())
+		if !strings.Contains(body, `data-testid="sum-weighted">€ 6,000<`) {
+			t.Errorf("rep filter not applied")
+		}
+
+		resp, err := c.http.Get(c.base + "/forecast.csv?from=2026-01&to=2026-04")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+			t.Fatalf("content type %q", ct)
+		}
+		r := csv.NewReader(resp.Body)
+		r.FieldsPerRecord = -1
+		recs, err := r.ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The periods table: Period, Open, Estimated, Weighted, Best case, Commit, ...
+		var feb []string
+		section := ""
+		for _, rec := range recs {
+			if len(rec) == 1 {
+				section = rec[0]
+			}
+			if section == "Forecast per period" && rec[0] == "Feb 2026" {
+				feb = rec
+			}
+		}
+		if want := []string{"Feb 2026", "2", "30000.00", "7000.00", "20000.00", "0.00", "0", "0.00", "0", "0.00", ""}; strings.Join(feb, "|") != strings.Join(want, "|") {
+			t.Errorf("CSV February %v, want %v", feb, want)
+		}
+		if !strings.Contains(body, `<td>€ 20,000</td>`) {
+			t.Errorf("page lacks the best case the CSV has")
+		}
+
+		// Pipeline health comes after the figures (htmx), or as its own page.
+		if !strings.Contains(body, `hx-get="/forecast/health?from=2026-01&amp;rep=`+bram.ID.String()) || strings.Contains(body, `id="health-table"`) {
+			t.Errorf("page does not load pipeline health after the figures")
+		}
+		code, health := c.get("/forecast/health?from=2026-01&to=2026-04")
+		if code != 200 || !strings.Contains(health, `data-testid="health-table"`) || !strings.Contains(health, `<th scope="row">Sales · Qualification`) {
+			t.Errorf("health %d", code)
+		}
+		if !hasRecord(recs, "Pipeline health per phase (from the move history)") {
+			t.Errorf("CSV lacks pipeline health")
+		}
+
+		// An unusable range shows the default one and says why.
+		code, body = c.get("/forecast?from=2026-13")
+		if code != 200 || !strings.Contains(body, `data-testid="forecast-error"`) {
+			t.Errorf("bad range: %d", code)
+		}
+	})
+}
+
+func TestForecastBoardMovesTheExpectedDate(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		a, b, _, _ := forecastData(t, s)
+		c := s.client()
+		code, body := c.get("/forecast/board?from=2026-01&to=2026-04")
+		if code != 200 || strings.Count(body, `data-testid="month-column"`) != 4 || !strings.Contains(body, `id="card-`+b.ID.String()) {
+			t.Fatalf("board %d", code)
+		}
+		// A drag posts the target list's data-phase-id, the month, as phase_id.
+		resp, body := c.post("/forecast/board/opportunities/"+b.ID.String()+"/move",
+			url.Values{"phase_id": {"2026-04"}, "from_count": {"2"}, "to_count": {"1"}, "return": {"from=2026-01&to=2026-04"}}, true)
+		if resp.StatusCode != 200 {
+			t.Fatalf("move %d: %s", resp.StatusCode, body)
+		}
+		for _, want := range []string{`id="month-2026-04"`, `id="month-2026-02"`, `hx-swap-oob="true"`, `data-value="2026-04-28"`, "28 April 2026"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("move answer lacks %s", want)
+			}
+		}
+		got, _ := s.store.Opportunity(context.Background(), b.ID)
+		if got.ExpectedOrderDate.String() != "2026-04-28" || got.Version != 2 {
+			t.Fatalf("stored %v version %d", got.ExpectedOrderDate, got.Version)
+		}
+		// The "Move to" form without JavaScript: a redirect back to the same board.
+		resp, _ = c.post("/forecast/board/opportunities/"+a.ID.String()+"/move", url.Values{"month": {"2026-03"}, "return": {"from=2026-01&to=2026-04"}}, false)
+		if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/forecast/board?") {
+			t.Fatalf("plain move %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if got, _ := s.store.Opportunity(context.Background(), a.ID); got.ExpectedOrderDate.String() != "2026-03-20" {
+			t.Fatalf("plain move stored %v", got.ExpectedOrderDate)
+		}
+		// The card's category form: set, then back to the phase's.
+		resp, body = c.post("/forecast/board/opportunities/"+a.ID.String()+"/category",
+			url.Values{"forecast_category": {"Commit"}, "return": {"from=2026-01&to=2026-04"}}, true)
+		if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="card-category" data-value="Commit"`) {
+			t.Fatalf("category %d: %s", resp.StatusCode, body)
+		}
+		if got, _ := s.store.Opportunity(context.Background(), a.ID); got.ForecastCategory == nil || *got.ForecastCategory != "Commit" {
+			t.Fatalf("category stored %v", got.ForecastCategory)
+		}
+		resp, _ = c.post("/forecast/board/opportunities/"+a.ID.String()+"/category", url.Values{"forecast_category": {"Certain"}}, true)
+		if resp.StatusCode != 422 {
+			t.Fatalf("unknown category: %d", resp.StatusCode)
+		}
+		resp, _ = c.post("/forecast/board/opportunities/"+a.ID.String()+"/category", url.Values{"forecast_category": {""}, "version": {"1"}}, true)
+		if resp.StatusCode != 409 {
+			t.Fatalf("stale card: %d", resp.StatusCode)
+		}
+		// Without the CSRF token nothing moves.
+		c.csrf = ""
+		resp, _ = c.post("/forecast/board/opportunities/"+a.ID.String()+"/move", url.Values{"month": {"2026-01"}}, true)
+		if resp.StatusCode != 403 {
+			t.Fatalf("no token: %d", resp.StatusCode)
+		}
+		if resp, _ = c.post("/forecast/board/opportunities/"+a.ID.String()+"/move", url.Values{"month": {"soon"}}, true); resp.StatusCode == 200 {
+			t.Fatalf("bad month accepted")
+		}
+	})
+}
+
+func hasRecord(recs [][]string, first string) bool {
+	for _, r := range recs {
+		if len(r) > 0 && r[0] == first {
+			return true
+		}
+	}
+	return false
+}
+
+// A rep sees only its own forecast, whatever rep the URL asks for; a user without an employee
+// and without a manager's role sees none.
+func TestForecastIsScopedToTheRep(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		_, _, anna, bram := forecastData(t, s)
+		c := s.client()
+		_, repCookie := authtest.Login(t, s.store, models.RoleRep, &anna.ID)
+		c.useSession(repCookie)
+		for _, path := range []string{"/forecast?from=2026-01&to=2026-04", "/forecast?from=2026-01&to=2026-04&rep=" + bram.ID.String()} {
+			code, body := c.get(path)
+			if code != 200 || !strings.Contains(body, `data-testid="sum-weighted">€ 1,000<`) {
+				t.Fatalf("%s as Anna: %d, own weighted 1,000 shown: %v", path, code, strings.Contains(body, "€ 1,000"))
+			}
+		}
+		_, orphan := authtest.Login(t, s.store, models.RoleRep, nil)
+		c.useSession(orphan)
+		if code, _ := c.get("/forecast?from=2026-01&to=2026-04"); code != 403 {
+			t.Fatalf("a rep without an employee: %d", code)
+		}
+	})
+}

@@ -1,0 +1,663 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"phaseboard/migrations"
+)
+
+// Forecast categories, an extension beside the seeds' fields: each opportunity is in one,
+// by default its phase's, overridable per opportunity (Activity.ForecastCategory).
+const (
+	ForecastPipeline = "Pipeline"
+	ForecastBestCase = "BestCase"
+	ForecastCommit   = "Commit"
+	ForecastClosed   = "Closed"
+	ForecastOmitted  = "Omitted"
+)
+
+// ForecastCategories lists the categories from least to most certain, then the excluded one.
+var ForecastCategories = []string{ForecastPipeline, ForecastBestCase, ForecastCommit, ForecastClosed, ForecastOmitted}
+
+// ValidForecastCategory reports whether c is one of ForecastCategories.
+func ValidForecastCategory(c string) bool {
+	for _, x := range ForecastCategories {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultForecastCategory is the category a phase gives its opportunities unless one was
+// chosen for it: a won end is Closed, a lost end Omitted, and open phases go by how likely
+// they are to close. Migration 2 applied the same rule to the phases that existed then.
+func (p *Phase) DefaultForecastCategory() string {
+	switch {
+	case p.IsTerminal && p.IsWon:
+		return ForecastClosed
+	case p.IsTerminal:
+		return ForecastOmitted
+	case p.DefaultProbability >= 60:
+		return ForecastCommit
+	case p.DefaultProbability >= 30:
+		return ForecastBestCase
+	}
+	return ForecastPipeline
+}
+
+// BeforeCreate gives a new phase its default forecast category when none was chosen, so that
+// no code creating phases has to know the rule.
+func (p *Phase) BeforeCreate(*gorm.DB) error {
+	if p.ForecastCategory == "" {
+		p.ForecastCategory = p.DefaultForecastCategory()
+	}
+	if !ValidForecastCategory(p.ForecastCategory) {
+		return FieldError("ForecastCategory", "Unknown forecast category %q.", p.ForecastCategory)
+	}
+	return nil
+}
+
+// Period granularities of the forecast.
+const (
+	PeriodMonth   = "month"
+	PeriodQuarter = "quarter"
+)
+
+// MaxForecastMonths caps the range (a page of 120 bars is no longer a forecast).
+const MaxForecastMonths = 120
+
+// ForecastFilter is what a forecast covers. It lives in the URL, so that a view can be shared.
+type ForecastFilter struct {
+	PipelineID *uuid.UUID // nil: every sales pipeline
+	RepID      *uuid.UUID // nil: every rep
+	By         string     // PeriodMonth (default) or PeriodQuarter
+	From, To   Date       // the first and last period, by any of their days
+}
+
+// DefaultForecastFilter covers this quarter and the next three, by month.
+func DefaultForecastFilter(today Date) ForecastFilter {
+	start := quarterStart(today)
+	return ForecastFilter{By: PeriodMonth, From: start, To: Date{start.AddDate(0, 12, -1)}}
+}
+
+// Normalised returns the filter with From and To on the first and last day of their periods,
+// or an EInvalid error for an unknown granularity or a range that is reversed or too long.
+func (f ForecastFilter) Normalised() (ForecastFilter, error) {
+	switch f.By {
+	case "":
+		f.By = PeriodMonth
+	case PeriodMonth, PeriodQuarter:
+	default:
+		return f, FieldError("by", "Group by month or by quarter.")
+	}
+	if f.From.IsZero() || f.To.IsZero() {
+		return f, FieldError("from", "Choose the first and the last month of the forecast.")
+	}
+	if f.By == PeriodQuarter {
+		f.From, f.To = quarterStart(f.From), Date{quarterStart(f.To).AddDate(0, 3, -1)}
+	} else {
+		f.From, f.To = monthStart(f.From), Date{monthStart(f.To).AddDate(0, 1, -1)}
+	}
+	if f.To.Before(f.From.Time) {
+		return f, FieldError("to", "The last month comes before the first.")
+	}
+	if months := monthsBetween(f.From, f.To) + 1; months > MaxForecastMonths {
+		return f, FieldError("to", "A forecast covers at most %d months.", MaxForecastMonths)
+	}
+	return f, nil
+}
+
+// InMonth is the same day in another month, or that month's last day when it is shorter
+// (31 January to February is 28 or 29 February): how the forecast board moves a date.
+func (d Date) InMonth(year int, month time.Month) Date {
+	last := NewDate(year, month+1, 0).Day()
+	return NewDate(year, month, min(d.Day(), last))
+}
+
+// PeriodKey names the period of a date ("2026-03", "2026-Q1"), as the forecast SQL does.
+func PeriodKey(by string, d Date) string {
+	if by == PeriodQuarter {
+		return fmt.Sprintf("%04d-Q%d", d.Year(), (int(d.Month())-1)/3+1)
+	}
+	return fmt.Sprintf("%04d-%02d", d.Year(), int(d.Month()))
+}
+
+// ParseMonthKey reads a month key ("2026-03") back to its first day.
+func ParseMonthKey(key string) (Date, error) {
+	t, err := time.Parse("2006-01", key)
+	if err != nil {
+		return Date{}, FieldError("month", "A month is written as YYYY-MM.")
+	}
+	return Date{t}, nil
+}
+
+func monthStart(d Date) Date   { return NewDate(d.Year(), d.Month(), 1) }
+func quarterStart(d Date) Date { return NewDate(d.Year(), d.Month()-(d.Month()-1)%3, 1) }
+func monthsBetween(a, b Date) int {
+	return (b.Year()-a.Year())*12 + int(b.Month()) - int(a.Month())
+}
+
+// ForecastFigures are the figures of a period or of a breakdown row. The open ones count
+// opportunities still open and expected in the period (from today on: earlier is overdue);
+// won and lost count those that entered a won or lost phase during the period. Amounts are
+// EstimatedAmount (what the board shows and the edit panel changes).
+type ForecastFigures struct {
+	Count     int64
+	Estimated float64
+	Weighted  float64
+	BestCase  float64 // Σ estimated of the open ones in Commit or BestCase
+	Commit    float64 // Σ estimated of the open ones in Commit
+	WonCount  int64
+	Won       float64
+	LostCount int64
+	Lost      float64
+}
+
+func (x *ForecastFigures) add(y ForecastFigures) {
+	x.Count += y.Count
+	x.Estimated += y.Estimated
+	x.Weighted += y.Weighted
+	x.BestCase += y.BestCase
+	x.Commit += y.Commit
+	x.WonCount += y.WonCount
+	x.Won += y.Won
+	x.LostCount += y.LostCount
+	x.Lost += y.Lost
+}
+
+// ForecastPeriod is one month or quarter.
+type ForecastPeriod struct {
+	Key        string // "2026-03" or "2026-Q1"
+	Label      string // "Mar 2026" or "Q1 2026"
+	Start, End Date
+	ForecastFigures
+	// PhaseWeighted is Σ WeightedAmount of the open opportunities per phase, in the order of
+	// Forecast.OpenPhases (the stacks of the chart).
+	PhaseWeighted []float64
+}
+
+// ForecastRow is one line of a breakdown (a rep, a pipeline or a phase).
+type ForecastRow struct {
+	Key  string // the id, or "" for opportunities without a rep
+	Name string
+	ForecastFigures
+	Overdue ForecastFigures
+	NoDate  ForecastFigures
+}
+
+// ForecastPhase is a phase as the forecast shows it: with its pipeline's name.
+type ForecastPhase struct {
+	Phase
+	PipelineName string
+}
+
+// Forecast is the forecast page: periods, the opportunities shown apart, and breakdowns.
+type Forecast struct {
+	Filter  ForecastFilter // normalised
+	Today   Date
+	Periods []ForecastPeriod
+	Total   ForecastFigures // of the periods
+	// Open opportunities that no period shows: expected before today, or without a date.
+	Overdue ForecastFigures
+	NoDate  ForecastFigures
+
+	OpenPhases []ForecastPhase // the chart's stacks, by pipeline then phase order
+	ByPhase    []ForecastRow   // every phase in scope, terminal ones included
+	ByPipeline []ForecastRow
+	ByRep      []ForecastRow // reps with figures, by name; "" is unassigned
+}
+
+// Periods lists the periods of a normalised filter; a period without opportunities is still
+// one, so they come from the range and not from the data.
+func (f ForecastFilter) Periods() []ForecastPeriod {
+	var out []ForecastPeriod
+	step := 1
+	if f.By == PeriodQuarter {
+		step = 3
+	}
+	for d := f.From; !d.After(f.To.Time); d = (Date{d.AddDate(0, step, 0)}) {
+		p := ForecastPeriod{Key: PeriodKey(f.By, d), Start: d, End: Date{d.AddDate(0, step, -1)}}
+		if f.By == PeriodQuarter {
+			p.Label = fmt.Sprintf("Q%d %d", (int(d.Month())-1)/3+1, d.Year())
+		} else {
+			p.Label = d.Format("Jan 2006")
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// Forecast computes the forecast of f as of today. Every figure is a SQL aggregate: one scan
+// with one GROUP BY period, phase, rep and kind, whose few rows Go adds up into the periods,
+// the chart, the opportunities shown apart and the breakdowns (by phase, by pipeline through
+// the phases, by rep).
+func (s *Store) Forecast(ctx context.Context, f ForecastFilter, today Date) (*Forecast, error) {
+	f, err := f.Normalised()
+	if err != nil {
+		return nil, err
+	}
+	var out *Forecast
+	err = s.report(ctx, func(r *Store) error {
+		out, err = r.forecast(ctx, f, today)
+		return err
+	})
+	return out, err
+}
+
+// report runs the queries of a report in one read-only transaction: every figure comes from
+// the same snapshot. On PostgreSQL it also raises work_mem for the transaction: the planner
+// cannot tell how few groups a period expression makes, expects thousands, and would sort
+// on disk instead of hashing in memory (a third of the time at 300,000 opportunities).
+func (s *Store) report(ctx context.Context, fn func(r *Store) error) error {
+	run := func(tx *gorm.DB) error {
+		r := *s
+		r.DB = tx
+		return fn(&r)
+	}
+	if !s.IsPostgres() {
+		return s.DB.WithContext(ctx).Transaction(run)
+	}
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL work_mem = '64MB'").Error; err != nil {
+			return err
+		}
+		return run(tx)
+	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+}
+
+func (s *Store) forecast(ctx context.Context, f ForecastFilter, today Date) (*Forecast, error) {
+	pipelines, phases, err := s.forecastScope(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := &Forecast{Filter: f, Today: today, Periods: f.Periods()}
+	for _, p := range phases {
+		if !p.IsTerminal {
+			out.OpenPhases = append(out.OpenPhases, p)
+		}
+	}
+	periodIndex := make(map[string]int, len(out.Periods))
+	for i := range out.Periods {
+		periodIndex[out.Periods[i].Key] = i
+		out.Periods[i].PhaseWeighted = make([]float64, len(out.OpenPhases))
+	}
+	stackIndex := make(map[string]int, len(out.OpenPhases))
+	for i, p := range out.OpenPhases {
+		stackIndex[p.ID.String()] = i
+	}
+
+	ids := make([]uuid.UUID, len(pipelines))
+	for i, pl := range pipelines {
+		ids[i] = pl.ID
+	}
+	rows, err := s.forecastAggregate(ctx, f, today, ids)
+	if err != nil {
+		return nil, err
+	}
+	byPhase := map[string]*ForecastRow{}
+	for _, p := range phases {
+		byPhase[p.ID.String()] = &ForecastRow{Key: p.ID.String(), Name: p.PipelineName + " · " + p.Name}
+	}
+	for _, r := range rows {
+		row := byPhase[r.G2]
+		if row == nil { // a phase outside the scope's pipelines cannot match the WHERE; be safe
+			continue
+		}
+		row.addAgg(r)
+		switch r.K {
+		case kindOverdue:
+			out.Overdue.add(r.figures())
+		case kindNoDate:
+			out.NoDate.add(r.figures())
+		default:
+			i, ok := periodIndex[r.G1]
+			if !ok {
+				continue
+			}
+			out.Periods[i].add(r.figures())
+			if j, ok := stackIndex[r.G2]; ok && r.K == kindOpen {
+				out.Periods[i].PhaseWeighted[j] += r.Weighted
+			}
+		}
+	}
+	for _, p := range out.Periods {
+		out.Total.add(p.ForecastFigures)
+	}
+	byPipeline := map[uuid.UUID]*ForecastRow{}
+	for _, pl := range pipelines {
+		row := &ForecastRow{Key: pl.ID.String(), Name: pl.Name}
+		byPipeline[pl.ID] = row
+	}
+	for _, p := range phases {
+		r := byPhase[p.ID.String()]
+		out.ByPhase = append(out.ByPhase, *r)
+		if pr := byPipeline[p.PipelineID]; pr != nil {
+			pr.ForecastFigures.add(r.ForecastFigures)
+			pr.Overdue.add(r.Overdue)
+			pr.NoDate.add(r.NoDate)
+		}
+	}
+	for _, pl := range pipelines {
+		out.ByPipeline = append(out.ByPipeline, *byPipeline[pl.ID])
+	}
+
+	if out.ByRep, err = s.forecastByRep(ctx, rows); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// forecastByRep adds the aggregate rows up per rep and names the reps.
+func (s *Store) forecastByRep(ctx context.Context, rows []forecastAgg) ([]ForecastRow, error) {
+	byRep := map[string]*ForecastRow{}
+	var ids []string
+	for _, r := range rows {
+		row := byRep[r.G3]
+		if row == nil {
+			row = &ForecastRow{Key: r.G3, Name: "Unassigned"}
+			byRep[r.G3] = row
+			if r.G3 != "" {
+				ids = append(ids, r.G3)
+			}
+		}
+		row.addAgg(r)
+	}
+	if len(ids) > 0 {
+		var reps []Employee
+		if err := s.DB.WithContext(ctx).Where("id IN ?", ids).Find(&reps).Error; err != nil {
+			return nil, err
+		}
+		for _, e := range reps {
+			if row := byRep[e.ID.String()]; row != nil {
+				row.Name = e.FullName()
+			}
+		}
+	}
+	out := make([]ForecastRow, 0, len(byRep))
+	for _, r := range byRep {
+		out = append(out, *r)
+	}
+	// By name, the unassigned last; ties by id so that the order never flickers.
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if (a.Key == "") != (b.Key == "") {
+			return b.Key == ""
+		}
+		if a.Name != b.Name {
+			return strings.ToLower(a.Name) < strings.ToLower(b.Name)
+		}
+		return a.Key < b.Key
+	})
+	return out, nil
+}
+
+// forecastScope loads the sales pipelines the filter covers, with their phases in order.
+func (s *Store) forecastScope(ctx context.Context, f ForecastFilter) ([]Pipeline, []ForecastPhase, error) {
+	var pipelines []Pipeline
+	q := s.DB.WithContext(ctx).Where("activity_type = ?", TypeSalesOpportunity)
+	if f.PipelineID != nil {
+		q = q.Where("id = ?", *f.PipelineID)
+	} else {
+		q = q.Where("is_active")
+	}
+	if err := q.Order("sort_index, name").Find(&pipelines).Error; err != nil {
+		return nil, nil, err
+	}
+	if f.PipelineID != nil && len(pipelines) == 0 {
+		return nil, nil, Errorf(ENotFound, "That pipeline does not exist.")
+	}
+	var out []ForecastPhase
+	for _, pl := range pipelines {
+		var phases []Phase
+		if err := s.DB.WithContext(ctx).Where("pipeline_id = ?", pl.ID).Order("sort_index, name").Find(&phases).Error; err != nil {
+			return nil, nil, err
+		}
+		for _, p := range phases {
+			out = append(out, ForecastPhase{Phase: p, PipelineName: pl.Name})
+		}
+	}
+	return pipelines, out, nil
+}
+
+// The kinds of an opportunity in a forecast (the k column of forecastAggregate).
+const (
+	kindOpen    = "open"    // open, expected in a period of the range, from today on
+	kindOverdue = "overdue" // open, expected before today
+	kindNoDate  = "nodate"  // open, without an expected order date
+	kindWon     = "won"     // entered a won phase during the range
+	kindLost    = "lost"    // entered a lost phase during the range
+)
+
+// forecastAgg is one row of forecastAggregate: the figures of one kind in one group.
+type forecastAgg struct {
+	G1, G2, G3   string // period ("" for overdue and no date), phase id, rep id ("" for none)
+	K            string
+	N            int64
+	Estimated    float64
+	Weighted     float64
+	CommitAmount float64
+	BestCase     float64
+}
+
+func (r forecastAgg) figures() ForecastFigures {
+	switch r.K {
+	case kindWon:
+		return ForecastFigures{WonCount: r.N, Won: r.Estimated}
+	case kindLost:
+		return ForecastFigures{LostCount: r.N, Lost: r.Estimated}
+	}
+	return ForecastFigures{Count: r.N, Estimated: r.Estimated, Weighted: r.Weighted, BestCase: r.BestCase, Commit: r.CommitAmount}
+}
+
+func (row *ForecastRow) addAgg(r forecastAgg) {
+	switch r.K {
+	case kindOverdue:
+		row.Overdue.add(r.figures())
+	case kindNoDate:
+		row.NoDate.add(r.figures())
+	default:
+		row.ForecastFigures.add(r.figures())
+	}
+}
+
+// periodSQL returns the dialect's expression naming the period of a date column and of a
+// timestamp column, matching PeriodKey: PostgreSQL has date and timestamptz, SQLite keeps
+// dates as 'YYYY-MM-DD' text and timestamps as text starting with the same.
+func (s *Store) periodSQL(by string) (ofDate, ofTime string) {
+	if s.Dialect == migrations.Postgres {
+		format := "'YYYY-MM'"
+		if by == PeriodQuarter {
+			format = `'YYYY-"Q"Q'`
+		}
+		return "to_char(CAST(a.expected_order_date AS timestamp), " + format + ")",
+			"to_char(a.phase_entered_at AT TIME ZONE 'UTC', " + format + ")"
+	}
+	if by == PeriodQuarter {
+		q := func(col string) string {
+			return "substr(" + col + ", 1, 4) || '-Q' || ((CAST(substr(" + col + ", 6, 2) AS integer) + 2) / 3)"
+		}
+		return q("a.expected_order_date"), q("a.phase_entered_at")
+	}
+	return "substr(a.expected_order_date, 1, 7)", "substr(a.phase_entered_at, 1, 7)"
+}
+
+// forecastAggregate counts and sums the opportunities of the filter by period, phase, rep and
+// kind. At most periods × phases × reps × kinds rows, whatever the number of opportunities;
+// one scan serves every figure of the page. The WHERE keeps what the range can show: open ones expected in it, overdue or
+// without a date, and closed ones that closed in it. Closing time is when the opportunity
+// entered its terminal phase (PhaseEnteredAt: entering a terminal phase is closing).
+func (s *Store) forecastAggregate(ctx context.Context, f ForecastFilter, today Date, pipelines []uuid.UUID) ([]forecastAgg, error) {
+	if len(pipelines) == 0 {
+		return nil, nil
+	}
+	ofDate, ofTime := s.periodSQL(f.By)
+	fromTS := f.From.Time
+	toTS := f.To.AddDate(0, 0, 1)
+	var (
+		where strings.Builder
+		args  []any
+	)
+	args = append(args, today) // the k column's overdue test
+	where.WriteString(`a.type = ? AND (
+		(NOT a.is_closed AND (a.expected_order_date IS NULL OR a.expected_order_date < ?
+			OR (a.expected_order_date >= ? AND a.expected_order_date <= ?)))
+		OR (a.is_closed AND a.phase_entered_at >= ? AND a.phase_entered_at < ?))`)
+	args = append(args, TypeSalesOpportunity, today, f.From, f.To, fromTS, toTS)
+	// The pipelines in scope (the filter's, or the active ones), so that every figure covers
+	// the same opportunities as the phases the page lists.
+	where.WriteString(" AND a.pipeline_id IN ?")
+	args = append(args, pipelines)
+	if f.RepID != nil {
+		where.WriteString(" AND a.sales_representative_id = ?")
+		args = append(args, *f.RepID)
+	}
+	query := `SELECT CASE WHEN f.k IN ('won', 'lost') THEN f.pc WHEN f.k = 'open' THEN f.pe ELSE '' END AS g1,
+		CAST(f.phase_id AS text) AS g2, COALESCE(CAST(f.sales_representative_id AS text), '') AS g3, f.k AS k, COUNT(*) AS n,
+		COALESCE(SUM(f.est), 0) AS estimated, COALESCE(SUM(f.w), 0) AS weighted,
+		COALESCE(SUM(CASE WHEN f.cat = 'Commit' THEN f.est END), 0) AS commit_amount,
+		COALESCE(SUM(CASE WHEN f.cat IN ('Commit', 'BestCase') THEN f.est END), 0) AS best_case
+	FROM (SELECT a.phase_id, a.pipeline_id, a.sales_representative_id,
+			a.estimated_amount AS est, a.weighted_amount AS w,
+			COALESCE(a.forecast_category, ph.forecast_category) AS cat,
+			CASE WHEN a.is_closed THEN (CASE WHEN ph.is_won THEN 'won' ELSE 'lost' END)
+				WHEN a.expected_order_date IS NULL THEN 'nodate'
+				WHEN a.expected_order_date < ? THEN 'overdue'
+				ELSE 'open' END AS k,
+			` + ofDate + ` AS pe, ` + ofTime + ` AS pc
+		FROM activities a JOIN phases ph ON ph.id = a.phase_id
+		WHERE ` + where.String() + `) f
+	GROUP BY 1, 2, 3, 4`
+	var rows []forecastAgg
+	err := s.DB.WithContext(ctx).Raw(query, args...).Scan(&rows).Error
+	return rows, err
+}
+
+// ForecastMonth is a column of the forecast board: the open opportunities expected in a month.
+type ForecastMonth struct {
+	Key        string // "2026-03"
+	Label      string // "Mar 2026"
+	Start, End Date
+	Count      int64
+	Estimated  float64
+	Weighted   float64
+}
+
+// ForecastMonths returns the months of the filter's range (by month, whatever f.By says) with
+// the count, Σ EstimatedAmount and Σ WeightedAmount of their open opportunities, in one GROUP BY.
+func (s *Store) ForecastMonths(ctx context.Context, f ForecastFilter) (out []ForecastMonth, err error) {
+	f.By = PeriodMonth
+	if f, err = f.Normalised(); err != nil {
+		return nil, err
+	}
+	err = s.report(ctx, func(r *Store) error {
+		out, err = r.forecastMonths(ctx, f)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) forecastMonths(ctx context.Context, f ForecastFilter) ([]ForecastMonth, error) {
+	ofDate, _ := s.periodSQL(PeriodMonth)
+	var rows []struct {
+		G1        string
+		N         int64
+		Estimated float64
+		Weighted  float64
+	}
+	q := s.openInRange(ctx, f, f.From, f.To).Select(ofDate + ` AS g1, COUNT(*) AS n,
+		COALESCE(SUM(a.estimated_amount), 0) AS estimated, COALESCE(SUM(a.weighted_amount), 0) AS weighted`).Group(ofDate)
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	var out []ForecastMonth
+	for _, p := range f.Periods() {
+		m := ForecastMonth{Key: p.Key, Label: p.Label, Start: p.Start, End: p.End}
+		for _, r := range rows {
+			if r.G1 == p.Key {
+				m.Count, m.Estimated, m.Weighted = r.N, r.Estimated, r.Weighted
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// ForecastCard is a card of the forecast board: a board card with its forecast category.
+type ForecastCard struct {
+	Card
+	ForecastCategory string // its own category, else its phase's
+	CategoryIsOwn    bool   // chosen for the opportunity rather than taken from its phase
+}
+
+// ForecastCards returns up to limit open opportunities expected in a month, by expected date,
+// after the card afterID (paging by position, as the board's Cards does).
+func (s *Store) ForecastCards(ctx context.Context, f ForecastFilter, month Date, afterID *uuid.UUID, limit int) ([]ForecastCard, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = CardPageSize
+	}
+	start := monthStart(month)
+	q := s.openInRange(ctx, f, start, Date{start.AddDate(0, 1, -1)})
+	if afterID != nil {
+		var pos []struct {
+			ExpectedOrderDate *Date
+			ID                uuid.UUID
+		}
+		if err := s.DB.WithContext(ctx).Model(&Activity{}).Select("expected_order_date, id").Where("id = ?", *afterID).Limit(1).Scan(&pos).Error; err != nil {
+			return nil, err
+		}
+		if len(pos) == 0 || pos[0].ExpectedOrderDate == nil {
+			return nil, Errorf(ENotFound, "The board changed while loading; reload it.")
+		}
+		d := *pos[0].ExpectedOrderDate
+		q = q.Where("(a.expected_order_date > ? OR (a.expected_order_date = ? AND a.id > ?))", d, d, pos[0].ID)
+	}
+	var cards []ForecastCard
+	err := q.Select(cardColumns + `, COALESCE(a.forecast_category, ph.forecast_category) AS forecast_category,
+			CASE WHEN a.forecast_category IS NULL THEN 0 ELSE 1 END AS category_is_own`).
+		Joins("JOIN phases ph ON ph.id = a.phase_id").
+		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
+		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
+		Order("a.expected_order_date, a.id").Limit(limit).Scan(&cards).Error
+	return cards, err
+}
+
+// openInRange is the FROM and WHERE shared by the forecast board's figures and cards, so that a
+// column's totals describe exactly the cards it can show.
+func (s *Store) openInRange(ctx context.Context, f ForecastFilter, from, to Date) *gorm.DB {
+	q := s.DB.WithContext(ctx).Table("activities AS a").
+		Where("a.type = ? AND NOT a.is_closed AND a.expected_order_date >= ? AND a.expected_order_date <= ?", TypeSalesOpportunity, from, to)
+	if f.PipelineID != nil {
+		q = q.Where("a.pipeline_id = ?", *f.PipelineID)
+	}
+	if f.RepID != nil {
+		q = q.Where("a.sales_representative_id = ?", *f.RepID)
+	}
+	return q
+}
+
+// MoveToMonth moves an opportunity's ExpectedOrderDate to another month, keeping its day where
+// the month has it (else the month's last day; an opportunity without a date gets the last
+// day too). It is an UpdateOpportunity, refused if the opportunity changed since it was read,
+// so that a concurrent edit of the date is never overwritten. It also returns the old date.
+func (s *Store) MoveToMonth(ctx context.Context, id uuid.UUID, month Date, actor Actor) (*MoveResult, *Date, error) {
+	opp, err := s.Opportunity(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	old := opp.ExpectedOrderDate
+	next := NewDate(month.Year(), month.Month()+1, 0) // the month's last day
+	if old != nil {
+		next = old.InMonth(month.Year(), month.Month())
+	}
+	res, err := s.UpdateOpportunity(ctx, id, OpportunityChanges{ExpectedOrderDate: &next, ExpectedVersion: &opp.Version}, actor)
+	return res, old, err
+}
