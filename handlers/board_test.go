@@ -10,6 +10,7 @@ import (
 
 	"phaseboard/models"
 	"phaseboard/models/storetest"
+	"phaseboard/web/authtest"
 )
 
 func forEachDB(t *testing.T, opportunities int, fn func(t *testing.T, s *server)) {
@@ -277,5 +278,38 @@ func TestLoadMorePagesWithoutDuplicates(t *testing.T) {
 			seen[m[1]] = true
 		}
 		_ = phases
+	})
+}
+
+// "Mine" is the viewer's own cards, and stays "mine" in the URL so a shared link means each
+// viewer's own.
+func TestBoardMineFilter(t *testing.T) {
+	forEachDB(t, 80, func(t *testing.T, s *server) {
+		ctx := context.Background()
+		pipe, _ := fixture(t, s.store)
+		reps, _ := s.store.Employees(ctx)
+		anna := reps[0]
+		c := s.client()
+		_, cookie := authtest.Login(t, s.store, models.RoleRep, &anna.ID)
+		c.useSession(cookie)
+		code, body := c.get("/board?rep=mine")
+		if code != 200 || !strings.Contains(body, `<option value="mine" selected>Mine</option>`) {
+			t.Fatalf("mine: %d", code)
+		}
+		want, _ := s.store.Columns(ctx, models.BoardFilter{PipelineID: pipe.ID, RepID: &anna.ID})
+		got := countRe.FindAllStringSubmatch(body, -1)
+		for i, col := range want {
+			if got[i][1] != fmt.Sprint(col.Count) {
+				t.Fatalf("column %s shows %s of mine, database says %d", col.Phase.Name, got[i][1], col.Count)
+			}
+		}
+		if !strings.Contains(body, "rep=mine") {
+			t.Fatal("links lost the mine filter")
+		}
+		_, none := authtest.Login(t, s.store, models.RoleManager, nil)
+		c.useSession(none)
+		if code, body := c.get("/board?rep=mine"); code != 400 || !strings.Contains(body, "not linked to a sales rep") {
+			t.Fatalf("mine without an employee: %d %s", code, body)
+		}
 	})
 }

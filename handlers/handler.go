@@ -95,11 +95,19 @@ func (h *Handler) filterFromValues(c *fiber.Ctx, v url.Values) (models.BoardFilt
 	if len(f.Text) > 200 {
 		f.Text = f.Text[:200]
 	}
-	rep, err := optionalID(v.Get("rep"), "rep")
-	if err != nil {
-		return f, err
+	if v.Get("rep") == "mine" {
+		me := web.ActorOf(c).EmployeeID
+		if me == nil {
+			return f, badRequest("Your login is not linked to a sales rep, so there are no cards of yours.")
+		}
+		f.RepID, f.Mine = me, true
+	} else {
+		rep, err := optionalID(v.Get("rep"), "rep")
+		if err != nil {
+			return f, err
+		}
+		f.RepID = rep
 	}
-	f.RepID = rep
 	pipe, err := optionalID(v.Get("pipeline"), "pipeline")
 	if err != nil {
 		return f, err
@@ -148,7 +156,10 @@ func pageQuery(c *fiber.Ctx) url.Values {
 func filterQuery(f models.BoardFilter) string {
 	v := url.Values{}
 	v.Set("pipeline", f.PipelineID.String())
-	if f.RepID != nil {
+	switch {
+	case f.Mine:
+		v.Set("rep", "mine")
+	case f.RepID != nil:
 		v.Set("rep", f.RepID.String())
 	}
 	if f.Text != "" {

@@ -14,6 +14,7 @@ import (
 type BoardFilter struct {
 	PipelineID uuid.UUID
 	RepID      *uuid.UUID
+	Mine       bool   // RepID is the viewer's own employee: the URL says "mine", not an id
 	Text       string // in subject or customer name
 	Status     string // StatusAll (default), StatusOpen or StatusClosed
 }
