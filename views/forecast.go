@@ -157,7 +157,7 @@ func NewChart(fc *models.Forecast) Chart {
 			if v <= 0 {
 				continue
 			}
-			h := base - y(v)
+			h := y(0) - y(v) // the segment's own height; base climbs as the stack grows
 			ph := fc.OpenPhases[j]
 			c.Rects = append(c.Rects, ChartRect{X: f1(x0), Y: f1(base - h), W: f1(bar), H: f1(h), Fill: chartFill(j),
 				Title: p.Label + " · " + ph.PipelineName + " · " + ph.Name + ": " + Money(v), TestID: "chart-segment"})

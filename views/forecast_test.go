@@ -3,6 +3,8 @@ package views
 import (
 	"bytes"
 	"context"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,5 +54,36 @@ func TestChartLayout(t *testing.T) {
 	svg := buf.String()
 	if !strings.Contains(svg, `role="img"`) || !strings.Contains(svg, `<title>Feb 2026 · Sales · Proposal: € 6,000</title>`) || !strings.Contains(svg, `id="fc-p1"`) {
 		t.Errorf("svg %s", svg)
+	}
+}
+
+// Stacked segments are each as tall as their own value, and the stack is as tall as the
+// period's weighted total (a segment once took its height from the stack's top: negative).
+func TestChartStackHeightsAddUp(t *testing.T) {
+	fc := &models.Forecast{
+		OpenPhases: []models.ForecastPhase{{Phase: models.Phase{Name: "A"}}, {Phase: models.Phase{Name: "B"}}, {Phase: models.Phase{Name: "C"}}},
+		Periods: []models.ForecastPeriod{
+			{Label: "Feb", ForecastFigures: models.ForecastFigures{Weighted: 60000}, PhaseWeighted: []float64{10000, 20000, 30000}},
+		},
+	}
+	ch := NewChart(fc)
+	var heights []float64
+	for _, r := range ch.Rects {
+		h, err := strconv.ParseFloat(r.H, 64)
+		if err != nil || h <= 0 {
+			t.Fatalf("segment height %q", r.H)
+		}
+		heights = append(heights, h)
+	}
+	if len(heights) != 3 {
+		t.Fatalf("%d segments", len(heights))
+	}
+	// 10k : 20k : 30k, within the 0.1 px rounding of the layout.
+	if math.Abs(heights[1]-2*heights[0]) > 0.2 || math.Abs(heights[2]-3*heights[0]) > 0.2 {
+		t.Fatalf("heights %v are not in proportion 1:2:3", heights)
+	}
+	plot := float64(ch.Height - 24 - 44) // top and bottom margins of NewChart
+	if total := heights[0] + heights[1] + heights[2]; math.Abs(total-plot*60000/niceCeil(60000)) > 0.3 {
+		t.Fatalf("stack %.1f px, want %.1f", total, plot*60000/niceCeil(60000))
 	}
 }
