@@ -46,7 +46,8 @@ var otherPhases = map[string][]demoPhase{
 var genericPhases = []demoPhase{{"Open", "OPEN", "", 0, false, false}, {"In progress", "PROGRESS", "Start", 0, false, false}, {"Done", "DONE", "Complete", 0, true, true}}
 
 var (
-	demoReps      = [][2]string{{"Anna", "de Vries"}, {"Bram", "Jansen"}, {"Chloé", "Martin"}, {"Daan", "Bakker"}, {"Eva", "Visser"}}
+	// first name, last name, login (ASCII, for an email address)
+	demoReps      = [][3]string{{"Anna", "de Vries", "anna"}, {"Bram", "Jansen", "bram"}, {"Chloé", "Martin", "chloe"}, {"Daan", "Bakker", "daan"}, {"Eva", "Visser", "eva"}}
 	demoCustomers = []string{"Acme Logistics", "Brightwave Energy", "Cobalt Health", "Dune Retail", "Evergreen Foods",
 		"Fjord Shipping", "Granite Build", "Harbor Finance", "Ionic Labs", "Juniper Hotels", "Kestrel Aviation",
 		"Lumen Media", "Meridian Insurance", "Northwind Traders", "Orchid Pharma", "Pioneer Farms", "Quarry Tools",
@@ -146,7 +147,7 @@ func (s *Store) demoReference(ctx context.Context) (*demoRef, error) {
 			}
 		}
 		for i, r := range demoReps {
-			e := Employee{FirstName: r[0], LastName: r[1], Email: fmt.Sprintf("%s@phaseboard.example", strings.ToLower(r[0]))}
+			e := Employee{FirstName: r[0], LastName: r[1], Email: r[2] + "@phaseboard.example"}
 			e.stamp(TypeEmployee, now)
 			e.ImportID = ptr(fmt.Sprintf("demo:employee:%d", i))
 			if err := tx.Create(&e).Error; err != nil {
