@@ -143,6 +143,22 @@ func BenchmarkODataOpportunityQuery(b *testing.B) {
 	odataLoad(b, func(int) string { return q })
 }
 
+// BenchmarkODataApply aggregates every opportunity: the weighted amount per phase ($apply).
+func BenchmarkODataApply(b *testing.B) {
+	const q = "/v1/odata/Activity_SalesOpportunity?$apply=groupby((Phase/Name),aggregate(WeightedAmount with sum as Weighted))"
+	srv := odataBenchServer(b)
+	var page struct {
+		Value []struct {
+			Phase    struct{ Name *string }
+			Weighted *float64
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(odataBenchGet(b, srv, q), &page); err != nil || len(page.Value) == 0 || page.Value[0].Phase.Name == nil {
+		b.Fatalf("query answer: %v, %+v", err, page.Value)
+	}
+	odataLoad(b, func(int) string { return q })
+}
+
 // BenchmarkODataOpportunityByKey reads single opportunities by key.
 func BenchmarkODataOpportunityByKey(b *testing.B) {
 	odataBenchServer(b)

@@ -57,8 +57,21 @@
 // Set(key)/Property[/$value], Set(key)/Nav, Set(key)/Nav/$ref,
 // Set(key)/Nav/$count and GetCurrentEmployee(). Query options: $filter,
 // $select, $expand (nested options, up to 3 levels), $orderby, $top, $skip,
-// $count, $skiptoken, $format. $search, $apply and $compute answer 501;
-// unknown $-options 400; other options (access_token, ...) are ignored.
+// $count, $skiptoken, $format, and $apply on entity sets (below). $search
+// and $compute answer 501; unknown $-options 400; other options
+// (access_token, ...) are ignored.
+//
+// $apply (Data Aggregation) supports filter(cond), groupby((Path,...)) with
+// an optional aggregate(...), and aggregate(...): items are
+// "Path with sum|average|min|max|countdistinct as Alias" and "$count as
+// Alias"; paths may cross N:1 navigation (Phase/Name). filter() steps come
+// first, then at most one groupby or aggregate; other transformations
+// answer 501. It compiles to one SELECT ... GROUP BY; $filter and $orderby
+// (on grouped paths and aliases), $top, $skip and $count apply to its rows,
+// which are paged by $skip. Grouped navigation paths nest as objects:
+// {"Phase":{"Name":"Proposal"},"Weighted":1234.5}. $select and $expand
+// cannot be combined with it (400). An $apply of filter() steps alone is a
+// $filter.
 // Writes go to the set's Writer if it has one, else 405.
 //
 // # Writes and concurrency

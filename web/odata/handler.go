@@ -175,6 +175,18 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 	if set == nil {
 		return notFound("unknown entity set %s", name)
 	}
+	if q.apply != nil {
+		if hasKey || len(segs) != 1 || r.Method == http.MethodPost {
+			return notImplemented("$apply is only supported when reading an entity set (GET %s?$apply=...)", set.name)
+		}
+		if cond, ok := q.apply.onlyFilters(); ok {
+			// $apply=filter(a)/filter(b) is $filter=a and b (and $filter).
+			if q.filter != nil {
+				cond = &binaryExpr{pos: cond.Pos(), op: "and", left: cond, right: q.filter}
+			}
+			q.filter, q.apply = cond, nil
+		}
+	}
 	if !hasKey {
 		switch {
 		case len(segs) == 1:
@@ -183,6 +195,9 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 			}
 			if err := readOnly(w, r); err != nil {
 				return err
+			}
+			if q.apply != nil {
+				return s.serveApply(w, r, q, set)
 			}
 			p, err := newPlan(set, q)
 			if err != nil {

@@ -141,10 +141,27 @@ func FuzzParseFilter(f *testing.F) {
 		"Name eq 'x'", "contains(Subject,'a''b') and not (Amount gt -1.5e3)",
 		"ProductLines/any(p: p/Amount gt 100)", "Code in ('A','B')", "CreationDate gt 2024-01-01T00:00:00.5+01:00",
 		"ID eq 453ee597-6208-4b54-b511-da18fd31569d", "- -5 eq 5", "X/any()", "year(now()) eq 2024",
+		"groupby((Phase/Name),aggregate(WeightedAmount with sum as Weighted))", "aggregate(Amount with sum as T,$count as N)",
+		"filter(IsClosed eq false)/groupby((Phase/Name,Pipeline/Name),aggregate(Amount with average as A))", "compute(A as B)",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// The same input as a $apply: never a panic, and printing is a fixed point.
+		if a, err := parseApply(s); err != nil {
+			if strings.Contains(err.Error(), "internal") {
+				t.Fatalf("internal error for $apply %q: %v", s, err)
+			}
+		} else {
+			printed := a.String()
+			again, err := parseApply(printed)
+			if err != nil {
+				t.Fatalf("printed form %q of $apply %q does not parse: %v", printed, s, err)
+			}
+			if again.String() != printed {
+				t.Fatalf("$apply not a fixed point: %q -> %q -> %q", s, printed, again.String())
+			}
+		}
 		n, err := parseFilter(s)
 		if err != nil {
 			if strings.Contains(err.Error(), "internal") {

@@ -16,6 +16,7 @@ const maxExpandDepth = 3
 type queryOptions struct {
 	filter    node
 	filterSrc string
+	apply     *applyExpr // top level only
 	orderBy   []orderItem
 	selects   []string // nil means all properties
 	expand    []*expandItem
@@ -115,7 +116,16 @@ func (q *queryOptions) set(name, value string, depth int, topLevel bool) error {
 			return badRequest(name, "$format is not allowed inside $expand")
 		}
 		q.format = value
-	case "$search", "$apply", "$compute":
+	case "$apply":
+		if !topLevel {
+			return notImplemented("$apply is not supported inside $expand")
+		}
+		a, err := parseApply(value)
+		if err != nil {
+			return wrap(err)
+		}
+		q.apply = a
+	case "$search", "$compute":
 		return notImplemented("the query option %s is not supported", name)
 	case "$levels":
 		return notImplemented("the query option $levels is not supported")

@@ -86,6 +86,9 @@ type typed struct {
 type compiler struct {
 	b      *sqlBuilder
 	option string // the query option being compiled, for error targets
+	// cols, when set, are the only names a member may use: the columns of
+	// an aggregated ($apply) result, by path ("Phase/Name" or an alias).
+	cols map[string]typed
 }
 
 type compileError struct{ err *Error }
@@ -146,6 +149,9 @@ func (c *compiler) value(sc *scope, n node, hint EdmType) typed {
 	case *callExpr:
 		return c.call(sc, n)
 	case *lambdaExpr:
+		if c.cols != nil {
+			c.fail(n, "any/all cannot be used on an aggregated result")
+		}
 		return typed{c.lambda(sc, n), EdmBoolean, false}
 	case *listExpr:
 		c.fail(n, "a list is only allowed after 'in'")
@@ -271,6 +277,14 @@ func (c *compiler) walk(sc *scope, n node, segs []string) resolved {
 }
 
 func (c *compiler) member(sc *scope, n *memberExpr) typed {
+	if c.cols != nil {
+		name := strings.Join(n.segments, "/")
+		v, ok := c.cols[name]
+		if !ok {
+			c.fail(n, "unknown property %s: after $apply only the grouped properties and aggregate aliases are available", name)
+		}
+		return v
+	}
 	r := c.walk(sc, n, n.segments)
 	if r.nav != nil {
 		if r.nav.Many {
