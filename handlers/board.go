@@ -95,6 +95,7 @@ func (h *Handler) MoreCards(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	b.Usual.Mark(cards, b.Now)
 	return web.Render(c, fiber.StatusOK, views.CardsPage(phaseID.String(), cards, more, b))
 }
 

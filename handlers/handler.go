@@ -176,7 +176,11 @@ func (h *Handler) boardContext(c *fiber.Ctx, f models.BoardFilter) (*views.Board
 	if err != nil {
 		return nil, err
 	}
-	return &views.BoardContext{Phases: phases, Query: filterQuery(f), CSRF: web.CSRFToken(c), Now: h.Store.Now()}, nil
+	usual, err := h.Store.UsualDaysInPhase(c.UserContext(), f.PipelineID)
+	if err != nil {
+		return nil, err
+	}
+	return &views.BoardContext{Phases: phases, Query: filterQuery(f), CSRF: web.CSRFToken(c), Now: h.Store.Now(), Usual: usual}, nil
 }
 
 // columnView loads one column's figures and its first limit cards.
@@ -189,6 +193,7 @@ func (h *Handler) columnView(c *fiber.Ctx, f models.BoardFilter, col models.Colu
 	if more {
 		cards = cards[:limit]
 	}
+	b.Usual.Mark(cards, b.Now)
 	return views.ColumnView{Column: col, Cards: cards, More: more, Board: b}, nil
 }
 

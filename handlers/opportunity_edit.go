@@ -208,7 +208,9 @@ func (h *Handler) renderSaved(c *fiber.Ctx, form views.OpportunityForm, opp *mod
 	if err != nil {
 		return err
 	}
+	one := []models.Card{*card}
+	b.Usual.Mark(one, b.Now)
 	return web.Render(c, fiber.StatusOK, joinComponents(
-		views.EditPanel(form), views.Card(*card, b, true), views.ColumnHeader(*col, true),
+		views.EditPanel(form), views.Card(one[0], b, true), views.ColumnHeader(*col, true),
 		views.Announce("Saved “"+opp.Subject+"”.")))
 }

@@ -52,6 +52,11 @@ type Card struct {
 	SortIndex         float64
 	IsClosed          bool
 	Version           int
+
+	// Set by UsualDays.Mark, not by the query: the phase's usual time (nil: none) and whether
+	// the card is idle in its phase longer than that.
+	UsualDays *float64 `gorm:"-"`
+	Rotting   bool     `gorm:"-"`
 }
 
 // DaysInPhase is how many whole days the card has been in its current phase.

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,13 +64,6 @@ func (s *Store) pipelineHealth(ctx context.Context, f HealthFilter, now time.Tim
 		return out, nil, nil
 	}
 
-	// One pass over the move history, in each opportunity's order: a stay in a phase lasts
-	// from its change to the next one (none yet: the stay goes on); the last change's phase
-	// is where the opportunity is now (won or not); the first entry into a phase counts the
-	// opportunity once however often it came back. Window functions rather than a GROUP BY
-	// per opportunity, which at a million changes is the slowest part. The scope's phases
-	// select the history without joining every activity (an opportunity never changes
-	// pipeline); only a rep filter needs the activities.
 	var scope, won []uuid.UUID
 	for _, p := range phases {
 		scope = append(scope, p.ID)
@@ -77,38 +71,7 @@ func (s *Store) pipelineHealth(ctx context.Context, f HealthFilter, now time.Tim
 			won = append(won, p.ID)
 		}
 	}
-	isWon := "0 = 1"
-	var hargs []any
-	if len(won) > 0 {
-		isWon = "x.now_in IN ?"
-		hargs = append(hargs, won)
-	}
-	history := "pc.to_phase_id IN ?"
-	hargs = append(hargs, scope)
-	if f.RepID != nil {
-		history += " AND pc.activity_id IN (SELECT a.id FROM activities a WHERE a.sales_representative_id = ?)"
-		hargs = append(hargs, *f.RepID)
-	}
-	var rows []struct {
-		PhaseID string
-		Entered int64
-		Won     int64
-		Stays   int64
-		Days    float64
-	}
-	err = s.DB.WithContext(ctx).Raw(`SELECT CAST(x.phase_id AS text) AS phase_id,
-			SUM(CASE WHEN x.nth = 1 THEN 1 ELSE 0 END) AS entered,
-			SUM(CASE WHEN x.nth = 1 AND `+isWon+` THEN 1 ELSE 0 END) AS won,
-			COUNT(x.next_at) AS stays,
-			COALESCE(SUM(`+s.daysBetween("x.moved_at", "x.next_at")+`), 0) AS days
-		FROM (SELECT pc.to_phase_id AS phase_id, pc.moved_at,
-				LEAD(pc.moved_at) OVER w AS next_at,
-				LAST_VALUE(pc.to_phase_id) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS now_in,
-				ROW_NUMBER() OVER (PARTITION BY pc.activity_id, pc.to_phase_id ORDER BY pc.moved_at, pc.id) AS nth
-			FROM phase_changes pc
-			WHERE `+history+`
-			WINDOW w AS (PARTITION BY pc.activity_id ORDER BY pc.moved_at, pc.id)) x
-		GROUP BY x.phase_id`, hargs...).Scan(&rows).Error
+	rows, err := s.phaseHistory(ctx, scope, won, f.RepID, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -127,18 +90,14 @@ func (s *Store) pipelineHealth(ctx context.Context, f HealthFilter, now time.Tim
 			rate := float64(r.Won) / float64(r.Entered)
 			h.WinRate = &rate
 		}
-		if r.Stays == 0 {
-			continue
-		}
-		avg := r.Days / float64(r.Stays)
-		h.AvgDays = &avg
-		if !h.IsTerminal {
+		h.AvgDays = usualDays(r.Stays, r.Days)
+		if cutoff, ok := rotCutoff(h.IsTerminal, h.AvgDays, now); ok {
 			cond = append(cond, "(a.phase_id = ? AND a.phase_entered_at < ?)")
-			condArgs = append(condArgs, h.ID, now.Add(-time.Duration(avg*24*float64(time.Hour))))
+			condArgs = append(condArgs, h.ID, cutoff)
 		}
 	}
 
-	// Open now, and rotting: idle longer than the phase's average.
+	// Open now, and rotting (rotCutoff): idle longer than the phase's usual time.
 	rotting := "0"
 	if len(cond) > 0 {
 		rotting = "CASE WHEN " + strings.Join(cond, " OR ") + " THEN 1 ELSE 0 END"
@@ -201,4 +160,185 @@ func (s *Store) daysBetween(a, b string) string {
 		return "EXTRACT(EPOCH FROM (" + b + " - " + a + ")) / 86400.0"
 	}
 	return "(julianday(" + b + ") - julianday(" + a + "))"
+}
+
+// phaseHistoryRow is what the move history says about one phase (phaseHistory).
+type phaseHistoryRow struct {
+	PhaseID string
+	Entered int64   // opportunities that ever entered it (full only)
+	Won     int64   // of those, how many are in a won phase now (full only)
+	Stays   int64   // completed stays: entered, then left
+	Days    float64 // Σ days of the completed stays
+}
+
+// phaseHistory is the one pass over the move history (phase_changes) of the phases in scope,
+// optionally only of a rep's opportunities. A stay in a phase lasts from its change to the
+// opportunity's next change (none yet: the stay goes on and is not counted). With full it
+// also counts, per phase, the opportunities that ever entered it (once however often they
+// came back) and of those the ones whose last change is into a phase of won; without it
+// (the board's hot path) only the stays.
+//
+// Window functions rather than a GROUP BY per opportunity, which at a million changes is the
+// slowest part. The scope's phases select the history without joining every activity (an
+// opportunity never changes pipeline); only a rep filter needs the activities.
+func (s *Store) phaseHistory(ctx context.Context, scope, won []uuid.UUID, repID *uuid.UUID, full bool) ([]phaseHistoryRow, error) {
+	if len(scope) == 0 {
+		return nil, nil
+	}
+	var args []any
+	isWon := "0 = 1"
+	if full && len(won) > 0 {
+		isWon = "x.now_in IN ?"
+		args = append(args, won)
+	}
+	history := "pc.to_phase_id IN ?"
+	args = append(args, scope)
+	if repID != nil {
+		history += " AND pc.activity_id IN (SELECT a.id FROM activities a WHERE a.sales_representative_id = ?)"
+		args = append(args, *repID)
+	}
+	counts, windows := "0 AS entered, 0 AS won,", ""
+	if full {
+		counts = `SUM(CASE WHEN x.nth = 1 THEN 1 ELSE 0 END) AS entered,
+			SUM(CASE WHEN x.nth = 1 AND ` + isWon + ` THEN 1 ELSE 0 END) AS won,`
+		windows = `,
+				LAST_VALUE(pc.to_phase_id) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS now_in,
+				ROW_NUMBER() OVER (PARTITION BY pc.activity_id, pc.to_phase_id ORDER BY pc.moved_at, pc.id) AS nth`
+	}
+	var rows []phaseHistoryRow
+	err := s.DB.WithContext(ctx).Raw(`SELECT CAST(x.phase_id AS text) AS phase_id, `+counts+`
+			COUNT(x.next_at) AS stays,
+			COALESCE(SUM(`+s.daysBetween("x.moved_at", "x.next_at")+`), 0) AS days
+		FROM (SELECT pc.to_phase_id AS phase_id, pc.moved_at,
+				LEAD(pc.moved_at) OVER w AS next_at`+windows+`
+			FROM phase_changes pc
+			WHERE `+history+`
+			WINDOW w AS (PARTITION BY pc.activity_id ORDER BY pc.moved_at, pc.id)) x
+		GROUP BY x.phase_id`, args...).Scan(&rows).Error
+	return rows, err
+}
+
+// usualDays is a phase's usual time: the average days of its completed stays; nil without any
+// (a phase with no history has no usual time).
+func usualDays(stays int64, days float64) *float64 {
+	if stays <= 0 {
+		return nil
+	}
+	avg := days / float64(stays)
+	return &avg
+}
+
+// rotCutoff is the rule of "rotting": an open opportunity in a phase that is not terminal and
+// has a usual time rots once it entered the phase before the cutoff, now minus the usual time.
+// ok is false when nothing in the phase can rot.
+func rotCutoff(terminal bool, usual *float64, now time.Time) (cutoff time.Time, ok bool) {
+	if terminal || usual == nil {
+		return time.Time{}, false
+	}
+	return now.Add(-time.Duration(*usual * 24 * float64(time.Hour))), true
+}
+
+// UsualDays is the usual time, in days, of each phase of a pipeline that can rot (not terminal,
+// with history); see UsualDaysInPhase.
+type UsualDays map[uuid.UUID]float64
+
+// UsualDaysInPhase returns the usual time of each phase of one pipeline, by the same rule as
+// PipelineHealth, for the board's rotting marks. Phases that are terminal or have no completed
+// stay are absent.
+//
+// It is on the board's hot path (every page, every move's re-rendered columns) yet reads the
+// pipeline's whole move history, so the answer is kept for usualDaysTTL: an average over the
+// whole history hardly moves in a minute, and a card's own idle time, the other half of the
+// rule, is always current.
+func (s *Store) UsualDaysInPhase(ctx context.Context, pipelineID uuid.UUID) (UsualDays, error) {
+	if u, ok := s.usual.get(pipelineID); ok {
+		return u, nil
+	}
+	u, err := s.usualDaysInPhase(ctx, pipelineID)
+	if err == nil {
+		s.usual.put(pipelineID, u)
+	}
+	return u, err
+}
+
+func (s *Store) usualDaysInPhase(ctx context.Context, pipelineID uuid.UUID) (UsualDays, error) {
+	var phases []Phase
+	if err := s.DB.WithContext(ctx).Where("pipeline_id = ?", pipelineID).Find(&phases).Error; err != nil {
+		return nil, err
+	}
+	byID := make(map[string]Phase, len(phases))
+	var scope []uuid.UUID
+	for _, p := range phases {
+		byID[p.ID.String()] = p
+		scope = append(scope, p.ID) // terminal ones too: entering one ends a stay
+	}
+	rows, err := s.phaseHistory(ctx, scope, nil, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	out := UsualDays{}
+	for _, r := range rows {
+		p, known := byID[r.PhaseID]
+		avg := usualDays(r.Stays, r.Days)
+		if known && !p.IsTerminal && avg != nil {
+			out[p.ID] = *avg
+		}
+	}
+	return out, nil
+}
+
+// usualDaysTTL is how long UsualDaysInPhase keeps an answer.
+const usualDaysTTL = time.Minute
+
+// usualCache keeps UsualDaysInPhase's answers per pipeline, by the wall clock (not Store.Now,
+// which tests move about). Its answers are shared: callers must not change them.
+type usualCache struct {
+	mu sync.Mutex
+	m  map[uuid.UUID]usualEntry
+}
+
+type usualEntry struct {
+	at   time.Time
+	days UsualDays
+}
+
+func newUsualCache() *usualCache { return &usualCache{m: map[uuid.UUID]usualEntry{}} }
+
+func (c *usualCache) get(pipelineID uuid.UUID) (UsualDays, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[pipelineID]
+	if !ok || time.Since(e.at) > usualDaysTTL {
+		return nil, false
+	}
+	return e.days, true
+}
+
+func (c *usualCache) put(pipelineID uuid.UUID, u UsualDays) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[pipelineID] = usualEntry{at: time.Now(), days: u}
+}
+
+// Mark sets the cards' UsualDays and Rotting (by rotCutoff) as of now. Only open cards rot.
+func (u UsualDays) Mark(cards []Card, now time.Time) {
+	for i := range cards {
+		c := &cards[i]
+		c.UsualDays, c.Rotting = nil, false
+		avg, ok := u[c.PhaseID]
+		if !ok {
+			continue
+		}
+		c.UsualDays = &avg
+		// Terminal phases are not in u.
+		if cutoff, ok := rotCutoff(false, &avg, now); ok && !c.IsClosed && c.PhaseEnteredAt.Before(cutoff) {
+			c.Rotting = true
+		}
+	}
 }

@@ -26,6 +26,8 @@ type Store struct {
 	Dialect string // migrations.Postgres or migrations.SQLite
 	// Now is the clock; tests may set it. Always UTC.
 	Now func() time.Time
+
+	usual *usualCache // UsualDaysInPhase's recent answers; nil: none kept
 }
 
 // Open connects to DATABASE_URL-style url: a postgres:// URL selects PostgreSQL, anything else
@@ -71,7 +73,7 @@ func Open(url string) (*Store, error) {
 		sqlDB.SetMaxIdleConns(20)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	return &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }}, nil
+	return &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, usual: newUsualCache()}, nil
 }
 
 // SQL returns the underlying database handle.

@@ -5,6 +5,7 @@ package views
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,3 +83,17 @@ func phaseNames(phases []models.Phase) map[string]string {
 }
 
 var _ = time.Now
+
+// RotMark is a rotting card's mark: a short text ("Idle 23 days · usual 9") and a longer title.
+func RotMark(c models.Card, now time.Time) (text, title string) {
+	if !c.Rotting || c.UsualDays == nil {
+		return "", ""
+	}
+	usual := strconv.FormatFloat(*c.UsualDays, 'f', 0, 64)
+	if usual == "0" {
+		usual = "<1"
+	}
+	idle := Days(c.DaysInPhase(now))
+	return "Idle " + idle + " · usual " + usual,
+		"Rotting: in this phase for " + idle + ", longer than its usual " + strconv.FormatFloat(*c.UsualDays, 'f', 1, 64) + " days"
+}

@@ -41,6 +41,7 @@ type BoardContext struct {
 	Query  string
 	CSRF   string
 	Now    time.Time
+	Usual  models.UsualDays // the phases' usual times, for the cards' rotting marks
 }
 
 // OpportunityForm is the edit panel: what the user typed and what was wrong with it.
