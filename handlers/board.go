@@ -116,6 +116,17 @@ func backToBoard(c *fiber.Ctx, f models.BoardFilter) error {
 	return c.Redirect("/board?"+filterQuery(f), fiber.StatusSeeOther)
 }
 
+// backToBoardOf redirects a plain form post about opp back to the board it came from, on
+// opp's pipeline.
+func (h *Handler) backToBoardOf(c *fiber.Ctx, opp *models.Activity) error {
+	f, err := h.filterOfMutation(c)
+	if err != nil {
+		return err
+	}
+	f.PipelineID = opp.PipelineID
+	return backToBoard(c, f)
+}
+
 // refreshColumns renders the given columns out of band, plus an announcement.
 func (h *Handler) refreshColumns(c *fiber.Ctx, f models.BoardFilter, announce string, limits map[uuid.UUID]int, extra ...templComponent) error {
 	cols, err := h.Store.Columns(c.UserContext(), f)

@@ -74,12 +74,7 @@ func (h *Handler) SaveOpportunity(c *fiber.Ctx) error {
 		return err
 	}
 	if !web.IsHTMX(c) {
-		f, err := h.filterOfMutation(c)
-		if err != nil {
-			return err
-		}
-		f.PipelineID = res.Opportunity.PipelineID
-		return backToBoard(c, f)
+		return h.backToBoardOf(c, res.Opportunity)
 	}
 	saved, err := h.opportunityForm(c, res.Opportunity, form.Query)
 	if err != nil {

@@ -103,12 +103,7 @@ func (h *Handler) SaveLostReason(c *fiber.Ctx) error {
 		return err
 	}
 	if !web.IsHTMX(c) {
-		f, err := h.filterOfMutation(c)
-		if err != nil {
-			return err
-		}
-		f.PipelineID = res.Opportunity.PipelineID
-		return backToBoard(c, f)
+		return h.backToBoardOf(c, res.Opportunity)
 	}
 	return web.Render(c, fiber.StatusOK, views.Announce("Saved why “"+res.Opportunity.Subject+"” was lost."))
 }
