@@ -50,7 +50,7 @@ func (h *Handler) boardView(c *fiber.Ctx, f models.BoardFilter) (views.BoardView
 	if err != nil {
 		return views.BoardView{}, err
 	}
-	b, err := h.boardContext(c, f)
+	b, err := h.boardContext(c, f, phasesOf(cols))
 	if err != nil {
 		return views.BoardView{}, err
 	}
@@ -91,7 +91,11 @@ func (h *Handler) MoreCards(c *fiber.Ctx) error {
 	if more {
 		cards = cards[:models.CardPageSize]
 	}
-	b, err := h.boardContext(c, f)
+	phases, err := h.Store.Phases(c.UserContext(), f.PipelineID)
+	if err != nil {
+		return err
+	}
+	b, err := h.boardContext(c, f, phases)
 	if err != nil {
 		return err
 	}
@@ -133,7 +137,7 @@ func (h *Handler) refreshColumns(c *fiber.Ctx, f models.BoardFilter, announce st
 	if err != nil {
 		return err
 	}
-	b, err := h.boardContext(c, f)
+	b, err := h.boardContext(c, f, phasesOf(cols))
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"phaseboard/models"
 	"phaseboard/views"
@@ -293,12 +294,16 @@ func (h *Handler) forecastBoardContext(c *fiber.Ctx, f models.ForecastFilter) (*
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]uuid.UUID, len(pipelines))
+	for i, p := range pipelines {
+		ids[i] = p.ID
+	}
+	byPipeline, err := h.Store.PhasesByPipeline(c.UserContext(), ids)
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range pipelines {
-		phases, err := h.Store.Phases(c.UserContext(), p.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, ph := range phases {
+		for _, ph := range byPipeline[p.ID] {
 			names[ph.ID.String()] = ph.Name
 			categories[ph.ID.String()] = ph.ForecastCategory
 			if len(pipelines) > 1 {

@@ -171,16 +171,23 @@ func filterQuery(f models.BoardFilter) string {
 	return v.Encode()
 }
 
-func (h *Handler) boardContext(c *fiber.Ctx, f models.BoardFilter) (*views.BoardContext, error) {
-	phases, err := h.Store.Phases(c.UserContext(), f.PipelineID)
-	if err != nil {
-		return nil, err
-	}
+// boardContext is what every card and column of the board f needs. The caller passes the
+// pipeline's phases, which it has already loaded with the columns (phasesOf).
+func (h *Handler) boardContext(c *fiber.Ctx, f models.BoardFilter, phases []models.Phase) (*views.BoardContext, error) {
 	usual, err := h.Store.UsualDaysInPhase(c.UserContext(), f.PipelineID)
 	if err != nil {
 		return nil, err
 	}
 	return &views.BoardContext{Phases: phases, Query: filterQuery(f), CSRF: web.CSRFToken(c), Now: h.Store.Now(), Usual: usual}, nil
+}
+
+// phasesOf lists the phases of a board's columns, in order.
+func phasesOf(cols []models.Column) []models.Phase {
+	phases := make([]models.Phase, len(cols))
+	for i, col := range cols {
+		phases[i] = col.Phase
+	}
+	return phases
 }
 
 // columnView loads one column's figures and its first limit cards.

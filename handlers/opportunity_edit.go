@@ -191,7 +191,11 @@ func (h *Handler) renderSaved(c *fiber.Ctx, form views.OpportunityForm, opp *mod
 		return err
 	}
 	f.PipelineID = opp.PipelineID
-	col, err := h.Store.Column(c.UserContext(), f, opp.PhaseID)
+	cols, err := h.Store.Columns(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	col, err := models.FindColumn(cols, opp.PhaseID)
 	if err != nil {
 		return err
 	}
@@ -199,7 +203,7 @@ func (h *Handler) renderSaved(c *fiber.Ctx, form views.OpportunityForm, opp *mod
 	if err != nil {
 		return err
 	}
-	b, err := h.boardContext(c, f)
+	b, err := h.boardContext(c, f, phasesOf(cols))
 	if err != nil {
 		return err
 	}

@@ -82,6 +82,19 @@ func (s *Store) Phases(ctx context.Context, pipelineID uuid.UUID) ([]Phase, erro
 	return out, err
 }
 
+// PhasesByPipeline returns the active phases of several pipelines, in order, in one query.
+func (s *Store) PhasesByPipeline(ctx context.Context, pipelineIDs []uuid.UUID) (map[uuid.UUID][]Phase, error) {
+	var all []Phase
+	if err := s.DB.WithContext(ctx).Where("pipeline_id IN ? AND is_active", pipelineIDs).Order("sort_index, name").Find(&all).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID][]Phase, len(pipelineIDs))
+	for _, p := range all {
+		out[p.PipelineID] = append(out[p.PipelineID], p)
+	}
+	return out, nil
+}
+
 // Employees lists the active employees by name (for rep pickers).
 func (s *Store) Employees(ctx context.Context) ([]Employee, error) {
 	var out []Employee
@@ -141,6 +154,11 @@ func (s *Store) Column(ctx context.Context, f BoardFilter, phaseID uuid.UUID) (*
 	if err != nil {
 		return nil, err
 	}
+	return FindColumn(cols, phaseID)
+}
+
+// FindColumn picks the column of a phase out of a board's columns.
+func FindColumn(cols []Column, phaseID uuid.UUID) (*Column, error) {
 	for i := range cols {
 		if cols[i].Phase.ID == phaseID {
 			return &cols[i], nil
