@@ -21,7 +21,7 @@ func TestAttacksFail(t *testing.T) {
 		a := newAuthApp(t, s, handlers.Handler{})
 		ctx := context.Background()
 		mgr := a.session(models.RoleManager, nil)
-		sales, _ := s.Pipelines(ctx)
+		sales, _ := s.SalesPipelines(ctx)
 		phases, _ := s.Phases(ctx, sales[0].ID)
 
 		// CSRF: a logged-in user's cookie without the token (what another site's form sends).
@@ -73,7 +73,7 @@ func TestAttacksFail(t *testing.T) {
 			t.Fatal(err)
 		}
 		subj := script + " deal"
-		opp, err := s.CreateOpportunity(ctx, models.OpportunityChanges{Subject: &subj, PipelineID: &sales[0].ID, RelationshipID: &relID}, models.Actor{})
+		opp, err := s.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: &subj, PipelineID: &sales[0].ID, RelationshipID: &relID}, models.Actor{})
 		if err != nil {
 			t.Fatal(err)
 		}

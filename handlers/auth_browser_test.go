@@ -33,7 +33,7 @@ func TestBrowserLoginAndRepCannotDragAnothersCard(t *testing.T) {
 			ann, bob := reps[0].ID, reps[1].ID
 			for subject, rep := range map[string]uuid.UUID{"Bob's deal": bob, "Ann's deal": ann} {
 				subj, id := subject, rep
-				if _, err := s.CreateOpportunity(ctx, models.OpportunityChanges{Subject: &subj, SalesRepresentativeID: &id}, models.Actor{}); err != nil {
+				if _, err := s.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: &subj, SalesRepresentativeID: &id}, models.Actor{}); err != nil {
 					t.Fatal(err)
 				}
 			}

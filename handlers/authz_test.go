@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,11 +57,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, r := range roles {
 			sessions[r] = a.session(r, &me) // the rep is employee me
 		}
-		sales, _ := s.Pipelines(ctx)
+		sales, _ := s.SalesPipelines(ctx)
 		phases, _ := s.Phases(ctx, sales[0].ID)
 		reasons, _ := s.LostReasons(ctx)
 		card := func(subject string, rep *uuid.UUID) string {
-			a, err := s.CreateOpportunity(ctx, models.OpportunityChanges{Subject: &subject, PipelineID: &sales[0].ID, SalesRepresentativeID: rep}, models.Actor{})
+			a, err := s.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: &subject, PipelineID: &sales[0].ID, SalesRepresentativeID: rep}, models.Actor{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,6 +69,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		mine, theirs, free := card("mine", &me), card("theirs", &other), card("free", nil)
 		moveTo := func() url.Values { return url.Values{"phase_id": {phases[1].ID.String()}} }
+		// The edit form carries the version it was rendered with.
+		version := func(id string) string {
+			a, err := s.Activity(ctx, uuid.MustParse(id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strconv.Itoa(a.Version)
+		}
 		// Every role may work on its own and unassigned cards; only managers and admins on others'.
 		everyone := func(ok int) map[string]int {
 			return map[string]int{"anonymous": 303, models.RoleRep: ok, models.RoleManager: ok, models.RoleAdmin: ok}
@@ -97,10 +106,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"move unassigned card", "POST", "/board/opportunities/" + free + "/move", moveTo, everyone(303)},
 			{"move another rep's card", "POST", "/board/opportunities/" + theirs + "/move", moveTo, managers(303)},
 			{"save another rep's card", "POST", "/board/opportunities/" + theirs, func() url.Values {
-				return url.Values{"subject": {"renamed"}, "rep": {other.String()}}
+				return url.Values{"subject": {"renamed"}, "rep": {other.String()}, "version": {version(theirs)}}
 			}, managers(303)},
 			{"take another rep's card", "POST", "/board/opportunities/" + theirs, func() url.Values {
-				return url.Values{"subject": {"theirs"}, "rep": {me.String()}}
+				return url.Values{"subject": {"theirs"}, "rep": {me.String()}, "version": {version(theirs)}}
 			}, map[string]int{"anonymous": 303, models.RoleRep: 403, models.RoleManager: 303, models.RoleAdmin: 303}},
 			{"admin home", "GET", "/admin/", nil, adminOnly(303)},
 			{"list users", "GET", "/admin/users", nil, adminOnly(200)},
@@ -218,35 +227,35 @@ func TestAdminPagesWork(t *testing.T) {
 			t.Fatalf("duplicate user: %d", r.status)
 		}
 		// An admin cannot lock themselves out.
-		if r := a.post(admin, "/admin/users/"+admin.user.ID.String()+"/role", url.Values{"role": {"rep"}}); r.status != 422 {
+		if r := a.post(admin, "/admin/users/"+admin.user.ID.String()+"/role", url.Values{"role": {"rep"}}); r.status != 400 {
 			t.Fatalf("self-demotion: %d", r.status)
 		}
 
-		sales, _ := s.Pipelines(ctx)
+		sales, _ := s.SalesPipelines(ctx)
 		phases, _ := s.Phases(ctx, sales[0].ID)
 		qual, prop := phases[0], phases[1]
 		subj := "Moved by retire"
-		opp, err := s.CreateOpportunity(ctx, models.OpportunityChanges{Subject: &subj, PipelineID: &sales[0].ID}, models.Actor{})
+		opp, err := s.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: &subj, PipelineID: &sales[0].ID}, models.Actor{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r := a.get("/admin/phases/"+qual.ID.String()+"/retire?remove=1", admin.cookie); r.status != 200 || !strings.Contains(r.body, `data-testid="retire-target"`) {
 			t.Fatalf("retire form: %d", r.status)
 		}
-		if r := a.post(admin, "/admin/phases/"+qual.ID.String()+"/retire", url.Values{"remove": {"1"}}); r.status != 422 {
+		if r := a.post(admin, "/admin/phases/"+qual.ID.String()+"/retire", url.Values{"remove": {"1"}}); r.status != 400 {
 			t.Fatalf("retire without target: %d", r.status)
 		}
 		if r := a.post(admin, "/admin/phases/"+qual.ID.String()+"/retire", url.Values{"remove": {"1"}, "target": {prop.ID.String()}}); r.status != 303 {
 			t.Fatalf("retire: %d %s", r.status, r.body)
 		}
-		got, _ := s.Opportunity(ctx, opp.ID)
+		got, _ := s.Activity(ctx, opp.ID)
 		if got.PhaseID != prop.ID || *got.Probability != prop.DefaultProbability {
 			t.Fatalf("the opportunity was not moved by the move rules: %+v", got)
 		}
 		if r := a.post(admin, "/admin/pipelines/"+sales[0].ID.String()+"/phases", url.Values{"name": {"Demo"}, "probability": {"45"}}); r.status != 303 {
 			t.Fatalf("add phase: %d", r.status)
 		}
-		if r := a.post(admin, "/admin/pipelines/"+sales[0].ID.String()+"/phases", url.Values{"name": {"Bad"}, "probability": {"abc"}}); r.status != 422 {
+		if r := a.post(admin, "/admin/pipelines/"+sales[0].ID.String()+"/phases", url.Values{"name": {"Bad"}, "probability": {"abc"}}); r.status != 400 {
 			t.Fatalf("bad probability: %d", r.status)
 		}
 		if r := a.post(admin, "/admin/lost-reasons", url.Values{"name": {"Went dark"}}); r.status != 303 {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"log/slog"
 	"net/url"
 	"strconv"
 
@@ -103,6 +104,16 @@ func (h *Handler) MoreCards(c *fiber.Ctx) error {
 	return web.Render(c, fiber.StatusOK, views.CardsPage(phaseID.String(), cards, more, b))
 }
 
+// afterCommit answers a write that committed when showing its result failed: the change stands,
+// so instead of an error that would say nothing was changed, the page reloads to show the true
+// state (htmx follows HX-Refresh) and the announcement says what was saved.
+func (h *Handler) afterCommit(c *fiber.Ctx, err error, saved string) error {
+	slog.Error("a committed change could not be shown", "method", c.Method(), "path", c.Path(), "err", err)
+	c.Response().ResetBody()
+	c.Set("HX-Refresh", "true")
+	return web.Render(c, fiber.StatusOK, views.Announce(saved+" The board could not refresh, so it reloads."))
+}
+
 // ClosePanel empties the side panel.
 func (h *Handler) ClosePanel(c *fiber.Ctx) error {
 	return c.Type("html").SendString("")
@@ -120,19 +131,11 @@ func backToBoard(c *fiber.Ctx, f models.BoardFilter) error {
 	return c.Redirect("/board?"+filterQuery(f), fiber.StatusSeeOther)
 }
 
-// backToBoardOf redirects a plain form post about opp back to the board it came from, on
-// opp's pipeline.
-func (h *Handler) backToBoardOf(c *fiber.Ctx, opp *models.Activity) error {
-	f, err := h.filterOfMutation(c)
-	if err != nil {
-		return err
-	}
-	f.PipelineID = opp.PipelineID
-	return backToBoard(c, f)
-}
-
 // refreshColumns renders the given columns out of band, plus an announcement.
 func (h *Handler) refreshColumns(c *fiber.Ctx, f models.BoardFilter, announce string, limits map[uuid.UUID]int, extra ...templComponent) error {
+	if err := h.refreshFault(); err != nil {
+		return err
+	}
 	cols, err := h.Store.Columns(c.UserContext(), f)
 	if err != nil {
 		return err

@@ -102,7 +102,7 @@ func TestMoveByHTMXAndByPlainForm(t *testing.T) {
 				t.Fatalf("move answer lacks %s", want)
 			}
 		}
-		got, _ := s.store.Opportunity(ctx, card.ID)
+		got, _ := s.store.Activity(ctx, card.ID)
 		if got.PhaseID != phases["Proposal"].ID || *got.Probability != 30 {
 			t.Fatalf("not moved: %+v", got)
 		}
@@ -119,7 +119,7 @@ func TestMoveByHTMXAndByPlainForm(t *testing.T) {
 		}
 		reasons, _ := s.store.LostReasons(ctx)
 		resp, _ = c.post("/board/opportunities/"+card.ID.String()+"/lost", url.Values{"lost_reason": {reasons[1].ID.String()}}, true)
-		got, _ = s.store.Opportunity(ctx, card.ID)
+		got, _ = s.store.Activity(ctx, card.ID)
 		if resp.StatusCode != 200 || got.LostReasonID == nil || *got.LostReasonID != reasons[1].ID {
 			t.Fatalf("lost reason not saved: %d", resp.StatusCode)
 		}
@@ -130,13 +130,13 @@ func TestRefusedMovesChangeNothing(t *testing.T) {
 	forEachDB(t, 10, func(t *testing.T, s *server) {
 		ctx := context.Background()
 		_, phases := fixture(t, s.store)
-		ps, _ := s.store.Pipelines(ctx)
+		ps, _ := s.store.SalesPipelines(ctx)
 		otherPhases, _ := s.store.Phases(ctx, ps[1].ID)
 		c := s.client()
 		c.get("/board")
 		created := newCard(t, s.store, "Refusal target")
 		id := created.ID.String()
-		before, _ := s.store.Opportunity(ctx, created.ID)
+		before, _ := s.store.Activity(ctx, created.ID)
 		cases := []struct {
 			name   string
 			path   string
@@ -144,13 +144,13 @@ func TestRefusedMovesChangeNothing(t *testing.T) {
 			status int
 			msg    string
 		}{
-			{"phase of another pipeline", "/board/opportunities/" + id + "/move", url.Values{"phase_id": {otherPhases[0].ID.String()}}, 422, "another pipeline"},
+			{"phase of another pipeline", "/board/opportunities/" + id + "/move", url.Values{"phase_id": {otherPhases[0].ID.String()}}, 400, "another pipeline"},
 			{"malformed phase", "/board/opportunities/" + id + "/move", url.Values{"phase_id": {"x' OR 1=1"}}, 400, "not a valid id"},
 			{"missing phase", "/board/opportunities/" + id + "/move", url.Values{}, 400, "Choose the phase"},
-			{"unknown phase", "/board/opportunities/" + id + "/move", url.Values{"phase_id": {"00000000-0000-0000-0000-000000000001"}}, 422, "does not exist"},
+			{"unknown phase", "/board/opportunities/" + id + "/move", url.Values{"phase_id": {"00000000-0000-0000-0000-000000000001"}}, 400, "does not exist"},
 			{"unknown card", "/board/opportunities/00000000-0000-0000-0000-000000000001/move", url.Values{"phase_id": {phases["Proposal"].ID.String()}}, 404, "no longer exists"},
 			{"malformed card", "/board/opportunities/zzz/move", url.Values{"phase_id": {phases["Proposal"].ID.String()}}, 404, "No such"},
-			{"empty quick add", "/board/opportunities", url.Values{"phase_id": {phases["Proposal"].ID.String()}, "subject": {"   "}}, 422, "Subject is required"},
+			{"empty quick add", "/board/opportunities", url.Values{"phase_id": {phases["Proposal"].ID.String()}, "subject": {"   "}}, 400, "Subject is required"},
 		}
 		for _, tc := range cases {
 			resp, body := c.post(tc.path, tc.form, true)
@@ -161,7 +161,7 @@ func TestRefusedMovesChangeNothing(t *testing.T) {
 				t.Errorf("%s: content type %s", tc.name, resp.Header.Get("Content-Type"))
 			}
 		}
-		after, _ := s.store.Opportunity(ctx, created.ID)
+		after, _ := s.store.Activity(ctx, created.ID)
 		if after.Version != before.Version || after.PhaseID != before.PhaseID {
 			t.Fatal("a refused move changed the opportunity")
 		}
@@ -212,7 +212,7 @@ func TestEditPanelKeepsTypingAndReportsErrors(t *testing.T) {
 		form := url.Values{"subject": {"Renamed deal"}, "estimated_amount": {"12x"}, "probability": {"150"},
 			"expected_order_date": {"2027-02-30"}, "version": {fmt.Sprint(opp.Version)}}
 		resp, body := c.post(path, form, false)
-		if resp.StatusCode != 422 {
+		if resp.StatusCode != 400 {
 			t.Fatalf("invalid save: %d", resp.StatusCode)
 		}
 		for _, want := range []string{`value="Renamed deal"`, `value="12x"`, "Enter a number", "Enter a date"} {
@@ -232,7 +232,7 @@ func TestEditPanelKeepsTypingAndReportsErrors(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="form-saved"`) || !strings.Contains(body, `id="card-`+opp.ID.String()+`"`) {
 			t.Fatalf("save: %d", resp.StatusCode)
 		}
-		got, _ := s.store.Opportunity(ctx, opp.ID)
+		got, _ := s.store.Activity(ctx, opp.ID)
 		if got.Subject != "Renamed deal" || *got.EstimatedAmount != 12500 || *got.WeightedAmount != 5000 || got.ExpectedOrderDate.String() != "2027-02-27" {
 			t.Fatalf("saved %+v", got)
 		}
@@ -251,7 +251,7 @@ func TestLoadMorePagesWithoutDuplicates(t *testing.T) {
 		pipe, phases := fixture(t, s.store)
 		for i := 0; i < models.CardPageSize+7; i++ {
 			subj := fmt.Sprintf("Card %03d", i)
-			if _, err := s.store.CreateOpportunity(ctx, models.OpportunityChanges{Subject: &subj, PipelineID: &pipe.ID}, models.Actor{}); err != nil {
+			if _, err := s.store.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: &subj, PipelineID: &pipe.ID}, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 		}

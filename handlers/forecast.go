@@ -30,17 +30,9 @@ func (h *Handler) registerForecast(app *fiber.App) {
 
 // forecastFilter reads the forecast filter from a URL query: pipeline, rep, by (month or
 // quarter), from and to (YYYY-MM). Missing values take the default (this quarter and the next
-// three, by month). An unusable value gives the default filter and a message to show.
+// three, by month). An unusable value gives the default filter and a message to show. What the
+// figures cover is also limited by who asks (models.ReadScope, through the request context).
 func (h *Handler) forecastFilter(c *fiber.Ctx, v url.Values) (models.ForecastFilter, string, error) {
-	f, msg, err := h.requestedForecastFilter(v)
-	if err != nil {
-		return f, msg, err
-	}
-	f, err = models.ScopeForecast(web.ActorOf(c), f)
-	return f, msg, err
-}
-
-func (h *Handler) requestedForecastFilter(v url.Values) (models.ForecastFilter, string, error) {
 	f := models.DefaultForecastFilter(h.today())
 	pipeline, err := optionalID(v.Get("pipeline"), "pipeline")
 	if err != nil {
@@ -388,7 +380,7 @@ func (h *Handler) MoveForecastCard(c *fiber.Ctx) error {
 	if !web.IsHTMX(c) {
 		return c.Redirect("/forecast/board?"+forecastQuery(f), fiber.StatusSeeOther)
 	}
-	opp := res.Opportunity
+	opp := res.Activity
 	limits := map[string]int{models.PeriodKey(models.PeriodMonth, *opp.ExpectedOrderDate): renderedCount(c, "to_count")}
 	if old != nil {
 		k := models.PeriodKey(models.PeriodMonth, *old)
@@ -436,22 +428,23 @@ func (h *Handler) SetForecastCategory(c *fiber.Ctx) error {
 		return err
 	}
 	category := c.FormValue("forecast_category")
-	ch := models.OpportunityChanges{ForecastCategory: &category}
-	if v, err := strconv.Atoi(c.FormValue("version")); err == nil && v > 0 {
-		ch.ExpectedVersion = &v
+	version, err := formVersion(c)
+	if err != nil {
+		return err
 	}
 	f, err := h.forecastFilterOfMutation(c)
 	if err != nil {
 		return err
 	}
-	res, err := h.Store.UpdateOpportunity(c.UserContext(), id, ch, web.ActorOf(c))
+	ch := models.ActivityChanges{ForecastCategory: &category, ExpectedVersion: &version}
+	res, err := h.Store.UpdateActivity(c.UserContext(), id, ch, web.ActorOf(c))
 	if err != nil {
 		return err
 	}
 	if !web.IsHTMX(c) {
 		return c.Redirect("/forecast/board?"+forecastQuery(f), fiber.StatusSeeOther)
 	}
-	opp := res.Opportunity
+	opp := res.Activity
 	msg := "“" + opp.Subject + "” follows its phase's forecast category again."
 	if opp.ForecastCategory != nil {
 		msg = "“" + opp.Subject + "” is now in forecast category " + views.CategoryName(*opp.ForecastCategory) + "."

@@ -27,12 +27,12 @@ func serveForecast(t *testing.T) (*models.Store, string, *models.Activity) {
 		t.Fatal(err)
 	}
 	s.Now = func() time.Time { return time.Date(2026, 2, 10, 9, 0, 0, 0, time.UTC) }
-	ps, _ := s.Pipelines(ctx)
+	ps, _ := s.SalesPipelines(ctx)
 	reps, _ := s.Employees(ctx)
 	var last *models.Activity
 	for i, amount := range []float64{10000, 20000} {
 		subject, d := []string{"Deal A", "Deal B"}[i], models.NewDate(2026, 2, 20+i)
-		a, err := s.CreateOpportunity(ctx, models.OpportunityChanges{Subject: &subject, PipelineID: &ps[0].ID,
+		a, err := s.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: &subject, PipelineID: &ps[0].ID,
 			EstimatedAmount: &amount, ExpectedOrderDate: &d, SalesRepresentativeID: &reps[i].ID}, models.Actor{})
 		if err != nil {
 			t.Fatal(err)
@@ -97,7 +97,7 @@ func TestForecastBoardDragPersists(t *testing.T) {
 	april := page.Locator(`ol.cards[data-month="2026-04"]`)
 	browsertest.DragCardToTop(t, page, card, april)
 	browsertest.WaitIdle(t, page)
-	got, err := s.Opportunity(context.Background(), b.ID)
+	got, err := s.Activity(context.Background(), b.ID)
 	mustNot(t, err)
 	if got.ExpectedOrderDate.String() != "2026-04-21" {
 		t.Fatalf("stored %v", got.ExpectedOrderDate)

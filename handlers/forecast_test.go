@@ -25,7 +25,7 @@ func forecastData(t *testing.T, s *server) (a, b *models.Activity, anna, bram mo
 	mk := func(subject, phase string, amount float64, day int, rep models.Employee) *models.Activity {
 		d := models.NewDate(2026, 2, day)
 		id := phases[phase].ID
-		opp, err := s.store.CreateOpportunity(ctx, models.OpportunityChanges{Subject: &subject, PipelineID: &pipe.ID, PhaseID: &id,
+		opp, err := s.store.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: &subject, PipelineID: &pipe.ID, PhaseID: &id,
 			EstimatedAmount: &amount, ExpectedOrderDate: &d, SalesRepresentativeID: &rep.ID}, models.Actor{})
 		if err != nil {
 			t.Fatal(err)
@@ -127,7 +127,7 @@ func TestForecastBoardMovesTheExpectedDate(t *testing.T) {
 				t.Errorf("move answer lacks %s", want)
 			}
 		}
-		got, _ := s.store.Opportunity(context.Background(), b.ID)
+		got, _ := s.store.Activity(context.Background(), b.ID)
 		if got.ExpectedOrderDate.String() != "2026-04-28" || got.Version != 2 {
 			t.Fatalf("stored %v version %d", got.ExpectedOrderDate, got.Version)
 		}
@@ -136,20 +136,20 @@ func TestForecastBoardMovesTheExpectedDate(t *testing.T) {
 		if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/forecast/board?") {
 			t.Fatalf("plain move %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		if got, _ := s.store.Opportunity(context.Background(), a.ID); got.ExpectedOrderDate.String() != "2026-03-20" {
+		if got, _ := s.store.Activity(context.Background(), a.ID); got.ExpectedOrderDate.String() != "2026-03-20" {
 			t.Fatalf("plain move stored %v", got.ExpectedOrderDate)
 		}
 		// The card's category form: set, then back to the phase's.
 		resp, body = c.post("/forecast/board/opportunities/"+a.ID.String()+"/category",
-			url.Values{"forecast_category": {"Commit"}, "return": {"from=2026-01&to=2026-04"}}, true)
+			url.Values{"forecast_category": {"Commit"}, "version": {"2"}, "return": {"from=2026-01&to=2026-04"}}, true)
 		if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="card-category" data-value="Commit"`) {
 			t.Fatalf("category %d: %s", resp.StatusCode, body)
 		}
-		if got, _ := s.store.Opportunity(context.Background(), a.ID); got.ForecastCategory == nil || *got.ForecastCategory != "Commit" {
+		if got, _ := s.store.Activity(context.Background(), a.ID); got.ForecastCategory == nil || *got.ForecastCategory != "Commit" {
 			t.Fatalf("category stored %v", got.ForecastCategory)
 		}
-		resp, _ = c.post("/forecast/board/opportunities/"+a.ID.String()+"/category", url.Values{"forecast_category": {"Certain"}}, true)
-		if resp.StatusCode != 422 {
+		resp, _ = c.post("/forecast/board/opportunities/"+a.ID.String()+"/category", url.Values{"forecast_category": {"Certain"}, "version": {"3"}}, true)
+		if resp.StatusCode != 400 {
 			t.Fatalf("unknown category: %d", resp.StatusCode)
 		}
 		resp, _ = c.post("/forecast/board/opportunities/"+a.ID.String()+"/category", url.Values{"forecast_category": {""}, "version": {"1"}}, true)
@@ -177,24 +177,40 @@ func hasRecord(recs [][]string, first string) bool {
 	return false
 }
 
-// A rep sees only its own forecast, whatever rep the URL asks for; a user without an employee
-// and without a manager's role sees none.
-func TestForecastIsScopedToTheRep(t *testing.T) {
+// What a rep's forecast covers follows the one read rule (models.ReadScope): with the team's
+// visibility (the default) the team's deals, with VisibilityOwn only the rep's own, whatever rep
+// the URL asks for.
+func TestForecastFollowsTheReadRule(t *testing.T) {
 	forEachDB(t, 0, func(t *testing.T, s *server) {
 		_, _, anna, bram := forecastData(t, s)
 		c := s.client()
 		_, repCookie := authtest.Login(t, s.store, models.RoleRep, &anna.ID)
 		c.useSession(repCookie)
-		for _, path := range []string{"/forecast?from=2026-01&to=2026-04", "/forecast?from=2026-01&to=2026-04&rep=" + bram.ID.String()} {
+		weighted := func(path string) string {
 			code, body := c.get(path)
-			if code != 200 || !strings.Contains(body, `data-testid="sum-weighted">€ 1,000<`) {
-				t.Fatalf("%s as Anna: %d, own weighted 1,000 shown: %v", path, code, strings.Contains(body, "€ 1,000"))
+			if code != 200 {
+				t.Fatalf("%s: %d", path, code)
 			}
+			i := strings.Index(body, `data-testid="sum-weighted">`)
+			if i < 0 {
+				t.Fatalf("%s: no weighted sum", path)
+			}
+			rest := body[i+len(`data-testid="sum-weighted">`):]
+			return rest[:strings.IndexByte(rest, '<')]
 		}
-		_, orphan := authtest.Login(t, s.store, models.RoleRep, nil)
-		c.useSession(orphan)
-		if code, _ := c.get("/forecast?from=2026-01&to=2026-04"); code != 403 {
-			t.Fatalf("a rep without an employee: %d", code)
+		team := weighted("/forecast?from=2026-01&to=2026-04")
+		if got := weighted("/forecast?from=2026-01&to=2026-04&rep=" + anna.ID.String()); got != "€ 1,000" {
+			t.Fatalf("Anna's own: %s", got)
+		}
+		if team == "€ 1,000" {
+			t.Fatalf("team visibility shows only Anna's deals: %s", team)
+		}
+		s.store.RepVisibility = models.VisibilityOwn
+		defer func() { s.store.RepVisibility = models.VisibilityTeam }()
+		for _, path := range []string{"/forecast?from=2026-01&to=2026-04", "/forecast?from=2026-01&to=2026-04&rep=" + bram.ID.String()} {
+			if got := weighted(path); got != "€ 1,000" && !(strings.Contains(path, bram.ID.String()) && got == "€ 0") {
+				t.Fatalf("%s as Anna with own visibility: %s", path, got)
+			}
 		}
 	})
 }

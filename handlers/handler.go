@@ -26,7 +26,13 @@ type Handler struct {
 	// 15 minutes; an IP three times as many).
 	LoginLimit  int
 	LoginWindow time.Duration
+
+	// failRefresh, set by tests (export_test.go), makes showing a committed change fail.
+	failRefresh error
 }
+
+// refreshFault is the failure tests inject into the rendering of a committed change.
+func (h *Handler) refreshFault() error { return h.failRefresh }
 
 // Register adds every route to the app.
 func Register(app *fiber.App, h *Handler) {
@@ -49,11 +55,15 @@ func Register(app *fiber.App, h *Handler) {
 	app.Get("/board", h.Board)
 	app.Get("/board/columns/:phase/cards", h.MoreCards)
 	app.Get("/board/panel/close", h.ClosePanel)
-	app.Post("/board/opportunities", h.CreateOpportunity)
-	app.Post("/board/opportunities/:id/move", h.MoveOpportunity)
-	app.Get("/board/opportunities/:id/edit", h.EditOpportunity)
-	app.Post("/board/opportunities/:id", h.SaveOpportunity)
-	app.Post("/board/opportunities/:id/lost", h.SaveLostReason)
+	// Cards of every kind; /board/opportunities/… is the older spelling of the same routes, kept
+	// for pages and scripts that still use it.
+	for _, base := range []string{"/board/activities", "/board/opportunities"} {
+		app.Post(base, h.CreateActivity)
+		app.Post(base+"/:id/move", h.MoveActivity)
+		app.Get(base+"/:id/edit", h.EditActivity)
+		app.Post(base+"/:id", h.SaveActivity)
+		app.Post(base+"/:id/lost", h.SaveLostReason)
+	}
 	h.registerForecast(app)
 }
 
@@ -121,7 +131,7 @@ func (h *Handler) filterFromValues(c *fiber.Ctx, v url.Values) (models.BoardFilt
 		return f, err
 	}
 	if len(pipelines) == 0 {
-		return f, fiber.NewError(fiber.StatusNotFound, "There is no sales pipeline yet.")
+		return f, fiber.NewError(fiber.StatusNotFound, "There is no pipeline yet.")
 	}
 	f.PipelineID = pipelines[0].ID
 	return f, nil
@@ -178,7 +188,20 @@ func (h *Handler) boardContext(c *fiber.Ctx, f models.BoardFilter, phases []mode
 	if err != nil {
 		return nil, err
 	}
-	return &views.BoardContext{Phases: phases, Query: filterQuery(f), CSRF: web.CSRFToken(c), Now: h.Store.Now(), Usual: usual}, nil
+	var kind *models.Kind
+	if len(phases) > 0 {
+		kind = models.KindByPhaseType(phases[0].Type)
+	} else {
+		p, err := h.Store.Pipeline(c.UserContext(), f.PipelineID)
+		if err != nil {
+			return nil, err
+		}
+		kind = models.KindByType(p.ActivityType)
+	}
+	if kind == nil {
+		return nil, fiber.NewError(fiber.StatusNotFound, "That pipeline holds no known kind of activity.")
+	}
+	return &views.BoardContext{Kind: kind, Phases: phases, Query: filterQuery(f), CSRF: web.CSRFToken(c), Now: h.Store.Now(), Usual: usual}, nil
 }
 
 // phasesOf lists the phases of a board's columns, in order.

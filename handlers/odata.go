@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"phaseboard/migrations"
+	"phaseboard/models"
 	"phaseboard/web"
 	"phaseboard/web/odata"
 )
@@ -44,7 +45,8 @@ func (h *Handler) newODataService() (*odata.Service, error) {
 	if h.Store.Dialect == migrations.Postgres {
 		dialect = odata.PostgreSQL
 	}
-	return odata.NewService(odataModel(h.odataWriters()), h.Store.SQL(), dialect, odata.Options{
+	scope := func(ctx context.Context) models.Scope { return h.Store.ReadScope(web.CurrentActor(ctx)) }
+	return odata.NewService(odataModel(h.odataWriters(), scope), h.Store.SQL(), dialect, odata.Options{
 		Prefix:          odataPrefix,
 		CurrentEmployee: currentEmployee,
 		EmployeeSet:     odataSetEmployee,

@@ -41,11 +41,11 @@ func applyData(t *testing.T, s *server) (pipeline, token string) {
 	} {
 		subject, est, ph := o.subject, o.est, phases[o.phase].ID
 		d := models.NewDate(2026, 3, 10+i)
-		ch := models.OpportunityChanges{Subject: &subject, PipelineID: &pipe.ID, PhaseID: &ph, EstimatedAmount: &est, ExpectedOrderDate: &d}
+		ch := models.ActivityChanges{Subject: &subject, PipelineID: &pipe.ID, PhaseID: &ph, EstimatedAmount: &est, ExpectedOrderDate: &d}
 		if o.rep != nil {
 			ch.SalesRepresentativeID = &o.rep.ID
 		}
-		if _, err := s.store.CreateOpportunity(ctx, ch, models.Actor{}); err != nil {
+		if _, err := s.store.CreateActivity(ctx, models.SalesOpportunity, ch, models.Actor{}); err != nil {
 			t.Fatalf("create %s: %v", subject, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"strings"
 
 	"phaseboard/models"
@@ -8,21 +9,24 @@ import (
 )
 
 // This file is the one description of Phaseboard's OData entity model: it drives name
-// resolution, the SQL, the JSON and $metadata of /v1/odata (package web/odata). Names follow
-// the seeds (../shared/seeds): a type "Datastore.Phase.ActivityInvoice" is served by the set
-// "Datastore_Phase_ActivityInvoice". A property is one line: its name, EDM type and the SQL over
-// the set's table (always aliased "t"). Secrets (users, sessions, API clients, tokens) are not
-// part of the model.
+// resolution, the SQL, the JSON, $metadata and the writes of /v1/odata (package web/odata).
+// Names follow the seeds (../shared/seeds): a type "Datastore.Phase.ActivityInvoice" is served by
+// the set "Datastore_Phase_ActivityInvoice". A property is one line: its name, EDM type, the SQL
+// over the set's table (always aliased "t") and, when a client may write it, the field of the
+// writer's changes struct it goes to (.Writes(to(...))); server-owned fields are .Computed(), and
+// anything else is read-only. Secrets (users, sessions, API clients, tokens) are not part of
+// the model.
 //
 // Extensions beside the seeds, marked "extension" below: a phase's DefaultProbability and IsWon,
-// a pipeline's ActivityType and Phases, a relationship's City and Contacts, and the fields of the
-// entities the seeds only name as relationship targets (sources, lost reasons, competitors, price
-// lists, product lines, involved parties, time registrations, employees, contacts).
+// a pipeline's ActivityType and Phases, an activity's SalesRepresentative on every kind (its
+// owner), an opportunity's ForecastCategory, a relationship's City and Contacts, and the fields
+// of the entities the seeds only name as relationship targets (sources, lost reasons,
+// competitors, price lists, product lines, involved parties, time registrations, employees,
+// contacts).
 
 // Set names of the model, for code that refers to them.
 const (
 	odataSetPhase            = "Datastore_Phase"
-	odataSetOpportunity      = "Activity_SalesOpportunity"
 	odataSetActivity         = "Activity"
 	odataSetPipeline         = "Pipeline"
 	odataSetRelationship     = "Relationship"
@@ -37,26 +41,50 @@ const (
 	odataSetTimeRegistration = "TimeRegistration"
 )
 
-// odataPhaseType is the base type of the 15 phase subtypes (models.PhaseType).
+// odataPhaseType is the base type of the 15 phase subtypes (models.Kind.PhaseType).
 const odataPhaseType = "Datastore.Phase"
 
 // odataSetName is the entity set serving a type: dots become underscores.
 func odataSetName(typ string) string { return strings.ReplaceAll(typ, ".", "_") }
 
+// The changes structs the writers decode bodies into, by short names for the model's lines.
+type (
+	ac  = models.ActivityChanges
+	rc  = models.RelationshipChanges
+	cc  = models.ContactChanges
+	nc  = models.NamedChanges
+	plc = models.ProductLineChanges
+	pc  = models.PipelineChanges
+	phc = models.PhaseChanges
+)
+
+// to binds a writable member to the field of the writer's changes struct C that f returns the
+// address of.
+func to[C any](f func(*C) any) odata.Bind { return func(ch any) any { return f(ch.(*C)) } }
+
 // standardProps are the seeds' standard fields of every entity, plus ImportId (the
 // client-supplied key Tribe clients use for idempotent imports). name is the SQL of the computed
-// display name (_Name).
-func standardProps(name string, more ...odata.Property) []odata.Property {
+// display name (_Name); importID and isActive bind ImportId and IsActive where the set's writer
+// takes them (nil: ImportId is read-only, IsActive server-owned).
+func standardProps(name string, importID, isActive odata.Bind, more ...odata.Property) []odata.Property {
+	active := odata.Prop("IsActive", odata.EdmBoolean, "t.is_active").Required().Computed()
+	if isActive != nil {
+		active = active.Writes(isActive)
+	}
+	imp := odata.Prop("ImportId", odata.EdmString, "t.import_id")
+	if importID != nil {
+		imp = imp.Writes(importID)
+	}
 	return append([]odata.Property{
-		odata.Prop("ID", odata.EdmGuid, "t.id").Required(),
-		odata.Prop("_Type", odata.EdmString, "t.type").Required(),
-		odata.Prop("_Name", odata.EdmString, name).Required(),
-		odata.Prop("SortIndex", odata.EdmDouble, "t.sort_index").Required(),
-		odata.Prop("CreationDate", odata.EdmDateTimeOffset, "t.creation_date").Required(),
-		odata.Prop("LastMutationDate", odata.EdmDateTimeOffset, "t.last_mutation_date").Required(),
-		odata.Prop("IsActive", odata.EdmBoolean, "t.is_active").Required(),
-		odata.Prop("IsClosed", odata.EdmBoolean, "t.is_closed").Required(),
-		odata.Prop("ImportId", odata.EdmString, "t.import_id"),
+		odata.Prop("ID", odata.EdmGuid, "t.id").Required().Computed(),
+		odata.Prop("_Type", odata.EdmString, "t.type").Required().Computed(),
+		odata.Prop("_Name", odata.EdmString, name).Required().Computed(),
+		odata.Prop("SortIndex", odata.EdmDouble, "t.sort_index").Required().Computed(),
+		odata.Prop("CreationDate", odata.EdmDateTimeOffset, "t.creation_date").Required().Computed(),
+		odata.Prop("LastMutationDate", odata.EdmDateTimeOffset, "t.last_mutation_date").Required().Computed(),
+		active,
+		odata.Prop("IsClosed", odata.EdmBoolean, "t.is_closed").Required().Computed(),
+		imp,
 	}, more...)
 }
 
@@ -64,11 +92,12 @@ func standardProps(name string, more ...odata.Property) []odata.Property {
 const personName = "trim(t.first_name || ' ' || t.last_name)"
 
 // odataModel describes every entity set. writers (by set name) enable writes; sets without one
-// are read-only.
-func odataModel(writers map[string]odata.Writer) *odata.Model {
+// are read-only. scope is who may read which activities (models.ReadScope), applied to the
+// activity sets and the sets that belong to activities.
+func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context) models.Scope) *odata.Model {
 	types := []odata.EntityType{
-		{Name: odataPhaseType, Properties: standardProps("t.name",
-			odata.Prop("Name", odata.EdmString, "t.name").Required(),
+		{Name: odataPhaseType, Properties: standardProps("t.name", nil, to(func(c *phc) any { return &c.IsActive }),
+			odata.Prop("Name", odata.EdmString, "t.name").Required().Writes(to(func(c *phc) any { return &c.Name })),
 			odata.Prop("Code", odata.EdmString, "t.code").Required(),
 			odata.Prop("LocalizedName", odata.EdmString, "t.localized_name").Required(),
 			odata.Prop("IsDefault", odata.EdmBoolean, "t.is_default").Required(),
@@ -76,145 +105,149 @@ func odataModel(writers map[string]odata.Writer) *odata.Model {
 			odata.Prop("ActionName", odata.EdmString, "t.action_name").Required(),
 			odata.Prop("LocalizedActionName", odata.EdmString, "t.localized_action_name").Required(),
 			odata.Prop("IsAssignable", odata.EdmBoolean, "t.is_assignable").Required(),
-			odata.Prop("IsTerminal", odata.EdmBoolean, "t.is_terminal").Required(),
-			odata.Prop("IsWon", odata.EdmBoolean, "t.is_won").Required(),                          // extension
-			odata.Prop("DefaultProbability", odata.EdmDouble, "t.default_probability").Required(), // extension
+			odata.Prop("IsTerminal", odata.EdmBoolean, "t.is_terminal").Required().Writes(to(func(c *phc) any { return &c.IsTerminal })),
+			odata.Prop("IsWon", odata.EdmBoolean, "t.is_won").Required().Writes(to(func(c *phc) any { return &c.IsWon })),                                       // extension
+			odata.Prop("DefaultProbability", odata.EdmDouble, "t.default_probability").Required().Writes(to(func(c *phc) any { return &c.DefaultProbability })), // extension
 		), NavProps: []odata.NavProp{
-			odata.One("Pipeline", odataSetPipeline, "pipeline_id"),
+			odata.One("Pipeline", odataSetPipeline, "pipeline_id").NotNull().WritesOnCreate(to(func(c *phc) any { return &c.PipelineID })),
 		}},
 
-		// Activity is the base of every activity type (one table, told apart by type). Its
-		// relationships are the seed's opportunity relationships that every activity has; Phase
-		// (typed by the activity's own phase subtype) and the sales-only links are on the
-		// opportunity, and so is the parent link "Activity" (a member named like its own type
-		// trips up generated clients).
-		{Name: "Activity", Properties: standardProps("t.subject",
-			odata.Prop("Subject", odata.EdmString, "t.subject").Required(),
-			odata.Prop("Number", odata.EdmString, "t.number").Required(),
-			odata.Prop("Amount", odata.EdmDouble, "t.amount").Required(),
-			odata.Prop("Currency", odata.EdmString, "t.currency").Required(),
-			odata.Prop("IsVatIncluded", odata.EdmBoolean, "t.is_vat_included").Required(),
-			odata.Prop("DiscountPercentage", odata.EdmDouble, "t.discount_percentage").Required(),
-			odata.Prop("RelationDescription", odata.EdmString, "t.relation_description").Required(),
-			odata.Prop("NumberOfProductLines", odata.EdmDouble, "t.number_of_product_lines").Required(),
-			odata.Prop("NumberOfOpenTasks", odata.EdmDouble, "t.number_of_open_tasks").Required(),
-			odata.Prop("NumberOfPlannedActions", odata.EdmDouble, "t.number_of_planned_actions").Required(),
-			odata.Prop("BillingAmount", odata.EdmDouble, "t.billing_amount").Required(),
-			odata.Prop("BillingAmountInCurrency", odata.EdmDouble, "t.billing_amount_in_currency").Required(),
-			odata.Prop("AmountInCurrency", odata.EdmDouble, "t.amount_in_currency").Required(),
-			odata.Prop("TotalSalesExcludingVAT", odata.EdmDouble, "t.total_sales_excluding_vat").Required(),
-			odata.Prop("TotalSalesIncludingVAT", odata.EdmDouble, "t.total_sales_including_vat").Required(),
-			odata.Prop("VatAmount", odata.EdmDouble, "t.vat_amount").Required(),
-			odata.Prop("TotalDiscountExcludingVAT", odata.EdmDouble, "t.total_discount_excluding_vat").Required(),
-			odata.Prop("TotalMargin", odata.EdmDouble, "t.total_margin").Required(),
-			odata.Prop("TotalPurchaseAmount", odata.EdmDouble, "t.total_purchase_amount").Required(),
+		// Activity is the base of every activity kind (one table, told apart by type). Its
+		// members are the seed's inherited fields and the relationships every activity has; Phase
+		// (typed by the kind's own phase subtype) is on each kind, and the sales-only fields and
+		// links are on the opportunity, with the parent link "Activity" (a member named like its
+		// own type trips up generated clients).
+		{Name: "Activity", Properties: standardProps("t.subject", to(func(c *ac) any { return &c.ImportID }), nil,
+			odata.Prop("Subject", odata.EdmString, "t.subject").Required().Writes(to(func(c *ac) any { return &c.Subject })),
+			odata.Prop("Number", odata.EdmString, "t.number").Required().Computed(),
+			odata.Prop("Amount", odata.EdmDouble, "t.amount").Required().Writes(to(func(c *ac) any { return &c.Amount })),
+			odata.Prop("Currency", odata.EdmString, "t.currency").Required().Writes(to(func(c *ac) any { return &c.Currency })),
+			odata.Prop("IsVatIncluded", odata.EdmBoolean, "t.is_vat_included").Required().Writes(to(func(c *ac) any { return &c.IsVatIncluded })),
+			odata.Prop("DiscountPercentage", odata.EdmDouble, "t.discount_percentage").Required().Writes(to(func(c *ac) any { return &c.DiscountPercentage })),
+			odata.Prop("RelationDescription", odata.EdmString, "t.relation_description").Required().Writes(to(func(c *ac) any { return &c.RelationDescription })),
+			odata.Prop("NumberOfProductLines", odata.EdmDouble, "t.number_of_product_lines").Required().Computed(),
+			odata.Prop("NumberOfOpenTasks", odata.EdmDouble, "t.number_of_open_tasks").Required().Computed(),
+			odata.Prop("NumberOfPlannedActions", odata.EdmDouble, "t.number_of_planned_actions").Required().Computed(),
+			odata.Prop("BillingAmount", odata.EdmDouble, "t.billing_amount").Required().Writes(to(func(c *ac) any { return &c.BillingAmount })),
+			odata.Prop("BillingAmountInCurrency", odata.EdmDouble, "t.billing_amount_in_currency").Required().Writes(to(func(c *ac) any { return &c.BillingAmountInCurrency })),
+			odata.Prop("AmountInCurrency", odata.EdmDouble, "t.amount_in_currency").Required().Writes(to(func(c *ac) any { return &c.AmountInCurrency })),
+			odata.Prop("TotalSalesExcludingVAT", odata.EdmDouble, "t.total_sales_excluding_vat").Required().Computed(),
+			odata.Prop("TotalSalesIncludingVAT", odata.EdmDouble, "t.total_sales_including_vat").Required().Writes(to(func(c *ac) any { return &c.TotalSalesIncludingVAT })),
+			odata.Prop("VatAmount", odata.EdmDouble, "t.vat_amount").Required().Writes(to(func(c *ac) any { return &c.VatAmount })),
+			odata.Prop("TotalDiscountExcludingVAT", odata.EdmDouble, "t.total_discount_excluding_vat").Required().Writes(to(func(c *ac) any { return &c.TotalDiscountExcludingVAT })),
+			odata.Prop("TotalMargin", odata.EdmDouble, "t.total_margin").Required().Writes(to(func(c *ac) any { return &c.TotalMargin })),
+			odata.Prop("TotalPurchaseAmount", odata.EdmDouble, "t.total_purchase_amount").Required().Writes(to(func(c *ac) any { return &c.TotalPurchaseAmount })),
 		), NavProps: []odata.NavProp{
-			odata.One("Relationship", odataSetRelationship, "relationship_id"),
-			odata.One("Contact", odataSetContact, "contact_id"),
+			odata.One("Relationship", odataSetRelationship, "relationship_id").Writes(to(func(c *ac) any { return &c.RelationshipID })),
+			odata.One("Contact", odataSetContact, "contact_id").Writes(to(func(c *ac) any { return &c.ContactID })),
 			odata.Many("ProductLines", odataSetProductLine, "activity_id"),
 			odata.Many("Involved", odataSetInvolved, "activity_id"),
-			odata.One("Pipeline", odataSetPipeline, "pipeline_id"),
-			odata.One("PriceList", odataSetPriceList, "price_list_id"),
+			odata.One("Pipeline", odataSetPipeline, "pipeline_id").NotNull().WritesOnCreate(to(func(c *ac) any { return &c.PipelineID })),
+			odata.One("PriceList", odataSetPriceList, "price_list_id").Writes(to(func(c *ac) any { return &c.PriceListID })),
 			odata.Many("LinkedActivities", odataSetActivity, "parent_activity_id"),
 			odata.Many("TimeRegistrations", odataSetTimeRegistration, "activity_id"),
-		}},
-		{Name: models.TypeSalesOpportunity, BaseType: "Activity", Properties: []odata.Property{
-			odata.Prop("Probability", odata.EdmDouble, "t.probability"),
-			odata.Prop("WeightedAmount", odata.EdmDouble, "t.weighted_amount"),
-			odata.Prop("EstimatedAmount", odata.EdmDouble, "t.estimated_amount"),
-			odata.Prop("ExpectedOrderDate", odata.EdmDate, "t.expected_order_date"),
-		}, NavProps: []odata.NavProp{
-			odata.One("Phase", odataSetName(models.PhaseType("SalesOpportunity")), "phase_id"),
-			odata.One("Source", odataSetSource, "source_id"),
-			odata.One("SalesRepresentative", odataSetEmployee, "sales_representative_id"),
-			odata.One("LostReason", odataSetLostReason, "lost_reason_id"),
-			odata.One("LostToCompetitor", odataSetCompetitor, "lost_to_competitor_id"),
-			odata.One("Activity", odataSetActivity, "parent_activity_id"),
+			odata.One("SalesRepresentative", odataSetEmployee, "sales_representative_id").Writes(to(func(c *ac) any { return &c.SalesRepresentativeID })), // extension on kinds other than the opportunity
 		}},
 
-		{Name: models.TypePipeline, Properties: standardProps("t.name",
-			odata.Prop("Name", odata.EdmString, "t.name").Required(),
-			odata.Prop("ActivityType", odata.EdmString, "t.activity_type").Required(), // extension
+		{Name: models.TypePipeline, Properties: standardProps("t.name", nil, to(func(c *pc) any { return &c.IsActive }),
+			odata.Prop("Name", odata.EdmString, "t.name").Required().Writes(to(func(c *pc) any { return &c.Name })),
+			odata.Prop("ActivityType", odata.EdmString, "t.activity_type").Required().WritesOnCreate(to(func(c *pc) any { return &c.ActivityType })), // extension
 		), NavProps: []odata.NavProp{
 			odata.Many("Phases", odataSetPhase, "pipeline_id"), // extension
 		}},
-		{Name: models.TypeRelationship, Properties: standardProps("t.name",
-			odata.Prop("Name", odata.EdmString, "t.name").Required(),
-			odata.Prop("City", odata.EdmString, "t.city").Required(), // extension
+		{Name: models.TypeRelationship, Properties: standardProps("t.name", to(func(c *rc) any { return &c.ImportID }), to(func(c *rc) any { return &c.IsActive }),
+			odata.Prop("Name", odata.EdmString, "t.name").Required().Writes(to(func(c *rc) any { return &c.Name })),
+			odata.Prop("City", odata.EdmString, "t.city").Required().Writes(to(func(c *rc) any { return &c.City })), // extension
 		), NavProps: []odata.NavProp{
 			odata.Many("Contacts", odataSetContact, "relationship_id"), // extension
 		}},
-		{Name: models.TypeContact, Properties: standardProps(personName,
-			odata.Prop("FirstName", odata.EdmString, "t.first_name").Required(),
-			odata.Prop("LastName", odata.EdmString, "t.last_name").Required(),
-			odata.Prop("Email", odata.EdmString, "t.email").Required(),
+		{Name: models.TypeContact, Properties: standardProps(personName, to(func(c *cc) any { return &c.ImportID }), to(func(c *cc) any { return &c.IsActive }),
+			odata.Prop("FirstName", odata.EdmString, "t.first_name").Required().Writes(to(func(c *cc) any { return &c.FirstName })),
+			odata.Prop("LastName", odata.EdmString, "t.last_name").Required().Writes(to(func(c *cc) any { return &c.LastName })),
+			odata.Prop("Email", odata.EdmString, "t.email").Required().Writes(to(func(c *cc) any { return &c.Email })),
 		), NavProps: []odata.NavProp{
-			odata.One("Relationship", odataSetRelationship, "relationship_id"),
+			odata.One("Relationship", odataSetRelationship, "relationship_id").Writes(to(func(c *cc) any { return &c.RelationshipID })),
 		}},
 		// Employees live in their own table, so Employee is not derived from Contact (it would
 		// inherit the contact's Relationship link, which employees do not have).
-		{Name: models.TypeEmployee, Properties: standardProps(personName,
+		{Name: models.TypeEmployee, Properties: standardProps(personName, nil, nil,
 			odata.Prop("FirstName", odata.EdmString, "t.first_name").Required(),
 			odata.Prop("LastName", odata.EdmString, "t.last_name").Required(),
 			odata.Prop("Email", odata.EdmString, "t.email").Required(),
 		)},
-		{Name: models.TypeSource, Properties: standardProps("t.name",
-			odata.Prop("Name", odata.EdmString, "t.name").Required(),
-			odata.Prop("Code", odata.EdmString, "t.code").Required(),
-		)},
-		{Name: models.TypeLostReason, Properties: standardProps("t.name",
-			odata.Prop("Name", odata.EdmString, "t.name").Required(),
-			odata.Prop("Code", odata.EdmString, "t.code").Required(),
-		)},
-		{Name: models.TypeCompetitor, Properties: standardProps("t.name",
+		{Name: models.TypeSource, Properties: namedProps()},
+		{Name: models.TypeLostReason, Properties: namedProps()},
+		{Name: models.TypeCompetitor, Properties: standardProps("t.name", nil, nil,
 			odata.Prop("Name", odata.EdmString, "t.name").Required(),
 		)},
-		{Name: models.TypePriceList, Properties: standardProps("t.name",
+		{Name: models.TypePriceList, Properties: standardProps("t.name", nil, nil,
 			odata.Prop("Name", odata.EdmString, "t.name").Required(),
 			odata.Prop("Currency", odata.EdmString, "t.currency").Required(),
 		)},
-		{Name: models.TypeProductLine, Properties: standardProps("t.description",
-			odata.Prop("Description", odata.EdmString, "t.description").Required(),
-			odata.Prop("Quantity", odata.EdmDouble, "t.quantity").Required(),
-			odata.Prop("Price", odata.EdmDouble, "t.price").Required(),
-			odata.Prop("Amount", odata.EdmDouble, "t.amount").Required(),
+		{Name: models.TypeProductLine, Properties: standardProps("t.description", to(func(c *plc) any { return &c.ImportID }), nil,
+			odata.Prop("Description", odata.EdmString, "t.description").Required().Writes(to(func(c *plc) any { return &c.Description })),
+			odata.Prop("Quantity", odata.EdmDouble, "t.quantity").Required().Writes(to(func(c *plc) any { return &c.Quantity })),
+			odata.Prop("Price", odata.EdmDouble, "t.price").Required().Writes(to(func(c *plc) any { return &c.Price })),
+			odata.Prop("Amount", odata.EdmDouble, "t.amount").Required().Computed(), // Quantity × Price
 		), NavProps: []odata.NavProp{
-			odata.One("Activity", odataSetActivity, "activity_id"),
+			odata.One("Activity", odataSetActivity, "activity_id").NotNull().WritesOnCreate(to(func(c *plc) any { return &c.ActivityID })),
 		}},
 		// An involved party's display name is the person's, else the role.
 		{Name: models.TypeInvolved, Properties: standardProps(
 			"COALESCE((SELECT trim(ie.first_name || ' ' || ie.last_name) FROM employees ie WHERE ie.id = t.employee_id), "+
-				"(SELECT trim(ic.first_name || ' ' || ic.last_name) FROM contacts ic WHERE ic.id = t.contact_id), t.role)",
+				"(SELECT trim(ic.first_name || ' ' || ic.last_name) FROM contacts ic WHERE ic.id = t.contact_id), t.role)", nil, nil,
 			odata.Prop("Role", odata.EdmString, "t.role").Required(),
 		), NavProps: []odata.NavProp{
-			odata.One("Activity", odataSetActivity, "activity_id"),
+			odata.One("Activity", odataSetActivity, "activity_id").NotNull(),
 			odata.One("Employee", odataSetEmployee, "employee_id"),
 			odata.One("Contact", odataSetContact, "contact_id"),
 		}},
-		{Name: models.TypeTimeRegistration, Properties: standardProps("t.description",
+		{Name: models.TypeTimeRegistration, Properties: standardProps("t.description", nil, nil,
 			odata.Prop("Date", odata.EdmDate, "t.date").Required(),
 			odata.Prop("Hours", odata.EdmDouble, "t.hours").Required(),
 			odata.Prop("Description", odata.EdmString, "t.description").Required(),
 		), NavProps: []odata.NavProp{
-			odata.One("Activity", odataSetActivity, "activity_id"),
+			odata.One("Activity", odataSetActivity, "activity_id").NotNull(),
 			odata.One("Employee", odataSetEmployee, "employee_id"),
 		}},
 	}
 
+	// Who may read which activities: the activity sets directly, their lines, parties and hours
+	// through the activity they belong to.
+	ownActivities := func(ctx context.Context) (string, []any) {
+		return scope(ctx).Where("t.sales_representative_id")
+	}
+	ofVisibleActivity := func(ctx context.Context) (string, []any) {
+		cond, args := scope(ctx).Where("va.sales_representative_id")
+		if cond == "" {
+			return "", nil
+		}
+		return "EXISTS (SELECT 1 FROM activities va WHERE va.id = t.activity_id AND " + cond + ")", args
+	}
+
 	sets := []odata.EntitySet{
 		{Name: odataSetPhase, Type: odataPhaseType, Table: "phases"},
+		// ETag: activities.version, bumped on every write (If-Match, @odata.etag).
+		{Name: odataSetActivity, Type: "Activity", Table: "activities", ETag: "t.version", Restrict: ownActivities},
 	}
-	// The 15 phase subtypes: one set each over the phases table.
-	for _, kind := range models.ActivityKinds {
-		typ := models.PhaseType(kind)
-		types = append(types, odata.EntityType{Name: typ, BaseType: odataPhaseType})
-		sets = append(sets, odata.EntitySet{Name: odataSetName(typ), Type: typ, Table: "phases", Where: "t.type = '" + typ + "'"})
+	for _, k := range models.Kinds {
+		// The kind's phases: a subtype of Datastore.Phase over the phases table.
+		types = append(types, odata.EntityType{Name: k.PhaseType, BaseType: odataPhaseType})
+		sets = append(sets, odata.EntitySet{Name: odataSetName(k.PhaseType), Type: k.PhaseType, Table: "phases", Where: "t.type = '" + k.PhaseType + "'"})
+		// The kind's activities: a subtype of Activity with its own Phase link; the opportunity
+		// adds the sales fields.
+		kind := odata.EntityType{Name: k.Type, BaseType: "Activity", NavProps: []odata.NavProp{
+			odata.One("Phase", odataSetName(k.PhaseType), "phase_id").NotNull().Writes(to(func(c *ac) any { return &c.PhaseID })),
+		}}
+		if k.Sales {
+			kind.Properties = salesProps()
+			kind.NavProps = append(kind.NavProps, salesLinks()...)
+		}
+		types = append(types, kind)
+		sets = append(sets, odata.EntitySet{Name: odataSetName(k.Type), Type: k.Type, Table: "activities",
+			Where: "t.type = '" + k.Type + "'", ETag: "t.version", Restrict: ownActivities})
 	}
 	sets = append(sets,
-		// ETag: activities.version, bumped on every write (If-Match, @odata.etag; odata_write.go).
-		odata.EntitySet{Name: odataSetOpportunity, Type: models.TypeSalesOpportunity, Table: "activities",
-			Where: "t.type = '" + models.TypeSalesOpportunity + "'", ETag: "t.version"},
-		odata.EntitySet{Name: odataSetActivity, Type: "Activity", Table: "activities", ETag: "t.version"},
 		odata.EntitySet{Name: odataSetPipeline, Type: models.TypePipeline, Table: "pipelines"},
 		odata.EntitySet{Name: odataSetRelationship, Type: models.TypeRelationship, Table: "relationships"},
 		odata.EntitySet{Name: odataSetContact, Type: models.TypeContact, Table: "contacts"},
@@ -223,12 +256,42 @@ func odataModel(writers map[string]odata.Writer) *odata.Model {
 		odata.EntitySet{Name: odataSetLostReason, Type: models.TypeLostReason, Table: "lost_reasons"},
 		odata.EntitySet{Name: odataSetCompetitor, Type: models.TypeCompetitor, Table: "competitors"},
 		odata.EntitySet{Name: odataSetPriceList, Type: models.TypePriceList, Table: "price_lists"},
-		odata.EntitySet{Name: odataSetProductLine, Type: models.TypeProductLine, Table: "product_lines"},
-		odata.EntitySet{Name: odataSetInvolved, Type: models.TypeInvolved, Table: "involved"},
-		odata.EntitySet{Name: odataSetTimeRegistration, Type: models.TypeTimeRegistration, Table: "time_registrations"},
+		odata.EntitySet{Name: odataSetProductLine, Type: models.TypeProductLine, Table: "product_lines", Restrict: ofVisibleActivity},
+		odata.EntitySet{Name: odataSetInvolved, Type: models.TypeInvolved, Table: "involved", Restrict: ofVisibleActivity},
+		odata.EntitySet{Name: odataSetTimeRegistration, Type: models.TypeTimeRegistration, Table: "time_registrations", Restrict: ofVisibleActivity},
 	)
 	for i := range sets {
 		sets[i].Writer = writers[sets[i].Name]
 	}
 	return &odata.Model{Namespace: "Phaseboard", Types: types, Sets: sets}
+}
+
+// salesProps are the sales opportunity's own fields (the seed's "Sales Opportunity Fields").
+func salesProps() []odata.Property {
+	return []odata.Property{
+		odata.Prop("Probability", odata.EdmDouble, "t.probability").Writes(to(func(c *ac) any { return &c.Probability })),
+		odata.Prop("WeightedAmount", odata.EdmDouble, "t.weighted_amount").Computed(),
+		odata.Prop("EstimatedAmount", odata.EdmDouble, "t.estimated_amount").Writes(to(func(c *ac) any { return &c.EstimatedAmount })),
+		odata.Prop("ExpectedOrderDate", odata.EdmDate, "t.expected_order_date").Writes(to(func(c *ac) any { return &c.ExpectedOrderDate })),
+		// The opportunity's own forecast category; null follows its phase's. Extension.
+		odata.Prop("ForecastCategory", odata.EdmString, "t.forecast_category").Writes(to(func(c *ac) any { return &c.ForecastCategory })),
+	}
+}
+
+// salesLinks are the sales opportunity's own relationships in the seed.
+func salesLinks() []odata.NavProp {
+	return []odata.NavProp{
+		odata.One("Source", odataSetSource, "source_id").Writes(to(func(c *ac) any { return &c.SourceID })),
+		odata.One("LostReason", odataSetLostReason, "lost_reason_id").Writes(to(func(c *ac) any { return &c.LostReasonID })),
+		odata.One("LostToCompetitor", odataSetCompetitor, "lost_to_competitor_id").Writes(to(func(c *ac) any { return &c.LostToCompetitorID })),
+		odata.One("Activity", odataSetActivity, "parent_activity_id"),
+	}
+}
+
+// namedProps are the fields of the simple named lookups (sources, lost reasons).
+func namedProps() []odata.Property {
+	return standardProps("t.name", to(func(c *nc) any { return &c.ImportID }), to(func(c *nc) any { return &c.IsActive }),
+		odata.Prop("Name", odata.EdmString, "t.name").Required().Writes(to(func(c *nc) any { return &c.Name })),
+		odata.Prop("Code", odata.EdmString, "t.code").Required().Writes(to(func(c *nc) any { return &c.Code })),
+	)
 }

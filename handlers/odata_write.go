@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"reflect"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -14,21 +13,20 @@ import (
 	"phaseboard/web/odata"
 )
 
-// OData writes. Every write goes through the Store, the one home of the domain rules, as the
-// caller (web.CurrentActor: the API client's or the user's role and employee), in one
-// transaction: an error writes nothing.
+// OData writes. The body is decoded by the odata package from the model (odata_model.go) into
+// the set's models changes struct; every write then goes through the Store, the one home of the
+// domain rules, as the caller (web.CurrentActor: the API client's or the user's role and
+// employee), in one transaction: an error writes nothing.
 //
-// Conventions (issue 4, "OData writes"; Tribe's, as in the phases seed):
+// Conventions (Tribe's, as in the phases seed):
 //   - POST creates (201 + Location). A POST whose body carries the ID of an existing entity
 //     updates it (PATCH semantics, 200); an ID that does not exist is a 404 (leave ID out to
 //     create). A POST whose ImportId is already used in the set updates that entity instead of
 //     creating a second one; two racing POSTs with one ImportId both end on the same record
 //     (the unique partial index on import_id refuses the loser's insert, which then updates).
 //   - PATCH and PUT on Set(<guid>) both change only the fields sent (Tribe clients send partial
-//     bodies with PUT). An ID in the body must equal the URL's key (else 400).
-//   - Server-owned fields are ignored when sent (see odata_write_json.go); unknown fields, wrong
-//     types and domain refusals are 400s naming the field in "target".
-//   - Opportunities carry an ETag (activities.version): If-Match with a stale tag is a 412 and
+//     bodies with PUT).
+//   - Activities carry an ETag (activities.version): If-Match with a stale tag is a 412 and
 //     writes nothing; "*" matches any existing entity. Other sets have no ETag: the odata
 //     package answers 412 to any tag but "*".
 //   - DELETE answers 204, 404 for an unknown key.
@@ -36,11 +34,9 @@ import (
 // odataWriters returns the write side of the OData entity sets, by set name. Sets without a
 // writer answer 405 to POST, PATCH, PUT and DELETE.
 func (h *Handler) odataWriters() map[string]odata.Writer {
-	out := map[string]odata.Writer{
-		odataSetOpportunity: newOpportunityWriter(h.Store),
-	}
-	for name, w := range h.recordWriters() {
-		out[name] = w
+	out := h.recordWriters()
+	for _, k := range models.Kinds {
+		out[odataSetName(k.Type)] = &activityWriter{store: h.Store, kind: k, set: odataSetName(k.Type)}
 	}
 	return out
 }
@@ -48,36 +44,6 @@ func (h *Handler) odataWriters() map[string]odata.Writer {
 // requestActor is the caller of an OData request (Anonymous without credentials, whom every
 // permission check refuses).
 func requestActor(r *http.Request) models.Actor { return web.CurrentActor(r.Context()) }
-
-// odataError turns a domain error into the OData error the service writes: EInvalid 400 with
-// the field as target, ENotFound 404, EConflict 409, EForbidden 403, EUnauthorized 401.
-// Anything else passes unchanged (a logged 500, no detail to the client).
-func odataError(err error) error {
-	var oe *odata.Error
-	if err == nil || errors.As(err, &oe) {
-		return err
-	}
-	var de *models.Error
-	if !errors.As(err, &de) {
-		return err
-	}
-	status, code := http.StatusInternalServerError, "InternalError"
-	switch de.Code {
-	case models.EInvalid:
-		status, code = http.StatusBadRequest, "BadRequest"
-	case models.ENotFound:
-		status, code = http.StatusNotFound, "NotFound"
-	case models.EConflict:
-		status, code = http.StatusConflict, "Conflict"
-	case models.EForbidden:
-		status, code = http.StatusForbidden, "Forbidden"
-	case models.EUnauthorized:
-		status, code = http.StatusUnauthorized, "Unauthorized"
-	default:
-		return err
-	}
-	return &odata.Error{Status: status, Code: code, Message: de.Message, Target: de.Field}
-}
 
 // expectedVersion turns If-Match into the version a write expects: nil without If-Match or
 // with "*". A list of tags picks the one equal to current (the Store re-checks it in its
@@ -110,32 +76,34 @@ func staleIfMatch() error {
 }
 
 // upsert is the POST of every writer: it updates the entity the body names by ID (404 when
-// there is none) or by ImportId, else creates one. refuseCreate, when not nil, is returned
-// instead of creating (If-Match on a POST that finds nothing). A create that loses a race to
-// the same ImportId (the unique index refuses its insert) looks the record up again and updates
-// it: the winner has committed by then, so a few rounds are plenty.
-func upsert(ctx context.Context, store *models.Store, set string, d *decodedBody, importID *string, model func() any,
+// there is none) or by ImportId, else creates one. typ narrows the look-ups to one type of the
+// table ("" for tables of one type). refuseCreate, when not nil, is returned instead of
+// creating (If-Match on a POST that finds nothing). A create that loses a race to the same
+// ImportId (the unique index refuses its insert) looks the record up again and updates it: the
+// winner has committed by then, so a few rounds are plenty.
+func upsert(ctx context.Context, store *models.Store, set, typ string, body *odata.Body, importID *string, model func() any,
 	refuseCreate error, create func() (uuid.UUID, error), update func(id uuid.UUID) error) (string, bool, error) {
-	if d.id != nil {
-		ok, err := store.Exists(ctx, model(), *d.id)
+	if body.Key != nil {
+		id := uuid.MustParse(*body.Key)
+		ok, err := store.Exists(ctx, model(), typ, id)
 		if err != nil {
 			return "", false, err
 		}
 		if !ok {
 			return "", false, &odata.Error{Status: http.StatusNotFound, Code: "NotFound", Target: "ID",
-				Message: set + "(" + d.id.String() + ") does not exist; leave ID out to create."}
+				Message: set + "(" + id.String() + ") does not exist; leave ID out to create."}
 		}
-		return d.id.String(), false, odataError(update(*d.id))
+		return id.String(), false, web.ODataError(update(id))
 	}
 	hasImport := importID != nil && *importID != ""
 	for attempt := 0; ; attempt++ {
 		if hasImport {
-			id, ok, err := store.IDByImportID(ctx, model(), *importID)
+			id, ok, err := store.IDByImportID(ctx, model(), typ, *importID)
 			if err != nil {
 				return "", false, err
 			}
 			if ok {
-				return id.String(), false, odataError(update(id))
+				return id.String(), false, web.ODataError(update(id))
 			}
 		}
 		if refuseCreate != nil {
@@ -146,7 +114,7 @@ func upsert(ctx context.Context, store *models.Store, set string, d *decodedBody
 			return id.String(), true, nil
 		}
 		if !(hasImport && attempt < 3 && isImportConflict(err)) {
-			return "", false, odataError(err)
+			return "", false, web.ODataError(err)
 		}
 	}
 }
@@ -155,14 +123,4 @@ func upsert(ctx context.Context, store *models.Store, set string, d *decodedBody
 func isImportConflict(err error) bool {
 	var de *models.Error
 	return errors.As(err, &de) && de.Code == models.EConflict && de.Field == "ImportId"
-}
-
-// importIDOf returns the ImportID field of a changes struct, or nil.
-func importIDOf(changes any) *string {
-	f := reflect.ValueOf(changes).Elem().FieldByName("ImportID")
-	if !f.IsValid() {
-		return nil
-	}
-	p, _ := f.Interface().(*string)
-	return p
 }

@@ -7,62 +7,32 @@ import (
 	"github.com/google/uuid"
 
 	"phaseboard/models"
+	"phaseboard/web"
 	"phaseboard/web/odata"
 )
 
-// recordWriters are the writers of the sets beside opportunities: customers, contacts and
-// sources (any role), lost reasons, pipelines and phases (admins only: the Store refuses others
-// with EForbidden, 403), and product lines (whoever may edit the line's opportunity).
+// recordWriters are the writers of the sets beside activities: customers, contacts and sources
+// (any role), lost reasons, pipelines and phases (admins only: the Store refuses others with
+// EForbidden, 403), and product lines (whoever may edit the line's activity).
 func (h *Handler) recordWriters() map[string]odata.Writer {
 	s := h.Store
-	named := func(set string) *bodySchema {
-		return newBodySchema(schemaSpec{set: set, changes: models.NamedChanges{}})
-	}
 	out := map[string]odata.Writer{
-		odataSetRelationship: &recordWriter[models.RelationshipChanges]{
-			schema: newBodySchema(schemaSpec{set: odataSetRelationship, changes: models.RelationshipChanges{},
-				refused: map[string]string{"Contacts": "Contacts are written through their own set, with a Relationship link."}}),
-			store: s,
-			model: func() any { return &models.Relationship{} },
-			save:  s.SaveRelationship,
-			del:   deleteRecord(s, &models.Relationship{}, "customer"),
-		},
-		odataSetContact: &recordWriter[models.ContactChanges]{
-			schema: newBodySchema(schemaSpec{set: odataSetContact, changes: models.ContactChanges{},
-				links: map[string][]string{"Relationship": {odataSetRelationship}}}),
-			store: s,
-			model: func() any { return &models.Contact{} },
-			save:  s.SaveContact,
-			del:   deleteRecord(s, &models.Contact{}, "contact"),
-		},
-		odataSetSource: &recordWriter[models.NamedChanges]{
-			schema: named(odataSetSource),
-			store:  s,
-			model:  func() any { return &models.Source{} },
-			save:   s.SaveSource,
-			del:    deleteRecord(s, &models.Source{}, "source"),
-		},
-		odataSetLostReason: &recordWriter[models.NamedChanges]{
-			schema: named(odataSetLostReason),
-			store:  s,
-			model:  func() any { return &models.LostReason{} },
-			save:   s.SaveLostReason,
-			del:    deleteRecord(s, &models.LostReason{}, "lost reason"),
-		},
-		odataSetProductLine: &recordWriter[models.ProductLineChanges]{
-			schema: newBodySchema(schemaSpec{set: odataSetProductLine, changes: models.ProductLineChanges{},
-				links:    map[string][]string{"Activity": {odataSetOpportunity, odataSetActivity}},
-				required: []string{"Activity"},
-				readOnly: []string{"Amount", "IsActive"}}),
-			store: s,
-			model: func() any { return &models.ProductLine{} },
-			save:  s.SaveProductLine,
-			del:   s.DeleteProductLine,
-		},
-		odataSetPipeline: &recordWriter[models.PipelineChanges]{
-			schema: newBodySchema(schemaSpec{set: odataSetPipeline, changes: models.PipelineChanges{},
-				refused: map[string]string{"Phases": "Phases are written through the phase sets, with a Pipeline link."}}),
-			store: s,
+		odataSetRelationship: &recordWriter[models.RelationshipChanges]{store: s, set: odataSetRelationship,
+			model: func() any { return &models.Relationship{} }, importID: func(c *rc) *string { return c.ImportID },
+			save: s.SaveRelationship, del: deleteRecord(s, &models.Relationship{}, "customer")},
+		odataSetContact: &recordWriter[models.ContactChanges]{store: s, set: odataSetContact,
+			model: func() any { return &models.Contact{} }, importID: func(c *cc) *string { return c.ImportID },
+			save: s.SaveContact, del: deleteRecord(s, &models.Contact{}, "contact")},
+		odataSetSource: &recordWriter[models.NamedChanges]{store: s, set: odataSetSource,
+			model: func() any { return &models.Source{} }, importID: func(c *nc) *string { return c.ImportID },
+			save: s.SaveSource, del: deleteRecord(s, &models.Source{}, "source")},
+		odataSetLostReason: &recordWriter[models.NamedChanges]{store: s, set: odataSetLostReason,
+			model: func() any { return &models.LostReason{} }, importID: func(c *nc) *string { return c.ImportID },
+			save: s.SaveLostReason, del: deleteRecord(s, &models.LostReason{}, "lost reason")},
+		odataSetProductLine: &recordWriter[models.ProductLineChanges]{store: s, set: odataSetProductLine,
+			model: func() any { return &models.ProductLine{} }, importID: func(c *plc) *string { return c.ImportID },
+			save: s.SaveProductLine, del: s.DeleteProductLine},
+		odataSetPipeline: &recordWriter[models.PipelineChanges]{store: s, set: odataSetPipeline,
 			model: func() any { return &models.Pipeline{} },
 			save:  s.SavePipeline,
 			del: func(ctx context.Context, id uuid.UUID, actor models.Actor) error {
@@ -74,21 +44,12 @@ func (h *Handler) recordWriters() map[string]odata.Writer {
 			},
 		},
 	}
-	// The phases: one set per activity type, each writing only its own phases. The base set
-	// Datastore_Phase stays read-only: a phase is written through its subtype's set.
-	phaseSets := map[string]string{}
-	for _, kind := range models.ActivityKinds {
-		phaseSets[odataSetName(models.PhaseType(kind))] = models.PhaseType(kind)
-	}
-	notYet := "This phase field cannot be written through the API yet."
-	for set, typ := range phaseSets {
-		out[set] = &recordWriter[models.PhaseChanges]{
-			schema: newBodySchema(schemaSpec{set: set, changes: models.PhaseChanges{},
-				links:    map[string][]string{"Pipeline": {odataSetPipeline}},
-				required: []string{"Pipeline"},
-				refused: map[string]string{"Code": notYet, "LocalizedName": notYet, "IsDefault": notYet, "Icon": notYet,
-					"ActionName": notYet, "LocalizedActionName": notYet, "IsAssignable": notYet}}),
-			store: s,
+	// The phases: one set per activity kind, each writing only its own phases. The base set
+	// Datastore_Phase stays read-only: a phase is written through its kind's set.
+	for _, k := range models.Kinds {
+		typ := k.PhaseType
+		set := odataSetName(typ)
+		out[set] = &recordWriter[models.PhaseChanges]{store: s, set: set, typ: typ,
 			model: func() any { return &models.Phase{} },
 			save: func(ctx context.Context, id *uuid.UUID, ch models.PhaseChanges, actor models.Actor) (uuid.UUID, error) {
 				return s.SavePhase(ctx, id, typ, ch, actor)
@@ -109,56 +70,38 @@ func deleteRecord(s *models.Store, model any, what string) func(context.Context,
 
 // recordWriter is the writer of a simple set: C is its models changes struct.
 type recordWriter[C any] struct {
-	store  *models.Store
-	schema *bodySchema
-	model  func() any // a new value of the table's model (existence and ImportId look-ups)
-	save   func(ctx context.Context, id *uuid.UUID, ch C, actor models.Actor) (uuid.UUID, error)
-	del    func(ctx context.Context, id uuid.UUID, actor models.Actor) error
+	store    *models.Store
+	set      string
+	typ      string           // the records' type in a table of several ("" otherwise)
+	model    func() any       // a new value of the table's model (existence and ImportId look-ups)
+	importID func(*C) *string // the changes' ImportId, for sets that take one
+	save     func(ctx context.Context, id *uuid.UUID, ch C, actor models.Actor) (uuid.UUID, error)
+	del      func(ctx context.Context, id uuid.UUID, actor models.Actor) error
 }
 
-func (w *recordWriter[C]) Create(r *http.Request, body []byte) (string, error) {
-	key, _, err := w.Upsert(r, body)
-	return key, err
-}
+func (w *recordWriter[C]) NewChanges() any { return new(C) }
 
-func (w *recordWriter[C]) Upsert(r *http.Request, body []byte) (string, bool, error) {
-	var ch C
-	d, err := w.schema.decode(body, &ch)
-	if err != nil {
-		return "", false, err
+func (w *recordWriter[C]) Create(r *http.Request, changes any, body *odata.Body) (string, bool, error) {
+	ch := changes.(*C)
+	var importID *string
+	if w.importID != nil {
+		importID = w.importID(ch)
 	}
 	ctx, actor := r.Context(), requestActor(r)
-	return upsert(ctx, w.store, w.schema.set, d, importIDOf(&ch), w.model, nil, func() (uuid.UUID, error) {
-		return w.save(ctx, nil, ch, actor)
+	return upsert(ctx, w.store, w.set, w.typ, body, importID, w.model, nil, func() (uuid.UUID, error) {
+		return w.save(ctx, nil, *ch, actor)
 	}, func(id uuid.UUID) error {
-		_, err := w.save(ctx, &id, ch, actor)
+		_, err := w.save(ctx, &id, *ch, actor)
 		return err
 	})
 }
 
-func (w *recordWriter[C]) Update(r *http.Request, key string, body []byte, replace bool) error {
-	id, err := uuid.Parse(key)
-	if err != nil {
-		return err
-	}
-	var ch C
-	d, err := w.schema.decode(body, &ch)
-	if err != nil {
-		return err
-	}
-	if d.id != nil && *d.id != id {
-		return fieldError("ID", "The ID in the body (%s) differs from the key in the URL (%s).", d.id, key)
-	}
-	_, err = w.save(r.Context(), &id, ch, requestActor(r))
-	return odataError(err)
+func (w *recordWriter[C]) Update(r *http.Request, key string, changes any, body *odata.Body) error {
+	id := uuid.MustParse(key)
+	_, err := w.save(r.Context(), &id, *changes.(*C), requestActor(r))
+	return web.ODataError(err)
 }
 
 func (w *recordWriter[C]) Delete(r *http.Request, key string) error {
-	id, err := uuid.Parse(key)
-	if err != nil {
-		return err
-	}
-	return odataError(w.del(r.Context(), id, requestActor(r)))
+	return web.ODataError(w.del(r.Context(), uuid.MustParse(key), requestActor(r)))
 }
-
-func (w *recordWriter[C]) bodySchema() *bodySchema { return w.schema }

@@ -170,7 +170,7 @@ func TestODataWriteOpportunity(t *testing.T) {
 				t.Errorf("Location %q", r.header.Get("Location"))
 			}
 			if r.entity["Subject"] != "Website relaunch" || r.entity["Probability"] != prop.DefaultProbability ||
-				r.entity["WeightedAmount"] != 1000.1*prop.DefaultProbability/100 || r.entity["_Type"] != models.TypeSalesOpportunity ||
+				r.entity["WeightedAmount"] != 1000.1*prop.DefaultProbability/100 || r.entity["_Type"] != models.SalesOpportunity.Type ||
 				strings.HasPrefix(r.entity["Number"].(string), "1999") || strings.HasPrefix(r.entity["CreationDate"].(string), "2000") ||
 				r.entity["ExpectedOrderDate"] != "2026-06-30" || r.entity["@odata.etag"] != `W/"1"` || r.header.Get("ETag") != `W/"1"` {
 				t.Errorf("created entity: %s", r.body)
@@ -516,7 +516,7 @@ func TestODataWriteRecords(t *testing.T) {
 			}
 			wantError(t, "pipeline as manager", e.do("POST", "Pipeline", `{"Name": "Partners", "ActivityType": "Activity.SalesOpportunity"}`), 403, "")
 			r = admin.do("POST", "Pipeline", `{"Name": "Partners", "ActivityType": "Activity.SalesOpportunity"}`)
-			if r.status != 201 || r.entity["ActivityType"] != models.TypeSalesOpportunity {
+			if r.status != 201 || r.entity["ActivityType"] != models.SalesOpportunity.Type {
 				t.Fatalf("pipeline as admin: %d %s", r.status, r.body)
 			}
 			pipe := r.entity["ID"].(string)

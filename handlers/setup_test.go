@@ -121,7 +121,7 @@ func (c *client) post(path string, form url.Values, htmx bool) (*http.Response, 
 // fixture reads the demo's sales pipeline and its phases by name.
 func fixture(t testing.TB, s *models.Store) (models.Pipeline, map[string]models.Phase) {
 	t.Helper()
-	ps, err := s.Pipelines(context.Background())
+	ps, err := s.SalesPipelines(context.Background())
 	if err != nil || len(ps) == 0 {
 		t.Fatal("no pipelines", err)
 	}
@@ -137,7 +137,7 @@ func fixture(t testing.TB, s *models.Store) (models.Pipeline, map[string]models.
 func newCard(t testing.TB, s *models.Store, subject string) *models.Activity {
 	t.Helper()
 	pipe, _ := fixture(t, s)
-	a, err := s.CreateOpportunity(context.Background(), models.OpportunityChanges{Subject: &subject, PipelineID: &pipe.ID}, models.Actor{})
+	a, err := s.CreateActivity(context.Background(), models.SalesOpportunity, models.ActivityChanges{Subject: &subject, PipelineID: &pipe.ID}, models.Actor{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,14 +34,14 @@ func ValidActivityKind(kind string) bool { return slices.Contains(ActivityKinds,
 // AdminPipelines lists the pipelines of an activity kind, archived ones included.
 func (s *Store) AdminPipelines(ctx context.Context, kind string) ([]Pipeline, error) {
 	var out []Pipeline
-	err := s.DB.WithContext(ctx).Where("activity_type = ?", ActivityType(kind)).Order("sort_index, name").Find(&out).Error
+	err := s.db(ctx).Where("activity_type = ?", ActivityType(kind)).Order("sort_index, name").Find(&out).Error
 	return out, err
 }
 
 // Pipeline loads one pipeline (archived or not).
 func (s *Store) Pipeline(ctx context.Context, id uuid.UUID) (*Pipeline, error) {
 	var p Pipeline
-	err := s.DB.WithContext(ctx).Where("id = ?", id).Take(&p).Error
+	err := s.db(ctx).Where("id = ?", id).Take(&p).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, Errorf(ENotFound, "That pipeline does not exist.")
 	}
@@ -68,7 +68,10 @@ func (s *Store) CreatePipeline(ctx context.Context, kind, name string, actor Act
 			return err
 		}
 		p.SortIndex = last + 1
-		return tx.Create(p).Error
+		if err := tx.Create(p).Error; err != nil {
+			return err
+		}
+		return s.emit(tx, recordChange(p.Type, p.ID, ChangeCreated, actor, p.CreationDate))
 	})
 	if err != nil {
 		return nil, err
@@ -86,7 +89,7 @@ func (s *Store) RenamePipeline(ctx context.Context, id uuid.UUID, name string, a
 		return err
 	}
 	return s.transact(ctx, func(tx *gorm.DB) error {
-		return updateOne(tx, &Pipeline{}, id, map[string]any{"name": name, "last_mutation_date": s.now()}, "pipeline")
+		return s.updateOne(tx, &Pipeline{}, id, map[string]any{"name": name, "last_mutation_date": s.now()}, "pipeline", actor)
 	})
 }
 
@@ -101,16 +104,16 @@ func (s *Store) SetPipelineActive(ctx context.Context, id uuid.UUID, active bool
 		if err := s.forUpdate(tx).Where("id = ?", id).Take(&p).Error; err != nil {
 			return notFound(err, "pipeline")
 		}
-		if !active && p.IsActive && p.ActivityType == TypeSalesOpportunity {
+		if !active && p.IsActive && p.ActivityType == SalesOpportunity.Type {
 			var n int64
-			if err := tx.Model(&Pipeline{}).Where("activity_type = ? AND is_active AND id <> ?", TypeSalesOpportunity, id).Count(&n).Error; err != nil {
+			if err := tx.Model(&Pipeline{}).Where("activity_type = ? AND is_active AND id <> ?", SalesOpportunity.Type, id).Count(&n).Error; err != nil {
 				return err
 			}
 			if n == 0 {
 				return Errorf(EInvalid, "This is the last active sales pipeline; add another before archiving it.")
 			}
 		}
-		return updateOne(tx, &Pipeline{}, id, map[string]any{"is_active": active, "last_mutation_date": s.now()}, "pipeline")
+		return s.updateOne(tx, &Pipeline{}, id, map[string]any{"is_active": active, "last_mutation_date": s.now()}, "pipeline", actor)
 	})
 }
 
@@ -128,7 +131,7 @@ func (s *Store) MovePipeline(ctx context.Context, id uuid.UUID, up bool, actor A
 		if err := s.forUpdate(tx.Model(&Pipeline{})).Where("activity_type = ?", p.ActivityType).Order("sort_index, name, id").Pluck("id", &ids).Error; err != nil {
 			return err
 		}
-		return reorder(tx, &Pipeline{}, ids, id, up)
+		return s.reorder(tx, &Pipeline{}, ids, id, up, actor)
 	})
 }
 
@@ -172,14 +175,14 @@ type AdminPhase struct {
 // AdminPhases lists a pipeline's phases, archived ones included, with their activity counts.
 func (s *Store) AdminPhases(ctx context.Context, pipelineID uuid.UUID) ([]AdminPhase, error) {
 	var phases []Phase
-	if err := s.DB.WithContext(ctx).Where("pipeline_id = ?", pipelineID).Order("sort_index, name").Find(&phases).Error; err != nil {
+	if err := s.db(ctx).Where("pipeline_id = ?", pipelineID).Order("sort_index, name").Find(&phases).Error; err != nil {
 		return nil, err
 	}
 	var counts []struct {
 		PhaseID uuid.UUID
 		N       int64
 	}
-	if err := s.DB.WithContext(ctx).Model(&Activity{}).Select("phase_id, COUNT(*) AS n").
+	if err := s.db(ctx).Model(&Activity{}).Select("phase_id, COUNT(*) AS n").
 		Where("pipeline_id = ?", pipelineID).Group("phase_id").Scan(&counts).Error; err != nil {
 		return nil, err
 	}
@@ -218,7 +221,10 @@ func (s *Store) CreatePhase(ctx context.Context, pipelineID uuid.UUID, in PhaseI
 		ph.stamp(PhaseType(strings.TrimPrefix(p.ActivityType, "Activity.")), s.now())
 		ph.SortIndex = last + 1
 		out = ph
-		return tx.Create(ph).Error
+		if err := tx.Create(ph).Error; err != nil {
+			return err
+		}
+		return s.emit(tx, recordChange(ph.Type, ph.ID, ChangeCreated, actor, ph.CreationDate))
 	})
 	return out, err
 }
@@ -244,12 +250,12 @@ func (s *Store) UpdatePhase(ctx context.Context, id uuid.UUID, in PhaseInput, ac
 				return err
 			}
 			if n > 0 {
-				return FieldError("IsTerminal", "%d opportunities are in %q; move them to another phase before changing whether it is won or lost.", n, ph.Name)
+				return FieldError("IsTerminal", "%d activities are in %q; move them to another phase before changing whether it is won or lost.", n, ph.Name)
 			}
 		}
-		return updateOne(tx, &Phase{}, id, map[string]any{"name": in.Name, "localized_name": in.Name,
+		return s.updateOne(tx, &Phase{}, id, map[string]any{"name": in.Name, "localized_name": in.Name,
 			"default_probability": in.DefaultProbability, "is_terminal": in.IsTerminal, "is_won": in.IsWon,
-			"last_mutation_date": s.now()}, "phase")
+			"last_mutation_date": s.now()}, "phase", actor)
 	})
 }
 
@@ -267,7 +273,7 @@ func (s *Store) MovePhase(ctx context.Context, id uuid.UUID, up bool, actor Acto
 		if err := s.forUpdate(tx.Model(&Phase{})).Where("pipeline_id = ?", ph.PipelineID).Order("sort_index, name, id").Pluck("id", &ids).Error; err != nil {
 			return err
 		}
-		return reorder(tx, &Phase{}, ids, id, up)
+		return s.reorder(tx, &Phase{}, ids, id, up, actor)
 	})
 }
 
@@ -277,7 +283,7 @@ func (s *Store) RestorePhase(ctx context.Context, id uuid.UUID, actor Actor) err
 		return err
 	}
 	return s.transact(ctx, func(tx *gorm.DB) error {
-		return updateOne(tx, &Phase{}, id, map[string]any{"is_active": true, "last_mutation_date": s.now()}, "phase")
+		return s.updateOne(tx, &Phase{}, id, map[string]any{"is_active": true, "last_mutation_date": s.now()}, "phase", actor)
 	})
 }
 
@@ -289,7 +295,7 @@ type RetireResult struct {
 
 // PhaseCount is how many activities a phase holds (archived or not).
 func (s *Store) PhaseCount(ctx context.Context, id uuid.UUID) (int64, error) {
-	return countIn(s.DB.WithContext(ctx), id)
+	return countIn(s.db(ctx), id)
 }
 
 // RetirePhase archives (remove false) or deletes (remove true) a phase. Activities still in it
@@ -315,10 +321,10 @@ func (s *Store) RetirePhase(ctx context.Context, id uuid.UUID, target *uuid.UUID
 		}
 		if n > 0 {
 			if target == nil || *target == uuid.Nil {
-				return FieldError("Target", "%d opportunities are still in %q: choose the phase to move them to.", n, ph.Name)
+				return FieldError("Target", "%d activities are still in %q: choose the phase to move them to.", n, ph.Name)
 			}
 			if *target == id {
-				return FieldError("Target", "Choose another phase to move the opportunities to.")
+				return FieldError("Target", "Choose another phase to move the activities to.")
 			}
 			to, err := s.lockPhase(tx, *target)
 			if err != nil {
@@ -339,9 +345,12 @@ func (s *Store) RetirePhase(ctx context.Context, id uuid.UUID, target *uuid.UUID
 		}
 		if remove && refs == 0 {
 			res.Deleted = true
-			return tx.Where("id = ?", id).Delete(&Phase{}).Error
+			if err := tx.Where("id = ?", id).Delete(&Phase{}).Error; err != nil {
+				return err
+			}
+			return s.emit(tx, recordChange(ph.Type, ph.ID, ChangeDeleted, actor, now))
 		}
-		return updateOne(tx, &Phase{}, id, map[string]any{"is_active": false, "is_default": false, "last_mutation_date": now}, "phase")
+		return s.updateOne(tx, &Phase{}, id, map[string]any{"is_active": false, "is_default": false, "last_mutation_date": now}, "phase", actor)
 	})
 	if err != nil {
 		return nil, err
@@ -357,7 +366,7 @@ func (s *Store) moveAll(tx *gorm.DB, from, to uuid.UUID, actor Actor, now time.T
 		return 0, err
 	}
 	for i := range acts {
-		if _, err := s.update(tx, &acts[i], OpportunityChanges{PhaseID: &to}, actor, now); err != nil {
+		if _, err := s.update(tx, &acts[i], ActivityChanges{PhaseID: &to}, actor, now); err != nil {
 			return 0, err
 		}
 	}
@@ -367,7 +376,7 @@ func (s *Store) moveAll(tx *gorm.DB, from, to uuid.UUID, actor Actor, now time.T
 // AdminLostReasons lists every lost reason, archived ones included.
 func (s *Store) AdminLostReasons(ctx context.Context) ([]LostReason, error) {
 	var out []LostReason
-	err := s.DB.WithContext(ctx).Order("sort_index, name").Find(&out).Error
+	err := s.db(ctx).Order("sort_index, name").Find(&out).Error
 	return out, err
 }
 
@@ -388,7 +397,10 @@ func (s *Store) CreateLostReason(ctx context.Context, name string, actor Actor) 
 			return err
 		}
 		r.SortIndex = last + 1
-		return tx.Create(r).Error
+		if err := tx.Create(r).Error; err != nil {
+			return err
+		}
+		return s.emit(tx, recordChange(r.Type, r.ID, ChangeCreated, actor, r.CreationDate))
 	})
 	if err != nil {
 		return nil, err
@@ -406,7 +418,7 @@ func (s *Store) RenameLostReason(ctx context.Context, id uuid.UUID, name string,
 		return err
 	}
 	return s.transact(ctx, func(tx *gorm.DB) error {
-		return updateOne(tx, &LostReason{}, id, map[string]any{"name": name, "last_mutation_date": s.now()}, "lost reason")
+		return s.updateOne(tx, &LostReason{}, id, map[string]any{"name": name, "last_mutation_date": s.now()}, "lost reason", actor)
 	})
 }
 
@@ -417,11 +429,12 @@ func (s *Store) SetLostReasonActive(ctx context.Context, id uuid.UUID, active bo
 		return err
 	}
 	return s.transact(ctx, func(tx *gorm.DB) error {
-		return updateOne(tx, &LostReason{}, id, map[string]any{"is_active": active, "last_mutation_date": s.now()}, "lost reason")
+		return s.updateOne(tx, &LostReason{}, id, map[string]any{"is_active": active, "last_mutation_date": s.now()}, "lost reason", actor)
 	})
 }
 
-func updateOne(tx *gorm.DB, model any, id uuid.UUID, set map[string]any, what string) error {
+// updateOne updates the record of model's table with id and reports the change.
+func (s *Store) updateOne(tx *gorm.DB, model any, id uuid.UUID, set map[string]any, what string, actor Actor) error {
 	res := tx.Model(model).Where("id = ?", id).Updates(set)
 	if res.Error != nil {
 		return res.Error
@@ -429,7 +442,16 @@ func updateOne(tx *gorm.DB, model any, id uuid.UUID, set map[string]any, what st
 	if res.RowsAffected == 0 {
 		return Errorf(ENotFound, "That %s does not exist.", what)
 	}
-	return nil
+	return s.emitUpdated(tx, model, id, actor)
+}
+
+// emitUpdated reports an update of the record of model's table with id (its type read back).
+func (s *Store) emitUpdated(tx *gorm.DB, model any, id uuid.UUID, actor Actor) error {
+	var types []string
+	if err := tx.Model(model).Where("id = ?", id).Limit(1).Pluck("type", &types).Error; err != nil || len(types) == 0 {
+		return err
+	}
+	return s.emit(tx, recordChange(types[0], id, ChangeUpdated, actor, s.now()))
 }
 
 func notFound(err error, what string) error {
@@ -458,7 +480,7 @@ func maxSortIndex(q *gorm.DB) (float64, error) {
 
 // reorder moves id one place up or down in ids (the siblings in order) and renumbers them
 // 1, 2, 3 … so that ties in sort_index cannot make a move a no-op.
-func reorder(tx *gorm.DB, model any, ids []uuid.UUID, id uuid.UUID, up bool) error {
+func (s *Store) reorder(tx *gorm.DB, model any, ids []uuid.UUID, id uuid.UUID, up bool, actor Actor) error {
 	i := slices.Index(ids, id)
 	if i < 0 {
 		return Errorf(ENotFound, "That item does not exist.")
@@ -473,6 +495,9 @@ func reorder(tx *gorm.DB, model any, ids []uuid.UUID, id uuid.UUID, up bool) err
 	ids[i], ids[j] = ids[j], ids[i]
 	for k, x := range ids {
 		if err := tx.Model(model).Where("id = ?", x).Update("sort_index", float64(k+1)).Error; err != nil {
+			return err
+		}
+		if err := s.emitUpdated(tx, model, x, actor); err != nil {
 			return err
 		}
 	}

@@ -83,7 +83,7 @@ func TestAdminPipelinesAndPhases(t *testing.T) {
 			t.Fatalf("pipeline order %v", ps)
 		}
 		// The last active sales pipeline cannot be archived.
-		sales, _ := s.Pipelines(ctx)
+		sales, _ := s.SalesPipelines(ctx)
 		if err := s.SetPipelineActive(ctx, sales[1].ID, false, anAdmin); err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +103,7 @@ func TestRetiringAPhaseMovesItsOpportunities(t *testing.T) {
 		var ids []uuid.UUID
 		for _, subj := range []string{"one", "two", "three"} {
 			a := f.create(t, subj, 1000)
-			if _, err := s.MoveOpportunity(ctx, a.ID, prop.ID, nil, nil, sysActor); err != nil {
+			if _, err := s.MoveActivity(ctx, a.ID, prop.ID, nil, nil, sysActor); err != nil {
 				t.Fatal(err)
 			}
 			ids = append([]uuid.UUID{a.ID}, ids...) // each lands on top

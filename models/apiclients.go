@@ -77,7 +77,7 @@ func (s *Store) CreateAPIClient(ctx context.Context, in NewAPIClient, actor Acto
 	secret, hash := newToken()
 	c := &APIClient{ID: uuid.New(), Name: name, SecretHash: hash, Scopes: strings.Join(scopes, " "), Role: role,
 		EmployeeID: in.EmployeeID, CreationDate: s.now()}
-	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		if c.EmployeeID != nil {
 			if err := mustExist(tx, &Employee{}, *c.EmployeeID, "Employee"); err != nil {
 				return err
@@ -94,7 +94,7 @@ func (s *Store) CreateAPIClient(ctx context.Context, in NewAPIClient, actor Acto
 // APIClients lists the clients, newest first.
 func (s *Store) APIClients(ctx context.Context) ([]APIClient, error) {
 	var out []APIClient
-	err := s.DB.WithContext(ctx).Order("creation_date DESC, name").Find(&out).Error
+	err := s.db(ctx).Order("creation_date DESC, name").Find(&out).Error
 	return out, err
 }
 
@@ -103,7 +103,7 @@ func (s *Store) RevokeAPIClient(ctx context.Context, id uuid.UUID, actor Actor) 
 	if err := mustAdminister(actor); err != nil {
 		return err
 	}
-	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&APIClient{}).Where("id = ?", id).Update("revoked", true)
 		if res.Error != nil {
 			return res.Error
@@ -124,7 +124,7 @@ func (s *Store) AuthenticateClient(ctx context.Context, clientID, secret string)
 		return nil, errBadClient
 	}
 	var rows []APIClient
-	if err := s.DB.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+	if err := s.db(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
@@ -156,7 +156,7 @@ func (s *Store) IssueToken(ctx context.Context, c *APIClient, requested string) 
 	token, hash := newToken()
 	now := s.now()
 	tok = &AccessToken{TokenHash: hash, ClientID: c.ID, Scopes: strings.Join(scopes, " "), CreatedAt: now, ExpiresAt: now.Add(TokenTTL)}
-	if err := s.DB.WithContext(ctx).Create(tok).Error; err != nil {
+	if err := s.db(ctx).Create(tok).Error; err != nil {
 		return "", nil, err
 	}
 	return token, tok, nil
@@ -180,7 +180,7 @@ func (s *Store) LookupToken(ctx context.Context, token string) (*TokenGrant, err
 		return nil, Errorf(EUnauthorized, "The access token is missing or invalid.")
 	}
 	var rows []AccessToken
-	err := s.DB.WithContext(ctx).Where("token_hash = ? AND expires_at > ? AND NOT revoked", hashToken(token), s.now()).
+	err := s.db(ctx).Where("token_hash = ? AND expires_at > ? AND NOT revoked", hashToken(token), s.now()).
 		Limit(1).Find(&rows).Error
 	if err != nil {
 		return nil, err
@@ -189,7 +189,7 @@ func (s *Store) LookupToken(ctx context.Context, token string) (*TokenGrant, err
 		return nil, Errorf(EUnauthorized, "The access token is invalid, expired or revoked.")
 	}
 	var c APIClient
-	err = s.DB.WithContext(ctx).Where("id = ? AND NOT revoked", rows[0].ClientID).Take(&c).Error
+	err = s.db(ctx).Where("id = ? AND NOT revoked", rows[0].ClientID).Take(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, Errorf(EUnauthorized, "The access token is invalid, expired or revoked.")
 	}
@@ -201,12 +201,12 @@ func (s *Store) LookupToken(ctx context.Context, token string) (*TokenGrant, err
 
 // RevokeToken revokes one access token (RFC 7009: an unknown token is not an error).
 func (s *Store) RevokeToken(ctx context.Context, token string) error {
-	return s.DB.WithContext(ctx).Model(&AccessToken{}).Where("token_hash = ?", hashToken(token)).Update("revoked", true).Error
+	return s.db(ctx).Model(&AccessToken{}).Where("token_hash = ?", hashToken(token)).Update("revoked", true).Error
 }
 
 // RevokeClientToken revokes a token only if it was issued to the client (RFC 7009 §2.1: a client
 // may not revoke another's tokens); anything else is silently ignored.
 func (s *Store) RevokeClientToken(ctx context.Context, clientID uuid.UUID, token string) error {
-	return s.DB.WithContext(ctx).Model(&AccessToken{}).Where("token_hash = ? AND client_id = ?", hashToken(token), clientID).
+	return s.db(ctx).Model(&AccessToken{}).Where("token_hash = ? AND client_id = ?", hashToken(token), clientID).
 		Update("revoked", true).Error
 }

@@ -39,9 +39,9 @@ func ValidRole(r string) bool {
 // user or an API client, which always carries a role.
 func (a Actor) IsSystem() bool { return a.Role == "" }
 
-// CanEditOpportunity is the board's and the API's edit rule: a rep may change its own and
-// unassigned opportunities; managers and admins any.
-func CanEditOpportunity(a Actor, opp *Activity) bool {
+// CanEditActivity is the board's and the API's edit rule, for every kind: a rep may change its
+// own and unassigned activities; managers and admins any.
+func CanEditActivity(a Actor, opp *Activity) bool {
 	switch a.Role {
 	case "", RoleManager, RoleAdmin:
 		return true
@@ -50,25 +50,6 @@ func CanEditOpportunity(a Actor, opp *Activity) bool {
 			(a.EmployeeID != nil && *opp.SalesRepresentativeID == *a.EmployeeID)
 	}
 	return false
-}
-
-// CanSeeForecast: forecasts are for managers and admins.
-func CanSeeForecast(a Actor) bool {
-	return a.Role == "" || a.Role == RoleManager || a.Role == RoleAdmin
-}
-
-// ScopeForecast applies who may see what to a forecast filter: managers and admins see what
-// they ask for; a rep sees only its own opportunities, whatever rep the URL names.
-func ScopeForecast(a Actor, f ForecastFilter) (ForecastFilter, error) {
-	switch {
-	case CanSeeForecast(a):
-		return f, nil
-	case a.Role == RoleRep && a.EmployeeID != nil:
-		id := *a.EmployeeID
-		f.RepID = &id
-		return f, nil
-	}
-	return f, Errorf(EForbidden, "Forecasts are for managers; your login is not linked to a sales rep.")
 }
 
 // CanAdminister: users, API clients, pipelines, phases and lost reasons are for admins.

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"time"
 
@@ -28,30 +29,37 @@ const (
 // CardPageSize is how many cards a column shows before "Load more".
 const CardPageSize = 50
 
-// Column is a phase with the figures of all its (filtered) cards, computed by the database.
+// Column is a phase with the figures of all its (filtered) cards, computed by the database:
+// for every kind the count and Σ Amount, for sales opportunities also Σ EstimatedAmount and
+// Σ WeightedAmount.
 type Column struct {
 	Phase     Phase
 	Count     int64
+	Amount    float64
 	Estimated float64
 	Weighted  float64
 }
 
-// Card is what the board shows of an opportunity.
+// Card is what the board shows of an activity of any kind (the sales fields are zero for other
+// kinds).
 type Card struct {
-	ID                uuid.UUID
-	Subject           string
-	Number            string
-	PhaseID           uuid.UUID
-	CustomerName      string
-	RepName           string
-	EstimatedAmount   float64
-	Probability       float64
-	WeightedAmount    float64
-	ExpectedOrderDate *Date
-	PhaseEnteredAt    time.Time
-	SortIndex         float64
-	IsClosed          bool
-	Version           int
+	ID                    uuid.UUID
+	Type                  string
+	Subject               string
+	Number                string
+	PhaseID               uuid.UUID
+	CustomerName          string
+	RepName               string
+	SalesRepresentativeID *uuid.UUID
+	Amount                float64
+	EstimatedAmount       float64
+	Probability           float64
+	WeightedAmount        float64
+	ExpectedOrderDate     *Date
+	PhaseEnteredAt        time.Time
+	SortIndex             float64
+	IsClosed              bool
+	Version               int
 
 	// Set by UsualDays.Mark, not by the query: the phase's usual time (nil: none) and whether
 	// the card is idle in its phase longer than that.
@@ -68,24 +76,46 @@ func (c *Card) DaysInPhase(now time.Time) int {
 	return d
 }
 
-// Pipelines lists the active pipelines of sales opportunities.
+// Pipelines lists the active pipelines of every activity kind: sales pipelines first, then the
+// other kinds' in the order of Kinds, each kind's in its own order.
 func (s *Store) Pipelines(ctx context.Context) ([]Pipeline, error) {
 	var out []Pipeline
-	err := s.DB.WithContext(ctx).Where("activity_type = ? AND is_active", TypeSalesOpportunity).Order("sort_index, name").Find(&out).Error
+	if err := s.db(ctx).Where("is_active").Order("sort_index, name").Find(&out).Error; err != nil {
+		return nil, err
+	}
+	rank := func(p Pipeline) int {
+		for i, k := range Kinds {
+			if k.Type == p.ActivityType {
+				if k.Sales {
+					return -1
+				}
+				return i
+			}
+		}
+		return len(Kinds)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+	return out, nil
+}
+
+// SalesPipelines lists the active pipelines of sales opportunities (the forecasts' scope).
+func (s *Store) SalesPipelines(ctx context.Context) ([]Pipeline, error) {
+	var out []Pipeline
+	err := s.db(ctx).Where("activity_type = ? AND is_active", SalesOpportunity.Type).Order("sort_index, name").Find(&out).Error
 	return out, err
 }
 
 // Phases lists a pipeline's active phases in order.
 func (s *Store) Phases(ctx context.Context, pipelineID uuid.UUID) ([]Phase, error) {
 	var out []Phase
-	err := s.DB.WithContext(ctx).Where("pipeline_id = ? AND is_active", pipelineID).Order("sort_index, name").Find(&out).Error
+	err := s.db(ctx).Where("pipeline_id = ? AND is_active", pipelineID).Order("sort_index, name").Find(&out).Error
 	return out, err
 }
 
 // PhasesByPipeline returns the active phases of several pipelines, in order, in one query.
 func (s *Store) PhasesByPipeline(ctx context.Context, pipelineIDs []uuid.UUID) (map[uuid.UUID][]Phase, error) {
 	var all []Phase
-	if err := s.DB.WithContext(ctx).Where("pipeline_id IN ? AND is_active", pipelineIDs).Order("sort_index, name").Find(&all).Error; err != nil {
+	if err := s.db(ctx).Where("pipeline_id IN ? AND is_active", pipelineIDs).Order("sort_index, name").Find(&all).Error; err != nil {
 		return nil, err
 	}
 	out := make(map[uuid.UUID][]Phase, len(pipelineIDs))
@@ -98,21 +128,21 @@ func (s *Store) PhasesByPipeline(ctx context.Context, pipelineIDs []uuid.UUID) (
 // Employees lists the active employees by name (for rep pickers).
 func (s *Store) Employees(ctx context.Context) ([]Employee, error) {
 	var out []Employee
-	err := s.DB.WithContext(ctx).Where("is_active").Order("first_name, last_name").Find(&out).Error
+	err := s.db(ctx).Where("is_active").Order("first_name, last_name").Find(&out).Error
 	return out, err
 }
 
 // Relationships lists the customers by name (for the edit panel).
 func (s *Store) Relationships(ctx context.Context) ([]Relationship, error) {
 	var out []Relationship
-	err := s.DB.WithContext(ctx).Where("is_active").Order("name").Find(&out).Error
+	err := s.db(ctx).Where("is_active").Order("name").Find(&out).Error
 	return out, err
 }
 
 // LostReasons lists the lost reasons by name.
 func (s *Store) LostReasons(ctx context.Context) ([]LostReason, error) {
 	var out []LostReason
-	err := s.DB.WithContext(ctx).Where("is_active").Order("sort_index, name").Find(&out).Error
+	err := s.db(ctx).Where("is_active").Order("sort_index, name").Find(&out).Error
 	return out, err
 }
 
@@ -126,11 +156,12 @@ func (s *Store) Columns(ctx context.Context, f BoardFilter) ([]Column, error) {
 	type agg struct {
 		PhaseID   uuid.UUID
 		N         int64
+		Amount    float64
 		Estimated float64
 		Weighted  float64
 	}
 	var rows []agg
-	q := s.filtered(ctx, f).Select(`a.phase_id AS phase_id, COUNT(*) AS n,
+	q := s.filtered(ctx, f).Select(`a.phase_id AS phase_id, COUNT(*) AS n, COALESCE(SUM(a.amount), 0) AS amount,
 		COALESCE(SUM(a.estimated_amount), 0) AS estimated, COALESCE(SUM(a.weighted_amount), 0) AS weighted`).
 		Group("a.phase_id")
 	if err := q.Scan(&rows).Error; err != nil {
@@ -143,7 +174,7 @@ func (s *Store) Columns(ctx context.Context, f BoardFilter) ([]Column, error) {
 	cols := make([]Column, len(phases))
 	for i, p := range phases {
 		r := byPhase[p.ID]
-		cols[i] = Column{Phase: p, Count: r.N, Estimated: r.Estimated, Weighted: r.Weighted}
+		cols[i] = Column{Phase: p, Count: r.N, Amount: r.Amount, Estimated: r.Estimated, Weighted: r.Weighted}
 	}
 	return cols, nil
 }
@@ -180,7 +211,7 @@ func (s *Store) Cards(ctx context.Context, f BoardFilter, phaseID uuid.UUID, aft
 			SortIndex float64
 			ID        uuid.UUID
 		}
-		if err := s.DB.WithContext(ctx).Model(&Activity{}).Select("sort_index, id").Where("id = ?", *afterID).Limit(1).Scan(&pos).Error; err != nil {
+		if err := s.db(ctx).Model(&Activity{}).Select("sort_index, id").Where("id = ?", *afterID).Limit(1).Scan(&pos).Error; err != nil {
 			return nil, err
 		}
 		if len(pos) == 0 {
@@ -195,45 +226,42 @@ func (s *Store) Cards(ctx context.Context, f BoardFilter, phaseID uuid.UUID, aft
 	return cards, err
 }
 
-// Card returns one card by id.
+// Card returns one card by id, if the ctx's actor may read it.
 func (s *Store) Card(ctx context.Context, id uuid.UUID) (*Card, error) {
 	var c []Card
-	err := s.DB.WithContext(ctx).Table("activities AS a").
+	q := s.db(ctx).Table("activities AS a").
 		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
 		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
-		Where("a.id = ? AND a.type = ?", id, TypeSalesOpportunity).Select(cardColumns).Scan(&c).Error
-	if err != nil {
+		Where("a.id = ?", id)
+	if cond, args := s.readScope(ctx).Where("a.sales_representative_id"); cond != "" {
+		q = q.Where(cond, args...)
+	}
+	if err := q.Select(cardColumns).Scan(&c).Error; err != nil {
 		return nil, err
 	}
 	if len(c) == 0 {
-		return nil, Errorf(ENotFound, "That opportunity no longer exists.")
+		return nil, Errorf(ENotFound, "That no longer exists.")
 	}
 	return &c[0], nil
 }
 
 // cardColumns is the select list of a Card (with r = customer, e = rep joined).
-const cardColumns = `a.id, a.subject, a.number, a.phase_id, COALESCE(r.name, '') AS customer_name,
-		COALESCE(TRIM(e.first_name || ' ' || e.last_name), '') AS rep_name,
+const cardColumns = `a.id, a.type, a.subject, a.number, a.phase_id, COALESCE(r.name, '') AS customer_name,
+		COALESCE(TRIM(e.first_name || ' ' || e.last_name), '') AS rep_name, a.sales_representative_id, a.amount,
 		COALESCE(a.estimated_amount, 0) AS estimated_amount, COALESCE(a.probability, 0) AS probability,
 		COALESCE(a.weighted_amount, 0) AS weighted_amount, a.expected_order_date, a.phase_entered_at,
 		a.sort_index, a.is_closed, a.version`
 
-// Opportunity loads one opportunity.
-func (s *Store) Opportunity(ctx context.Context, id uuid.UUID) (*Activity, error) {
-	var a Activity
-	err := s.DB.WithContext(ctx).Where("id = ? AND type = ?", id, TypeSalesOpportunity).Take(&a).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, Errorf(ENotFound, "That opportunity no longer exists.")
-	}
-	return &a, err
-}
-
 // filtered is the FROM and WHERE shared by the column figures and the cards, so that the
-// header totals always describe exactly the cards the column can show.
+// header totals always describe exactly the cards the column can show, and only what the ctx's
+// actor may read. A pipeline holds one kind of activity, so the pipeline picks the kind.
 func (s *Store) filtered(ctx context.Context, f BoardFilter) *gorm.DB {
-	q := s.DB.WithContext(ctx).Table("activities AS a").
+	q := s.db(ctx).Table("activities AS a").
 		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
-		Where("a.pipeline_id = ? AND a.type = ?", f.PipelineID, TypeSalesOpportunity)
+		Where("a.pipeline_id = ?", f.PipelineID)
+	if cond, args := s.readScope(ctx).Where("a.sales_representative_id"); cond != "" {
+		q = q.Where(cond, args...)
+	}
 	if f.RepID != nil {
 		q = q.Where("a.sales_representative_id = ?", *f.RepID)
 	}
@@ -253,7 +281,7 @@ func (s *Store) filtered(ctx context.Context, f BoardFilter) *gorm.DB {
 // Phase loads one phase.
 func (s *Store) Phase(ctx context.Context, id uuid.UUID) (*Phase, error) {
 	var p Phase
-	err := s.DB.WithContext(ctx).Where("id = ?", id).Take(&p).Error
+	err := s.db(ctx).Where("id = ?", id).Take(&p).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, Errorf(ENotFound, "That phase does not exist.")
 	}
@@ -263,6 +291,6 @@ func (s *Store) Phase(ctx context.Context, id uuid.UUID) (*Phase, error) {
 // Competitors lists the competitors by name.
 func (s *Store) Competitors(ctx context.Context) ([]Competitor, error) {
 	var out []Competitor
-	err := s.DB.WithContext(ctx).Where("is_active").Order("name").Find(&out).Error
+	err := s.db(ctx).Where("is_active").Order("name").Find(&out).Error
 	return out, err
 }

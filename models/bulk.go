@@ -18,7 +18,7 @@ import (
 // needs no change here.
 func (s *Store) bulkInsert(ctx context.Context, slices ...any) error {
 	if !s.IsPostgres() {
-		return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return s.db(ctx).Transaction(func(tx *gorm.DB) error {
 			for _, rows := range slices {
 				if reflect.ValueOf(rows).Len() == 0 {
 					continue

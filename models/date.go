@@ -63,3 +63,13 @@ func (d *Date) parseText(s string) error {
 func (d Date) DaysUntil(other Date) int {
 	return int(other.Sub(d.Time).Hours() / 24)
 }
+
+// UnmarshalText reads YYYY-MM-DD, so that decoders (the OData body decoder) can set a Date.
+func (d *Date) UnmarshalText(b []byte) error {
+	p, err := ParseDate(string(b))
+	if err != nil {
+		return FieldError("", "%q is not a date (YYYY-MM-DD).", string(b))
+	}
+	*d = p
+	return nil
+}

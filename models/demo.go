@@ -41,6 +41,19 @@ var renewalPhases = []demoPhase{
 // otherPhases are the phases of the other activity types; invoices follow the seed.
 var otherPhases = map[string][]demoPhase{
 	"Invoice": {{"Draft", "DRAFT", "", 0, false, false}, {"Sent", "SENT", "Send", 0, false, false}, {"Paid", "PAID", "Pay", 0, true, true}},
+	"SupportTicket": {{"New", "NEW", "", 0, false, false}, {"In progress", "PROGRESS", "Start", 0, false, false},
+		{"Waiting on customer", "WAITING", "Wait", 0, false, false}, {"Solved", "SOLVED", "Solve", 0, true, true}},
+}
+
+// demoKinds are the other kinds that get demo activities beside the opportunities, with the
+// share of n they get and what they are about.
+var demoKinds = []struct {
+	kind   string
+	share  int // one per share opportunities
+	topics []string
+}{
+	{"Invoice", 10, []string{"Licence invoice", "Consulting invoice", "Support invoice", "Hardware invoice"}},
+	{"SupportTicket", 10, []string{"Login problem", "Report is slow", "Export fails", "Question about invoice", "Feature request"}},
 }
 
 var genericPhases = []demoPhase{{"Open", "OPEN", "", 0, false, false}, {"In progress", "PROGRESS", "Start", 0, false, false}, {"Done", "DONE", "Complete", 0, true, true}}
@@ -72,13 +85,21 @@ func (s *Store) LoadDemo(ctx context.Context, n int, rng *rand.Rand, progress De
 	if err != nil {
 		return err
 	}
-	return s.demoOpportunities(ctx, ref, n, rng, progress)
+	if err := s.demoOpportunities(ctx, ref, n, rng, progress); err != nil {
+		return err
+	}
+	for _, dk := range demoKinds {
+		if err := s.demoActivities(ctx, ref, KindByName(dk.kind), n/dk.share, dk.topics, rng); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // IsEmpty reports whether the database holds no pipeline yet (first start).
 func (s *Store) IsEmpty(ctx context.Context) (bool, error) {
 	var n int64
-	err := s.DB.WithContext(ctx).Model(&Pipeline{}).Count(&n).Error
+	err := s.db(ctx).Model(&Pipeline{}).Count(&n).Error
 	return n == 0, err
 }
 
@@ -98,7 +119,7 @@ type demoRef struct {
 
 func (s *Store) demoReference(ctx context.Context) (*demoRef, error) {
 	ref := &demoRef{}
-	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		now := s.now()
 		var existing Pipeline
 		err := tx.Where("import_id = ?", "demo:pipeline:sales").Take(&existing).Error
@@ -206,7 +227,7 @@ func (s *Store) demoReference(ctx context.Context) (*demoRef, error) {
 
 func (s *Store) loadDemoReference(tx *gorm.DB, ref *demoRef) error {
 	var pipelines []Pipeline
-	if err := tx.Where("activity_type = ? AND import_id LIKE 'demo:%'", TypeSalesOpportunity).Order("sort_index").Find(&pipelines).Error; err != nil {
+	if err := tx.Where("activity_type = ? AND import_id LIKE 'demo:%'", SalesOpportunity.Type).Order("sort_index").Find(&pipelines).Error; err != nil {
 		return err
 	}
 	for _, p := range pipelines {
@@ -242,13 +263,10 @@ func (s *Store) demoOpportunities(ctx context.Context, ref *demoRef, n int, rng 
 	now := s.now()
 	today := NewDate(now.Year(), now.Month(), now.Day())
 	// Reserve all numbers at once: one short transaction, then batches that only insert.
-	var last int
-	if err := s.DB.WithContext(ctx).Raw(`INSERT INTO number_sequences (activity_type, year, last_value) VALUES (?, ?, ?)
-		ON CONFLICT (activity_type, year) DO UPDATE SET last_value = number_sequences.last_value + ?
-		RETURNING last_value`, TypeSalesOpportunity, now.Year(), n, n).Scan(&last).Error; err != nil {
+	next, err := s.reserveNumbers(ctx, SalesOpportunity.Type, now.Year(), n)
+	if err != nil {
 		return err
 	}
-	next := last - n + 1
 	for done := 0; done < n; {
 		size := min(batch, n-done)
 		first := next + done
@@ -264,7 +282,7 @@ func (s *Store) demoOpportunities(ctx context.Context, ref *demoRef, n int, rng 
 				phase := pl.phases[weightedPhase(rng, len(pl.phases))]
 				cust := rng.IntN(len(ref.customers))
 				a := &acts[i]
-				a.stamp(TypeSalesOpportunity, now.Add(-time.Duration(rng.IntN(90*24))*time.Hour))
+				a.stamp(SalesOpportunity.Type, now.Add(-time.Duration(rng.IntN(90*24))*time.Hour))
 				a.Subject = demoTopics[rng.IntN(len(demoTopics))] + " — " + ref.customers[cust].Name
 				a.Number = formatNumber(now.Year(), first+i)
 				a.Currency = "EUR"
@@ -286,7 +304,7 @@ func (s *Store) demoOpportunities(ctx context.Context, ref *demoRef, n int, rng 
 				if entered.After(now) {
 					entered = now.Add(-time.Duration(rng.IntN(48)) * time.Hour)
 				}
-				if err := enterPhase(a, &phase, entered, true); err != nil {
+				if _, err := enterPhase(SalesOpportunity, a, &phase, entered, true); err != nil {
 					return err
 				}
 				if phase.IsLost() {
@@ -307,6 +325,58 @@ func (s *Store) demoOpportunities(ctx context.Context, ref *demoRef, n int, rng 
 		}
 	}
 	return nil
+}
+
+// reserveNumbers takes n activity numbers of a type and year at once (one short transaction,
+// then batches that only insert) and returns the first.
+func (s *Store) reserveNumbers(ctx context.Context, activityType string, year, n int) (int, error) {
+	var last int
+	err := s.db(ctx).Raw(`INSERT INTO number_sequences (activity_type, year, last_value) VALUES (?, ?, ?)
+		ON CONFLICT (activity_type, year) DO UPDATE SET last_value = number_sequences.last_value + ?
+		RETURNING last_value`, activityType, year, n, n).Scan(&last).Error
+	return last - n + 1, err
+}
+
+// demoActivities adds n activities of kind k to its first demo pipeline: customers' invoices
+// and tickets with an amount and an owner, spread over the pipeline's phases.
+func (s *Store) demoActivities(ctx context.Context, ref *demoRef, k *Kind, n int, topics []string, rng *rand.Rand) error {
+	if n <= 0 {
+		return nil
+	}
+	var pl Pipeline
+	if err := s.db(ctx).Where("activity_type = ? AND import_id = ?", k.Type, "demo:pipeline:"+k.Name).Take(&pl).Error; err != nil {
+		return fmt.Errorf("demo pipeline of %s: %w", k.Name, err)
+	}
+	var phases []Phase
+	if err := s.db(ctx).Where("pipeline_id = ?", pl.ID).Order("sort_index").Find(&phases).Error; err != nil {
+		return err
+	}
+	now := s.now()
+	first, err := s.reserveNumbers(ctx, k.Type, now.Year(), n)
+	if err != nil {
+		return err
+	}
+	acts := make([]Activity, n)
+	changes := make([]PhaseChange, n)
+	for i := range acts {
+		phase := phases[rng.IntN(len(phases))]
+		cust := rng.IntN(len(ref.customers))
+		a := &acts[i]
+		*a = *newActivity(k, now.Add(-time.Duration(rng.IntN(60*24))*time.Hour))
+		a.Subject = topics[rng.IntN(len(topics))] + " — " + ref.customers[cust].Name
+		a.Number = formatNumber(now.Year(), first+i)
+		a.PipelineID = pl.ID
+		a.RelationshipID = &ref.customers[cust].ID
+		a.SalesRepresentativeID = &ref.reps[rng.IntN(len(ref.reps))].ID
+		a.Amount = float64(100 * (1 + rng.IntN(200)))
+		a.RelationDescription = ref.customers[cust].Name
+		a.SortIndex = float64(i+1) * sortStep
+		if _, err := enterPhase(k, a, &phase, a.CreationDate, true); err != nil {
+			return err
+		}
+		changes[i] = PhaseChange{ID: uuid.New(), ActivityID: a.ID, ToPhaseID: phase.ID, MovedBy: a.SalesRepresentativeID, MovedAt: a.PhaseEnteredAt}
+	}
+	return s.bulkInsert(ctx, acts, changes)
 }
 
 // weightedPhase favours the early, open phases, as a real pipeline does.

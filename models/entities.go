@@ -6,22 +6,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// ActivityKinds are the activity types that have phases: the 15 subtypes of the seeds'
-// Datastore.Phase. An activity of kind K has _Type "Activity.K" and its phases "Datastore.Phase.ActivityK".
-var ActivityKinds = []string{
-	"Appointment", "Campaign", "Document", "Email", "Event", "Invoice", "LinkedInMessage", "Offer",
-	"Project", "SalesOpportunity", "SalesOrder", "Subscription", "SupportTicket", "Task", "WorkOrder",
-}
-
-// ActivityType is the _Type of an activity of the given kind ("Activity.SalesOpportunity").
-func ActivityType(kind string) string { return "Activity." + kind }
-
-// PhaseType is the _Type of the phases of an activity kind ("Datastore.Phase.ActivitySalesOpportunity").
-func PhaseType(kind string) string { return "Datastore.Phase.Activity" + kind }
-
 // Discriminators of the other entities.
 const (
-	TypeSalesOpportunity = "Activity.SalesOpportunity"
 	TypePipeline         = "Pipeline"
 	TypeEmployee         = "Relation.Person.Contact.Employee"
 	TypeContact          = "Relation.Person.Contact"

@@ -264,9 +264,9 @@ func (s *Store) report(ctx context.Context, fn func(r *Store) error) error {
 		return fn(&r)
 	}
 	if !s.IsPostgres() {
-		return s.DB.WithContext(ctx).Transaction(run)
+		return s.db(ctx).Transaction(run)
 	}
-	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SET LOCAL work_mem = '64MB'").Error; err != nil {
 			return err
 		}
@@ -373,7 +373,7 @@ func (s *Store) forecastByRep(ctx context.Context, rows []forecastAgg) ([]Foreca
 	}
 	if len(ids) > 0 {
 		var reps []Employee
-		if err := s.DB.WithContext(ctx).Where("id IN ?", ids).Find(&reps).Error; err != nil {
+		if err := s.db(ctx).Where("id IN ?", ids).Find(&reps).Error; err != nil {
 			return nil, err
 		}
 		for _, e := range reps {
@@ -403,7 +403,7 @@ func (s *Store) forecastByRep(ctx context.Context, rows []forecastAgg) ([]Foreca
 // forecastScope loads the sales pipelines the filter covers, with their phases in order.
 func (s *Store) forecastScope(ctx context.Context, f ForecastFilter) ([]Pipeline, []ForecastPhase, error) {
 	var pipelines []Pipeline
-	q := s.DB.WithContext(ctx).Where("activity_type = ?", TypeSalesOpportunity)
+	q := s.db(ctx).Where("activity_type = ?", SalesOpportunity.Type)
 	if f.PipelineID != nil {
 		q = q.Where("id = ?", *f.PipelineID)
 	} else {
@@ -418,7 +418,7 @@ func (s *Store) forecastScope(ctx context.Context, f ForecastFilter) ([]Pipeline
 	var out []ForecastPhase
 	for _, pl := range pipelines {
 		var phases []Phase
-		if err := s.DB.WithContext(ctx).Where("pipeline_id = ?", pl.ID).Order("sort_index, name").Find(&phases).Error; err != nil {
+		if err := s.db(ctx).Where("pipeline_id = ?", pl.ID).Order("sort_index, name").Find(&phases).Error; err != nil {
 			return nil, nil, err
 		}
 		for _, p := range phases {
@@ -511,14 +511,14 @@ func (s *Store) forecastAggregate(ctx context.Context, f ForecastFilter, today D
 		(NOT a.is_closed AND (a.expected_order_date IS NULL OR a.expected_order_date < ?
 			OR (a.expected_order_date >= ? AND a.expected_order_date <= ?)))
 		OR (a.is_closed AND a.phase_entered_at >= ? AND a.phase_entered_at < ?))`)
-	args = append(args, TypeSalesOpportunity, today, f.From, f.To, fromTS, toTS)
+	args = append(args, SalesOpportunity.Type, today, f.From, f.To, fromTS, toTS)
 	// The pipelines in scope (the filter's, or the active ones), so that every figure covers
 	// the same opportunities as the phases the page lists.
 	where.WriteString(" AND a.pipeline_id IN ?")
 	args = append(args, pipelines)
-	if f.RepID != nil {
-		where.WriteString(" AND a.sales_representative_id = ?")
-		args = append(args, *f.RepID)
+	if c := s.ownerCondition(ctx, f.RepID); c.sql != "" {
+		where.WriteString(" AND " + c.sql)
+		args = append(args, c.args...)
 	}
 	query := `SELECT CASE WHEN f.k IN ('won', 'lost') THEN f.pc WHEN f.k = 'open' THEN f.pe ELSE '' END AS g1,
 		CAST(f.phase_id AS text) AS g2, COALESCE(CAST(f.sales_representative_id AS text), '') AS g3, f.k AS k, COUNT(*) AS n,
@@ -537,7 +537,7 @@ func (s *Store) forecastAggregate(ctx context.Context, f ForecastFilter, today D
 		WHERE ` + where.String() + `) f
 	GROUP BY 1, 2, 3, 4`
 	var rows []forecastAgg
-	err := s.DB.WithContext(ctx).Raw(query, args...).Scan(&rows).Error
+	err := s.db(ctx).Raw(query, args...).Scan(&rows).Error
 	return rows, err
 }
 
@@ -611,7 +611,7 @@ func (s *Store) ForecastCards(ctx context.Context, f ForecastFilter, month Date,
 			ExpectedOrderDate *Date
 			ID                uuid.UUID
 		}
-		if err := s.DB.WithContext(ctx).Model(&Activity{}).Select("expected_order_date, id").Where("id = ?", *afterID).Limit(1).Scan(&pos).Error; err != nil {
+		if err := s.db(ctx).Model(&Activity{}).Select("expected_order_date, id").Where("id = ?", *afterID).Limit(1).Scan(&pos).Error; err != nil {
 			return nil, err
 		}
 		if len(pos) == 0 || pos[0].ExpectedOrderDate == nil {
@@ -633,31 +633,34 @@ func (s *Store) ForecastCards(ctx context.Context, f ForecastFilter, month Date,
 // openInRange is the FROM and WHERE shared by the forecast board's figures and cards, so that a
 // column's totals describe exactly the cards it can show.
 func (s *Store) openInRange(ctx context.Context, f ForecastFilter, from, to Date) *gorm.DB {
-	q := s.DB.WithContext(ctx).Table("activities AS a").
-		Where("a.type = ? AND NOT a.is_closed AND a.expected_order_date >= ? AND a.expected_order_date <= ?", TypeSalesOpportunity, from, to)
+	q := s.db(ctx).Table("activities AS a").
+		Where("a.type = ? AND NOT a.is_closed AND a.expected_order_date >= ? AND a.expected_order_date <= ?", SalesOpportunity.Type, from, to)
 	if f.PipelineID != nil {
 		q = q.Where("a.pipeline_id = ?", *f.PipelineID)
 	}
-	if f.RepID != nil {
-		q = q.Where("a.sales_representative_id = ?", *f.RepID)
+	if c := s.ownerCondition(ctx, f.RepID); c.sql != "" {
+		q = q.Where(c.sql, c.args...)
 	}
 	return q
 }
 
 // MoveToMonth moves an opportunity's ExpectedOrderDate to another month, keeping its day where
 // the month has it (else the month's last day; an opportunity without a date gets the last
-// day too). It is an UpdateOpportunity, refused if the opportunity changed since it was read,
+// day too). It is an UpdateActivity, refused if the opportunity changed since it was read,
 // so that a concurrent edit of the date is never overwritten. It also returns the old date.
 func (s *Store) MoveToMonth(ctx context.Context, id uuid.UUID, month Date, actor Actor) (*MoveResult, *Date, error) {
-	opp, err := s.Opportunity(ctx, id)
+	opp, err := s.Activity(ctx, id)
 	if err != nil {
 		return nil, nil, err
+	}
+	if opp.Type != SalesOpportunity.Type {
+		return nil, nil, Errorf(ENotFound, "That opportunity no longer exists.")
 	}
 	old := opp.ExpectedOrderDate
 	next := NewDate(month.Year(), month.Month()+1, 0) // the month's last day
 	if old != nil {
 		next = old.InMonth(month.Year(), month.Month())
 	}
-	res, err := s.UpdateOpportunity(ctx, id, OpportunityChanges{ExpectedOrderDate: &next, ExpectedVersion: &opp.Version}, actor)
+	res, err := s.UpdateActivity(ctx, id, ActivityChanges{ExpectedOrderDate: &next, ExpectedVersion: &opp.Version}, actor)
 	return res, old, err
 }

@@ -87,12 +87,12 @@ func newForecastFixture(t *testing.T, s *models.Store) *forecastFixture {
 		if r.renewals {
 			pipeline, phase = f.renewals.ID, f.other[r.phase].ID
 		}
-		ch := models.OpportunityChanges{Subject: ptr(r.subject), PipelineID: &pipeline, PhaseID: &phase,
+		ch := models.ActivityChanges{Subject: ptr(r.subject), PipelineID: &pipeline, PhaseID: &phase,
 			EstimatedAmount: ptr(r.amount), ExpectedOrderDate: r.expected, SalesRepresentativeID: r.rep}
 		if r.category != "" {
 			ch.ForecastCategory = ptr(r.category)
 		}
-		if _, err := s.CreateOpportunity(ctx, ch, models.Actor{}); err != nil {
+		if _, err := s.CreateActivity(ctx, models.SalesOpportunity, ch, models.Actor{}); err != nil {
 			t.Fatalf("%s: %v", r.subject, err)
 		}
 	}
@@ -268,22 +268,22 @@ func TestForecastCategoryOverride(t *testing.T) {
 			t.Fatalf("won category %q", p.ForecastCategory)
 		}
 		a := f.create(t, "Override", 1000)
-		_, err := s.UpdateOpportunity(ctx, a.ID, models.OpportunityChanges{ForecastCategory: ptr("Maybe")}, models.Actor{})
+		_, err := s.UpdateActivity(ctx, a.ID, models.ActivityChanges{ForecastCategory: ptr("Maybe")}, models.Actor{})
 		if e, ok := err.(*models.Error); !ok || e.Code != models.EInvalid || e.Field != "ForecastCategory" {
 			t.Fatalf("unknown category: %v", err)
 		}
-		res, err := s.UpdateOpportunity(ctx, a.ID, models.OpportunityChanges{ForecastCategory: ptr(models.ForecastCommit)}, models.Actor{})
-		if err != nil || res.Opportunity.ForecastCategory == nil || *res.Opportunity.ForecastCategory != models.ForecastCommit {
+		res, err := s.UpdateActivity(ctx, a.ID, models.ActivityChanges{ForecastCategory: ptr(models.ForecastCommit)}, models.Actor{})
+		if err != nil || res.Activity.ForecastCategory == nil || *res.Activity.ForecastCategory != models.ForecastCommit {
 			t.Fatalf("set: %+v %v", res, err)
 		}
-		got, _ := s.Opportunity(ctx, a.ID)
+		got, _ := s.Activity(ctx, a.ID)
 		if got.ForecastCategory == nil || *got.ForecastCategory != models.ForecastCommit {
 			t.Fatalf("stored %v", got.ForecastCategory)
 		}
-		if _, err := s.UpdateOpportunity(ctx, a.ID, models.OpportunityChanges{ForecastCategory: ptr("")}, models.Actor{}); err != nil {
+		if _, err := s.UpdateActivity(ctx, a.ID, models.ActivityChanges{ForecastCategory: ptr("")}, models.Actor{}); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.Opportunity(ctx, a.ID); got.ForecastCategory != nil {
+		if got, _ := s.Activity(ctx, a.ID); got.ForecastCategory != nil {
 			t.Fatalf("not cleared: %v", *got.ForecastCategory)
 		}
 	})
@@ -373,13 +373,13 @@ func TestForecastBoardMovesByMonth(t *testing.T) {
 			{mustCard(t, s, rng, models.NewDate(2026, 3, 1), "D").ID, models.NewDate(2026, 4, 1), models.NewDate(2026, 4, 30)},
 		} {
 			res, old, err := s.MoveToMonth(ctx, m.id, m.month, models.Actor{})
-			if err != nil || old == nil || *res.Opportunity.ExpectedOrderDate != m.want {
+			if err != nil || old == nil || *res.Activity.ExpectedOrderDate != m.want {
 				t.Fatalf("move to %v: %+v %v", m.month, res, err)
 			}
 		}
 		g := f.create(t, "No date", 500)
 		res, old, err := s.MoveToMonth(ctx, g.ID, models.NewDate(2026, 2, 1), models.Actor{})
-		if err != nil || old != nil || *res.Opportunity.ExpectedOrderDate != models.NewDate(2026, 2, 28) {
+		if err != nil || old != nil || *res.Activity.ExpectedOrderDate != models.NewDate(2026, 2, 28) {
 			t.Fatalf("no date: %+v %v %v", res, old, err)
 		}
 		months, _ = s.ForecastMonths(ctx, rng)
@@ -425,7 +425,7 @@ func TestPipelineHealth(t *testing.T) {
 		move := func(a *models.Activity, phase string, m time.Month, d int) {
 			t.Helper()
 			at(m, d)
-			if _, err := s.MoveOpportunity(ctx, a.ID, f.phases[phase].ID, nil, nil, models.Actor{}); err != nil {
+			if _, err := s.MoveActivity(ctx, a.ID, f.phases[phase].ID, nil, nil, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -59,7 +59,7 @@ func (s *Store) pipelineHealth(ctx context.Context, f HealthFilter, now time.Tim
 		out[i] = PhaseHealth{ForecastPhase: p}
 		index[p.ID.String()] = i
 	}
-	where, args := s.healthWhere(f)
+	where, args := s.healthWhere(ctx, f)
 	if len(phases) == 0 {
 		return out, nil, nil
 	}
@@ -71,7 +71,7 @@ func (s *Store) pipelineHealth(ctx context.Context, f HealthFilter, now time.Tim
 			won = append(won, p.ID)
 		}
 	}
-	rows, err := s.phaseHistory(ctx, scope, won, f.RepID, true)
+	rows, err := s.phaseHistory(ctx, scope, won, s.ownerCondition(ctx, f.RepID), true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -107,7 +107,7 @@ func (s *Store) pipelineHealth(ctx context.Context, f HealthFilter, now time.Tim
 		Open    int64
 		Rotting int64
 	}
-	q := s.DB.WithContext(ctx).Raw(`SELECT CAST(a.phase_id AS text) AS phase_id, COUNT(*) AS open, COALESCE(SUM(`+rotting+`), 0) AS rotting
+	q := s.db(ctx).Raw(`SELECT CAST(a.phase_id AS text) AS phase_id, COUNT(*) AS open, COALESCE(SUM(`+rotting+`), 0) AS rotting
 		FROM activities a WHERE NOT a.is_closed AND `+where+` GROUP BY a.phase_id`, append(condArgs, args...)...)
 	if err := q.Scan(&open).Error; err != nil {
 		return nil, nil, err
@@ -122,7 +122,7 @@ func (s *Store) pipelineHealth(ctx context.Context, f HealthFilter, now time.Tim
 	}
 
 	var cards []Card
-	err = s.DB.WithContext(ctx).Table("activities AS a").
+	err = s.db(ctx).Table("activities AS a").
 		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
 		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
 		Where("NOT a.is_closed AND "+where, args...).Where("("+strings.Join(cond, " OR ")+")", condArgs...).
@@ -139,19 +139,43 @@ func (s *Store) pipelineHealth(ctx context.Context, f HealthFilter, now time.Tim
 	return out, list, nil
 }
 
-// healthWhere is the filter of the health queries over activities a.
-func (s *Store) healthWhere(f HealthFilter) (string, []any) {
+// healthWhere is the filter of the health queries over activities a: the filter's pipeline and
+// rep, within what the ctx's actor may read.
+func (s *Store) healthWhere(ctx context.Context, f HealthFilter) (string, []any) {
 	where := "a.type = ?"
-	args := []any{TypeSalesOpportunity}
+	args := []any{SalesOpportunity.Type}
 	if f.PipelineID != nil {
 		where += " AND a.pipeline_id = ?"
 		args = append(args, *f.PipelineID)
 	}
-	if f.RepID != nil {
-		where += " AND a.sales_representative_id = ?"
-		args = append(args, *f.RepID)
+	if c := s.ownerCondition(ctx, f.RepID); c.sql != "" {
+		where += " AND " + c.sql
+		args = append(args, c.args...)
 	}
 	return where, args
+}
+
+// condition is an SQL condition with its bound arguments.
+type condition struct {
+	sql  string
+	args []any
+}
+
+// ownerCondition limits activities a to a rep's (repID, when set) and to what the ctx's actor
+// may read; "" when neither limits anything.
+func (s *Store) ownerCondition(ctx context.Context, repID *uuid.UUID) condition {
+	var c condition
+	if repID != nil {
+		c.sql, c.args = "a.sales_representative_id = ?", []any{*repID}
+	}
+	if cond, args := s.readScope(ctx).Where("a.sales_representative_id"); cond != "" {
+		if c.sql != "" {
+			c.sql += " AND "
+		}
+		c.sql += cond
+		c.args = append(c.args, args...)
+	}
+	return c
 }
 
 // daysBetween is the dialect's fractional days from timestamp column a to b.
@@ -180,8 +204,8 @@ type phaseHistoryRow struct {
 //
 // Window functions rather than a GROUP BY per opportunity, which at a million changes is the
 // slowest part. The scope's phases select the history without joining every activity (an
-// opportunity never changes pipeline); only a rep filter needs the activities.
-func (s *Store) phaseHistory(ctx context.Context, scope, won []uuid.UUID, repID *uuid.UUID, full bool) ([]phaseHistoryRow, error) {
+// opportunity never changes pipeline); only a rep filter or a limited reader needs the activities.
+func (s *Store) phaseHistory(ctx context.Context, scope, won []uuid.UUID, owner condition, full bool) ([]phaseHistoryRow, error) {
 	if len(scope) == 0 {
 		return nil, nil
 	}
@@ -193,9 +217,9 @@ func (s *Store) phaseHistory(ctx context.Context, scope, won []uuid.UUID, repID 
 	}
 	history := "pc.to_phase_id IN ?"
 	args = append(args, scope)
-	if repID != nil {
-		history += " AND pc.activity_id IN (SELECT a.id FROM activities a WHERE a.sales_representative_id = ?)"
-		args = append(args, *repID)
+	if owner.sql != "" {
+		history += " AND pc.activity_id IN (SELECT a.id FROM activities a WHERE " + owner.sql + ")"
+		args = append(args, owner.args...)
 	}
 	counts, windows := "0 AS entered, 0 AS won,", ""
 	if full {
@@ -206,7 +230,7 @@ func (s *Store) phaseHistory(ctx context.Context, scope, won []uuid.UUID, repID 
 				ROW_NUMBER() OVER (PARTITION BY pc.activity_id, pc.to_phase_id ORDER BY pc.moved_at, pc.id) AS nth`
 	}
 	var rows []phaseHistoryRow
-	err := s.DB.WithContext(ctx).Raw(`SELECT CAST(x.phase_id AS text) AS phase_id, `+counts+`
+	err := s.db(ctx).Raw(`SELECT CAST(x.phase_id AS text) AS phase_id, `+counts+`
 			COUNT(x.next_at) AS stays,
 			COALESCE(SUM(`+s.daysBetween("x.moved_at", "x.next_at")+`), 0) AS days
 		FROM (SELECT pc.to_phase_id AS phase_id, pc.moved_at,
@@ -263,7 +287,7 @@ func (s *Store) UsualDaysInPhase(ctx context.Context, pipelineID uuid.UUID) (Usu
 
 func (s *Store) usualDaysInPhase(ctx context.Context, pipelineID uuid.UUID) (UsualDays, error) {
 	var phases []Phase
-	if err := s.DB.WithContext(ctx).Where("pipeline_id = ?", pipelineID).Find(&phases).Error; err != nil {
+	if err := s.db(ctx).Where("pipeline_id = ?", pipelineID).Find(&phases).Error; err != nil {
 		return nil, err
 	}
 	byID := make(map[string]Phase, len(phases))
@@ -272,7 +296,7 @@ func (s *Store) usualDaysInPhase(ctx context.Context, pipelineID uuid.UUID) (Usu
 		byID[p.ID.String()] = p
 		scope = append(scope, p.ID) // terminal ones too: entering one ends a stay
 	}
-	rows, err := s.phaseHistory(ctx, scope, nil, nil, false)
+	rows, err := s.phaseHistory(ctx, scope, nil, condition{}, false)
 	if err != nil {
 		return nil, err
 	}

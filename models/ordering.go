@@ -46,7 +46,7 @@ func (s *Store) place(tx *gorm.DB, a *Activity, afterID, beforeID *uuid.UUID) er
 // bounds finds the sort indexes just above and below the drop point, excluding the card itself.
 func (s *Store) bounds(tx *gorm.DB, a *Activity, afterID, beforeID *uuid.UUID) (lo, hi *float64, err error) {
 	column := func() *gorm.DB {
-		return tx.Model(&Activity{}).Where("pipeline_id = ? AND phase_id = ? AND type = ? AND id <> ?", a.PipelineID, a.PhaseID, a.Type, a.ID)
+		return tx.Model(&Activity{}).Where("pipeline_id = ? AND phase_id = ? AND id <> ?", a.PipelineID, a.PhaseID, a.ID)
 	}
 	neighbour := func(id *uuid.UUID) (*float64, error) {
 		if id == nil || *id == uuid.Nil || *id == a.ID {
@@ -90,10 +90,14 @@ func (s *Store) bounds(tx *gorm.DB, a *Activity, afterID, beforeID *uuid.UUID) (
 }
 
 // renumber spaces a column's cards sortStep apart, keeping their order. The caller holds the
-// column's lock (the phase row), so no other move interleaves.
+// column's lock (the phase row), so no other move into the column interleaves; a card can still
+// be leaving it, moved by a transaction that locked the card and its new column only. The outer
+// WHERE repeats the column so that PostgreSQL, which re-checks it on the row version the leaving
+// move committed, skips that card instead of writing its old rank into its new column.
 func (s *Store) renumber(tx *gorm.DB, a *Activity) error {
 	return tx.Exec(`UPDATE activities SET sort_index = r.rn * ?
 		FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY sort_index, id) AS rn FROM activities
-		      WHERE pipeline_id = ? AND phase_id = ? AND type = ? AND id <> ?) AS r
-		WHERE activities.id = r.id`, sortStep, a.PipelineID, a.PhaseID, a.Type, a.ID).Error
+		      WHERE pipeline_id = ? AND phase_id = ? AND id <> ?) AS r
+		WHERE activities.id = r.id AND activities.pipeline_id = ? AND activities.phase_id = ?`,
+		sortStep, a.PipelineID, a.PhaseID, a.ID, a.PipelineID, a.PhaseID).Error
 }

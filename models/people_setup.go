@@ -47,7 +47,7 @@ func (s *Store) EnsureFirstAdmin(ctx context.Context, email, password string) (*
 // DemoPassword. Logins that exist already are left alone.
 func (s *Store) CreateDemoUsers(ctx context.Context) ([]Credential, error) {
 	var reps []Employee
-	if err := s.DB.WithContext(ctx).Where("import_id LIKE ?", "demo:employee:%").Order("first_name").Find(&reps).Error; err != nil {
+	if err := s.db(ctx).Where("import_id LIKE ?", "demo:employee:%").Order("first_name").Find(&reps).Error; err != nil {
 		return nil, err
 	}
 	var out []Credential
@@ -80,7 +80,7 @@ func (s *Store) CreateDemoUsers(ctx context.Context) ([]Credential, error) {
 // HasDemoData reports whether the demo reference data is loaded.
 func (s *Store) HasDemoData(ctx context.Context) (bool, error) {
 	var p Pipeline
-	err := s.DB.WithContext(ctx).Where("import_id = ?", "demo:pipeline:sales").Take(&p).Error
+	err := s.db(ctx).Where("import_id = ?", "demo:pipeline:sales").Take(&p).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return false, nil
 	}

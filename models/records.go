@@ -13,7 +13,7 @@ import (
 	"gorm.io/gorm"
 )
 
-// Writes of the simple records beside opportunities (customers, contacts, sources, lost reasons,
+// Writes of the simple records beside activities (customers, contacts, sources, lost reasons,
 // product lines, and the admin's pipelines and phases), for the API. As everywhere in the Store,
 // each call is one transaction and the rules live here; nil fields of a changes struct are left
 // as they are. ImportID "" clears it.
@@ -70,7 +70,7 @@ func canWriteRecords(a Actor) error {
 // saveRecord creates rec (id nil) or loads, changes and saves the record with id, in one
 // transaction. apply validates and applies the changes to rec; after, when not nil, runs in the
 // same transaction once rec is saved.
-func (s *Store) saveRecord(ctx context.Context, rec record, id *uuid.UUID, typ, what string, importID *string, active *bool, apply func(tx *gorm.DB, creating bool) error, after func(tx *gorm.DB) error) error {
+func (s *Store) saveRecord(ctx context.Context, rec record, id *uuid.UUID, typ, what string, importID *string, active *bool, actor Actor, apply func(tx *gorm.DB, creating bool) error, after func(tx *gorm.DB) error) error {
 	return s.transact(ctx, func(tx *gorm.DB) error {
 		now := s.now()
 		std := rec.standard()
@@ -97,7 +97,9 @@ func (s *Store) saveRecord(ctx context.Context, rec record, id *uuid.UUID, typ, 
 			return err
 		}
 		var err error
+		op := ChangeUpdated
 		if creating {
+			op = ChangeCreated
 			if std.SortIndex == 0 {
 				if std.SortIndex, err = maxSortIndex(tx.Model(rec)); err != nil {
 					return err
@@ -110,6 +112,9 @@ func (s *Store) saveRecord(ctx context.Context, rec record, id *uuid.UUID, typ, 
 		}
 		if err != nil {
 			return mapDBError(err, "ImportId")
+		}
+		if err := s.emit(tx, recordChange(std.Type, std.ID, op, actor, now)); err != nil {
+			return err
 		}
 		if after != nil {
 			return after(tx)
@@ -130,6 +135,13 @@ func (s *Store) DeleteRecord(ctx context.Context, model any, id uuid.UUID, what 
 		}
 	}
 	return s.transact(ctx, func(tx *gorm.DB) error {
+		var types []string
+		if err := tx.Model(model).Where("id = ?", id).Limit(1).Pluck("type", &types).Error; err != nil {
+			return err
+		}
+		if len(types) == 0 {
+			return Errorf(ENotFound, "That %s does not exist.", what)
+		}
 		res := tx.Where("id = ?", id).Delete(model)
 		if isForeignKeyViolation(res.Error) {
 			return Errorf(EConflict, "This %s is still in use; archive it (IsActive false) instead.", what)
@@ -140,7 +152,7 @@ func (s *Store) DeleteRecord(ctx context.Context, model any, id uuid.UUID, what 
 		if res.RowsAffected == 0 {
 			return Errorf(ENotFound, "That %s does not exist.", what)
 		}
-		return nil
+		return s.emit(tx, recordChange(types[0], id, ChangeDeleted, actor, s.now()))
 	})
 }
 
@@ -174,7 +186,7 @@ func (s *Store) SaveRelationship(ctx context.Context, id *uuid.UUID, ch Relation
 		return uuid.Nil, err
 	}
 	r := &Relationship{}
-	err := s.saveRecord(ctx, r, id, TypeRelationship, "customer", ch.ImportID, ch.IsActive, func(tx *gorm.DB, creating bool) error {
+	err := s.saveRecord(ctx, r, id, TypeRelationship, "customer", ch.ImportID, ch.IsActive, actor, func(tx *gorm.DB, creating bool) error {
 		if creating && ch.Name == nil {
 			return FieldError("Name", "Name is required.")
 		}
@@ -192,7 +204,7 @@ func (s *Store) SaveContact(ctx context.Context, id *uuid.UUID, ch ContactChange
 		return uuid.Nil, err
 	}
 	c := &Contact{}
-	err := s.saveRecord(ctx, c, id, TypeContact, "contact", ch.ImportID, ch.IsActive, func(tx *gorm.DB, creating bool) error {
+	err := s.saveRecord(ctx, c, id, TypeContact, "contact", ch.ImportID, ch.IsActive, actor, func(tx *gorm.DB, creating bool) error {
 		for _, f := range []struct {
 			dst   *string
 			in    *string
@@ -231,7 +243,7 @@ func (s *Store) SaveSource(ctx context.Context, id *uuid.UUID, ch NamedChanges, 
 		return uuid.Nil, err
 	}
 	x := &Source{}
-	err := s.saveRecord(ctx, x, id, TypeSource, "source", ch.ImportID, ch.IsActive, func(tx *gorm.DB, creating bool) error {
+	err := s.saveRecord(ctx, x, id, TypeSource, "source", ch.ImportID, ch.IsActive, actor, func(tx *gorm.DB, creating bool) error {
 		return applyNamed(&x.Name, &x.Code, ch, creating)
 	}, nil)
 	return x.ID, err
@@ -243,7 +255,7 @@ func (s *Store) SaveLostReason(ctx context.Context, id *uuid.UUID, ch NamedChang
 		return uuid.Nil, err
 	}
 	x := &LostReason{}
-	err := s.saveRecord(ctx, x, id, TypeLostReason, "lost reason", ch.ImportID, ch.IsActive, func(tx *gorm.DB, creating bool) error {
+	err := s.saveRecord(ctx, x, id, TypeLostReason, "lost reason", ch.ImportID, ch.IsActive, actor, func(tx *gorm.DB, creating bool) error {
 		return applyNamed(&x.Name, &x.Code, ch, creating)
 	}, nil)
 	return x.ID, err
@@ -264,15 +276,15 @@ func applyNamed(name, code *string, ch NamedChanges, creating bool) error {
 // opportunity: its version goes up).
 func (s *Store) SaveProductLine(ctx context.Context, id *uuid.UUID, ch ProductLineChanges, actor Actor) (uuid.UUID, error) {
 	l := &ProductLine{}
-	err := s.saveRecord(ctx, l, id, TypeProductLine, "product line", ch.ImportID, nil, func(tx *gorm.DB, creating bool) error {
+	err := s.saveRecord(ctx, l, id, TypeProductLine, "product line", ch.ImportID, nil, actor, func(tx *gorm.DB, creating bool) error {
 		switch {
 		case creating && ch.ActivityID == nil:
-			return FieldError("Activity", "A product line needs its opportunity (Activity).")
+			return FieldError("Activity", "A product line needs its activity (Activity).")
 		case creating:
 			l.ActivityID = *ch.ActivityID
 			l.Quantity = 1
 		case ch.ActivityID != nil && *ch.ActivityID != l.ActivityID:
-			return FieldError("Activity", "A product line cannot move to another opportunity.")
+			return FieldError("Activity", "A product line cannot move to another activity.")
 		}
 		if err := setText(&l.Description, ch.Description, "Description", false, maxSubjectLength); err != nil {
 			return err
@@ -294,7 +306,7 @@ func (s *Store) SaveProductLine(ctx context.Context, id *uuid.UUID, ch ProductLi
 			return FieldError("Price", "Quantity × Price is too large.")
 		}
 		return s.lockLineOwner(tx, l.ActivityID, actor)
-	}, func(tx *gorm.DB) error { return s.refreshLineTotals(tx, l.ActivityID) })
+	}, func(tx *gorm.DB) error { return s.refreshLineTotals(tx, l.ActivityID, actor) })
 	return l.ID, err
 }
 
@@ -311,25 +323,31 @@ func (s *Store) DeleteProductLine(ctx context.Context, id uuid.UUID, actor Actor
 		if err := tx.Where("id = ?", id).Delete(&ProductLine{}).Error; err != nil {
 			return err
 		}
-		return s.refreshLineTotals(tx, l.ActivityID)
+		if err := s.emit(tx, recordChange(l.Type, l.ID, ChangeDeleted, actor, s.now())); err != nil {
+			return err
+		}
+		return s.refreshLineTotals(tx, l.ActivityID, actor)
 	})
 }
 
-// lockLineOwner locks a line's opportunity and checks that actor may edit it.
+// lockLineOwner locks a line's activity and checks that actor may edit it.
 func (s *Store) lockLineOwner(tx *gorm.DB, activityID uuid.UUID, actor Actor) error {
-	a, err := s.lockOpportunity(tx, activityID)
-	if err != nil {
-		return FieldError("Activity", "That opportunity does not exist.")
+	a, err := s.lockActivity(tx, activityID)
+	if ErrorCode(err) == ENotFound {
+		return FieldError("Activity", "That activity does not exist.")
 	}
-	if !CanEditOpportunity(actor, a) {
+	if err != nil {
+		return err
+	}
+	if !CanEditActivity(actor, a) {
 		return errNotYours
 	}
 	return nil
 }
 
-// refreshLineTotals sets an opportunity's NumberOfProductLines and TotalSalesExcludingVAT from
-// its lines and bumps its version.
-func (s *Store) refreshLineTotals(tx *gorm.DB, activityID uuid.UUID) error {
+// refreshLineTotals sets an activity's NumberOfProductLines and TotalSalesExcludingVAT from its
+// lines: a change of the activity (its version goes up), reported as one.
+func (s *Store) refreshLineTotals(tx *gorm.DB, activityID uuid.UUID, actor Actor) error {
 	var t struct {
 		N     int64
 		Total float64
@@ -338,10 +356,21 @@ func (s *Store) refreshLineTotals(tx *gorm.DB, activityID uuid.UUID) error {
 		Where("activity_id = ?", activityID).Scan(&t).Error; err != nil {
 		return err
 	}
-	return tx.Model(&Activity{}).Where("id = ?", activityID).Updates(map[string]any{
-		"number_of_product_lines": float64(t.N), "total_sales_excluding_vat": t.Total,
-		"version": gorm.Expr("version + 1"), "last_mutation_date": s.now(),
-	}).Error
+	var a Activity
+	if err := tx.Where("id = ?", activityID).Take(&a).Error; err != nil {
+		return err
+	}
+	before, now := a, s.now()
+	a.NumberOfProductLines, a.TotalSalesExcludingVAT = float64(t.N), t.Total
+	a.Version++
+	a.LastMutationDate = now
+	if err := tx.Model(&Activity{}).Where("id = ?", activityID).Updates(map[string]any{
+		"number_of_product_lines": a.NumberOfProductLines, "total_sales_excluding_vat": a.TotalSalesExcludingVAT,
+		"version": a.Version, "last_mutation_date": now,
+	}).Error; err != nil {
+		return err
+	}
+	return s.emit(tx, activityChange(ChangeUpdated, &before, &a, actor, now))
 }
 
 // PipelineChanges creates or changes a pipeline (admins). ActivityType ("Activity.Task" or
@@ -353,9 +382,17 @@ type PipelineChanges struct {
 }
 
 // SavePipeline creates (id nil) or changes a pipeline through the admin functions, so that their
-// rules hold (the last active sales pipeline stays). Every input is validated before anything is
-// written; a change of name and of IsActive are two steps, the one that may be refused first.
-func (s *Store) SavePipeline(ctx context.Context, id *uuid.UUID, ch PipelineChanges, actor Actor) (uuid.UUID, error) {
+// rules hold (the last active sales pipeline stays). The steps (rename, archive …) are one
+// transaction: a refused step writes nothing of the others.
+func (s *Store) SavePipeline(ctx context.Context, id *uuid.UUID, ch PipelineChanges, actor Actor) (out uuid.UUID, err error) {
+	err = s.InTx(ctx, func(ctx context.Context) error {
+		out, err = s.savePipeline(ctx, id, ch, actor)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) savePipeline(ctx context.Context, id *uuid.UUID, ch PipelineChanges, actor Actor) (uuid.UUID, error) {
 	if err := mustAdminister(actor); err != nil {
 		return uuid.Nil, err
 	}
@@ -410,9 +447,18 @@ type PhaseChanges struct {
 }
 
 // SavePhase creates (id nil) or changes a phase of type phaseType ("" for any) through the admin
-// functions. Archiving (IsActive false) a phase that still holds opportunities is refused: move
-// them first (the admin page asks where to).
-func (s *Store) SavePhase(ctx context.Context, id *uuid.UUID, phaseType string, ch PhaseChanges, actor Actor) (uuid.UUID, error) {
+// functions, in one transaction: a refused step writes nothing of the others. Archiving
+// (IsActive false) a phase that still holds activities is refused: move them first (the admin
+// page asks where to).
+func (s *Store) SavePhase(ctx context.Context, id *uuid.UUID, phaseType string, ch PhaseChanges, actor Actor) (out uuid.UUID, err error) {
+	err = s.InTx(ctx, func(ctx context.Context) error {
+		out, err = s.savePhase(ctx, id, phaseType, ch, actor)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) savePhase(ctx context.Context, id *uuid.UUID, phaseType string, ch PhaseChanges, actor Actor) (uuid.UUID, error) {
 	if err := mustAdminister(actor); err != nil {
 		return uuid.Nil, err
 	}
@@ -485,7 +531,7 @@ func (s *Store) SavePhase(ctx context.Context, id *uuid.UUID, phaseType string, 
 }
 
 // DeletePhase deletes an empty phase (archived instead when the move history refers to it); a
-// phase that still holds opportunities is an EConflict: move them first.
+// phase that still holds activities is an EConflict: move them first.
 func (s *Store) DeletePhase(ctx context.Context, id uuid.UUID, phaseType string, actor Actor) error {
 	if err := mustAdminister(actor); err != nil {
 		return err

@@ -24,7 +24,7 @@ func TestUsualDaysAndRottingCards(t *testing.T) {
 		move := func(a *models.Activity, phase string, m time.Month, d int) {
 			t.Helper()
 			at(m, d)
-			if _, err := s.MoveOpportunity(ctx, a.ID, f.phases[phase].ID, nil, nil, models.Actor{}); err != nil {
+			if _, err := s.MoveActivity(ctx, a.ID, f.phases[phase].ID, nil, nil, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -27,7 +27,11 @@ type Store struct {
 	// Now is the clock; tests may set it. Always UTC.
 	Now func() time.Time
 
-	usual *usualCache // UsualDaysInPhase's recent answers; nil: none kept
+	// RepVisibility is what reps may read: VisibilityTeam (default) or VisibilityOwn; see ReadScope.
+	RepVisibility string
+
+	usual       *usualCache // UsualDaysInPhase's recent answers; nil: none kept
+	changeHooks []ChangeHook
 }
 
 // Open connects to DATABASE_URL-style url: a postgres:// URL selects PostgreSQL, anything else
@@ -105,20 +109,6 @@ func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
 		return tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE"})
 	}
 	return tx
-}
-
-// transact runs fn in one transaction, retrying a few times when PostgreSQL aborts it for a
-// deadlock or a serialisation failure (rare: two column renumberings that cross).
-func (s *Store) transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	var err error
-	for attempt := 0; attempt < 4; attempt++ {
-		err = s.DB.WithContext(ctx).Transaction(fn)
-		if !isRetryable(err) {
-			return err
-		}
-		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
-	}
-	return err
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }

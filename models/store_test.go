@@ -28,7 +28,7 @@ func newFixture(t *testing.T, s *models.Store) *fixture {
 	if err := s.LoadDemo(ctx, 0, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	ps, err := s.Pipelines(ctx)
+	ps, err := s.SalesPipelines(ctx)
 	if err != nil || len(ps) != 2 {
 		t.Fatalf("pipelines %v %v", ps, err)
 	}
@@ -50,7 +50,7 @@ func newFixture(t *testing.T, s *models.Store) *fixture {
 
 func (f *fixture) create(t *testing.T, subject string, amount float64) *models.Activity {
 	t.Helper()
-	a, err := f.s.CreateOpportunity(context.Background(), models.OpportunityChanges{
+	a, err := f.s.CreateActivity(context.Background(), models.SalesOpportunity, models.ActivityChanges{
 		Subject: &subject, EstimatedAmount: &amount, PipelineID: &f.sales.ID}, models.Actor{})
 	if err != nil {
 		t.Fatal(err)
@@ -71,11 +71,11 @@ func TestCreateAppliesDefaults(t *testing.T) {
 		if len(a.Number) != len("2026-00001") || a.Number[4] != '-' {
 			t.Fatalf("number %q", a.Number)
 		}
-		got, err := s.Opportunity(context.Background(), a.ID)
+		got, err := s.Activity(context.Background(), a.ID)
 		if err != nil || got.Number != a.Number || *got.WeightedAmount != 2000 {
 			t.Fatalf("reloaded %+v %v", got, err)
 		}
-		_, err = s.CreateOpportunity(context.Background(), models.OpportunityChanges{Subject: ptr(" ")}, models.Actor{})
+		_, err = s.CreateActivity(context.Background(), models.SalesOpportunity, models.ActivityChanges{Subject: ptr(" ")}, models.Actor{})
 		if e, ok := err.(*models.Error); !ok || e.Field != "Subject" {
 			t.Fatalf("empty subject: %v", err)
 		}
@@ -88,36 +88,36 @@ func TestMoveRules(t *testing.T) {
 		f := newFixture(t, s)
 		a := f.create(t, "Deal", 1000)
 
-		res, err := s.MoveOpportunity(ctx, a.ID, f.phases["Negotiation"].ID, nil, nil, models.Actor{})
-		if err != nil || *res.Opportunity.Probability != 60 || *res.Opportunity.WeightedAmount != 600 || res.Opportunity.IsClosed {
+		res, err := s.MoveActivity(ctx, a.ID, f.phases["Negotiation"].ID, nil, nil, models.Actor{})
+		if err != nil || *res.Activity.Probability != 60 || *res.Activity.WeightedAmount != 600 || res.Activity.IsClosed {
 			t.Fatalf("negotiation: %+v %v", res, err)
 		}
-		res, err = s.MoveOpportunity(ctx, a.ID, f.phases["Lost"].ID, nil, nil, models.Actor{})
-		if err != nil || !res.Opportunity.IsClosed || *res.Opportunity.Probability != 0 || !res.NeedsLostReason {
+		res, err = s.MoveActivity(ctx, a.ID, f.phases["Lost"].ID, nil, nil, models.Actor{})
+		if err != nil || !res.Activity.IsClosed || *res.Activity.Probability != 0 || !res.NeedsLostReason {
 			t.Fatalf("lost: %+v %v", res, err)
 		}
 		reasons, _ := s.LostReasons(ctx)
-		_, err = s.UpdateOpportunity(ctx, a.ID, models.OpportunityChanges{LostReasonID: &reasons[0].ID}, models.Actor{})
+		_, err = s.UpdateActivity(ctx, a.ID, models.ActivityChanges{LostReasonID: &reasons[0].ID}, models.Actor{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Leaving the lost phase reopens and forgets the reason.
-		res, err = s.MoveOpportunity(ctx, a.ID, f.phases["Proposal"].ID, nil, nil, models.Actor{})
-		if err != nil || res.Opportunity.IsClosed || *res.Opportunity.Probability != 30 || res.Opportunity.LostReasonID != nil {
-			t.Fatalf("reopen: %+v %v", res.Opportunity, err)
+		res, err = s.MoveActivity(ctx, a.ID, f.phases["Proposal"].ID, nil, nil, models.Actor{})
+		if err != nil || res.Activity.IsClosed || *res.Activity.Probability != 30 || res.Activity.LostReasonID != nil {
+			t.Fatalf("reopen: %+v %v", res.Activity, err)
 		}
-		res, err = s.MoveOpportunity(ctx, a.ID, f.phases["Won"].ID, nil, nil, models.Actor{})
-		if err != nil || !res.Opportunity.IsClosed || *res.Opportunity.Probability != 100 || *res.Opportunity.WeightedAmount != 1000 {
-			t.Fatalf("won: %+v %v", res.Opportunity, err)
+		res, err = s.MoveActivity(ctx, a.ID, f.phases["Won"].ID, nil, nil, models.Actor{})
+		if err != nil || !res.Activity.IsClosed || *res.Activity.Probability != 100 || *res.Activity.WeightedAmount != 1000 {
+			t.Fatalf("won: %+v %v", res.Activity, err)
 		}
 
 		// A phase of another pipeline is refused and nothing changes.
-		before, _ := s.Opportunity(ctx, a.ID)
-		_, err = s.MoveOpportunity(ctx, a.ID, f.other["Quote"].ID, nil, nil, models.Actor{})
+		before, _ := s.Activity(ctx, a.ID)
+		_, err = s.MoveActivity(ctx, a.ID, f.other["Quote"].ID, nil, nil, models.Actor{})
 		if e, ok := err.(*models.Error); !ok || e.Code != models.EInvalid || e.Field != "Phase" {
 			t.Fatalf("other pipeline: %v", err)
 		}
-		after, _ := s.Opportunity(ctx, a.ID)
+		after, _ := s.Activity(ctx, a.ID)
 		if after.Version != before.Version || after.PhaseID != before.PhaseID {
 			t.Fatal("a refused move wrote something")
 		}
@@ -137,14 +137,14 @@ func TestStaleEditIsRefused(t *testing.T) {
 		f := newFixture(t, s)
 		a := f.create(t, "Deal", 1000)
 		v := a.Version
-		if _, err := s.UpdateOpportunity(ctx, a.ID, models.OpportunityChanges{Subject: ptr("First"), ExpectedVersion: &v}, models.Actor{}); err != nil {
+		if _, err := s.UpdateActivity(ctx, a.ID, models.ActivityChanges{Subject: ptr("First"), ExpectedVersion: &v}, models.Actor{}); err != nil {
 			t.Fatal(err)
 		}
-		_, err := s.UpdateOpportunity(ctx, a.ID, models.OpportunityChanges{Subject: ptr("Second"), ExpectedVersion: &v}, models.Actor{})
+		_, err := s.UpdateActivity(ctx, a.ID, models.ActivityChanges{Subject: ptr("Second"), ExpectedVersion: &v}, models.Actor{})
 		if models.ErrorCode(err) != models.EConflict {
 			t.Fatalf("stale edit: %v", err)
 		}
-		got, _ := s.Opportunity(ctx, a.ID)
+		got, _ := s.Activity(ctx, a.ID)
 		if got.Subject != "First" {
 			t.Fatalf("subject %q", got.Subject)
 		}
@@ -173,7 +173,7 @@ func TestOrderingWithinAColumn(t *testing.T) {
 			t.Fatalf("order %q", got)
 		}
 		// Drop a between c and b.
-		if _, err := s.MoveOpportunity(ctx, a.ID, qual, &c.ID, &b.ID, models.Actor{}); err != nil {
+		if _, err := s.MoveActivity(ctx, a.ID, qual, &c.ID, &b.ID, models.Actor{}); err != nil {
 			t.Fatal(err)
 		}
 		if got := order(); got != "cab" {
@@ -182,7 +182,7 @@ func TestOrderingWithinAColumn(t *testing.T) {
 		// Squeeze the same slot many times: the gap runs out and the column is renumbered.
 		x, y := a, b
 		for i := 0; i < 60; i++ {
-			if _, err := s.MoveOpportunity(ctx, y.ID, qual, &c.ID, &x.ID, models.Actor{}); err != nil {
+			if _, err := s.MoveActivity(ctx, y.ID, qual, &c.ID, &x.ID, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 			x, y = y, x
@@ -192,7 +192,7 @@ func TestOrderingWithinAColumn(t *testing.T) {
 		}
 		// Neighbours from a stale board (not in the column) are ignored: the card goes on top.
 		stale := uuid.New()
-		if _, err := s.MoveOpportunity(ctx, b.ID, qual, &stale, nil, models.Actor{}); err != nil {
+		if _, err := s.MoveActivity(ctx, b.ID, qual, &stale, nil, models.Actor{}); err != nil {
 			t.Fatal(err)
 		}
 		if got := order(); got[0] != 'b' {
@@ -219,7 +219,7 @@ func TestColumnsAndPaging(t *testing.T) {
 		// Page through three at a time; a card moved away mid-way is neither lost nor repeated.
 		qual := f.phases["Qualification"].ID
 		page1, _ := s.Cards(ctx, filter, qual, nil, 3)
-		if _, err := s.MoveOpportunity(ctx, page1[0].ID, f.phases["Proposal"].ID, nil, nil, models.Actor{}); err != nil {
+		if _, err := s.MoveActivity(ctx, page1[0].ID, f.phases["Proposal"].ID, nil, nil, models.Actor{}); err != nil {
 			t.Fatal(err)
 		}
 		seen := map[uuid.UUID]bool{}
@@ -278,13 +278,13 @@ func TestConcurrentCreatesAndMoves(t *testing.T) {
 				for i := 0; i < each; i++ {
 					subj := fmt.Sprintf("w%d-%d", w, i)
 					amount := 100.0
-					a, err := s.CreateOpportunity(ctx, models.OpportunityChanges{Subject: &subj, EstimatedAmount: &amount, PipelineID: &f.sales.ID}, models.Actor{})
+					a, err := s.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: &subj, EstimatedAmount: &amount, PipelineID: &f.sales.ID}, models.Actor{})
 					if err != nil {
 						errs <- err
 						continue
 					}
 					target := phaseIDs[(w+i)%len(phaseIDs)]
-					if _, err := s.MoveOpportunity(ctx, a.ID, target, nil, nil, models.Actor{}); err != nil {
+					if _, err := s.MoveActivity(ctx, a.ID, target, nil, nil, models.Actor{}); err != nil {
 						errs <- err
 						continue
 					}
@@ -339,10 +339,20 @@ func TestDemoLoadsAndMigrateIsIdempotent(t *testing.T) {
 		}
 		var pipelines, opps, distinct int64
 		s.DB.Model(&models.Pipeline{}).Count(&pipelines)
-		s.DB.Model(&models.Activity{}).Count(&opps)
-		s.DB.Raw("SELECT COUNT(DISTINCT number) FROM activities").Scan(&distinct)
+		s.DB.Model(&models.Activity{}).Where("type = ?", models.SalesOpportunity.Type).Count(&opps)
+		s.DB.Raw("SELECT COUNT(DISTINCT number) FROM activities WHERE type = ?", models.SalesOpportunity.Type).Scan(&distinct)
 		if pipelines != 16 || opps != 1510 || distinct != 1510 {
 			t.Fatalf("pipelines %d opportunities %d distinct numbers %d", pipelines, opps, distinct)
+		}
+		// Invoices and tickets beside them (one per ten opportunities each), numbered per kind.
+		for _, kind := range []string{"Invoice", "SupportTicket"} {
+			var n, numbers int64
+			typ := models.KindByName(kind).Type
+			s.DB.Model(&models.Activity{}).Where("type = ?", typ).Count(&n)
+			s.DB.Raw("SELECT COUNT(DISTINCT number) FROM activities WHERE type = ?", typ).Scan(&numbers)
+			if n != 151 || numbers != 151 {
+				t.Fatalf("%s: %d activities, %d distinct numbers", kind, n, numbers)
+			}
 		}
 		var bad int64
 		s.DB.Raw("SELECT COUNT(*) FROM activities WHERE ABS(weighted_amount - estimated_amount * probability / 100) > 0.0001").Scan(&bad)
@@ -381,7 +391,7 @@ func TestOppositeMovesDoNotFail(t *testing.T) {
 					}
 					// Drop below another worker's card to exercise placement under contention.
 					after := cards[(w+1)%workers].ID
-					if _, err := s.MoveOpportunity(ctx, cards[w].ID, target, &after, nil, models.Actor{}); err != nil {
+					if _, err := s.MoveActivity(ctx, cards[w].ID, target, &after, nil, models.Actor{}); err != nil {
 						errs <- err
 					}
 				}

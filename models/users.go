@@ -74,7 +74,7 @@ func (s *Store) CreateUser(ctx context.Context, in NewUser, actor Actor) (*User,
 	now := s.now()
 	u := &User{ID: uuid.New(), Email: email, PasswordHash: HashPassword(in.Password), Role: in.Role,
 		EmployeeID: in.EmployeeID, IsActive: true, CreationDate: now, LastMutationDate: now}
-	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		if u.EmployeeID != nil {
 			if err := mustExist(tx, &Employee{}, *u.EmployeeID, "Employee"); err != nil {
 				return err
@@ -105,7 +105,7 @@ var errBadLogin = Errorf(EUnauthorized, "That email and password do not match an
 // Authenticate checks an email and password. Unknown emails cost as much as wrong passwords.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	var rows []User
-	if err := s.DB.WithContext(ctx).Where("email = ?", NormalizeEmail(email)).Limit(1).Find(&rows).Error; err != nil {
+	if err := s.db(ctx).Where("email = ?", NormalizeEmail(email)).Limit(1).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 || len(password) > 1024 {
@@ -122,7 +122,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 // User loads one user.
 func (s *Store) User(ctx context.Context, id uuid.UUID) (*User, error) {
 	var u User
-	err := s.DB.WithContext(ctx).Where("id = ?", id).Take(&u).Error
+	err := s.db(ctx).Where("id = ?", id).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, Errorf(ENotFound, "That user does not exist.")
 	}
@@ -132,21 +132,21 @@ func (s *Store) User(ctx context.Context, id uuid.UUID) (*User, error) {
 // Users lists every user by email.
 func (s *Store) Users(ctx context.Context) ([]User, error) {
 	var out []User
-	err := s.DB.WithContext(ctx).Order("email").Find(&out).Error
+	err := s.db(ctx).Order("email").Find(&out).Error
 	return out, err
 }
 
 // CountUsers counts the users (zero on a first start).
 func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.DB.WithContext(ctx).Model(&User{}).Count(&n).Error
+	err := s.db(ctx).Model(&User{}).Count(&n).Error
 	return n, err
 }
 
 // EmployeeByEmail finds an employee by email (case-insensitive).
 func (s *Store) EmployeeByEmail(ctx context.Context, email string) (*Employee, error) {
 	var rows []Employee
-	err := s.DB.WithContext(ctx).Where("LOWER(email) = ?", NormalizeEmail(email)).Order("id").Limit(1).Find(&rows).Error
+	err := s.db(ctx).Where("LOWER(email) = ?", NormalizeEmail(email)).Order("id").Limit(1).Find(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func (s *Store) SetUserPassword(ctx context.Context, id uuid.UUID, password stri
 
 // updateUser applies a change and, as any change of rights should, logs the user out everywhere.
 func (s *Store) updateUser(ctx context.Context, id uuid.UUID, set map[string]any) error {
-	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		set["last_mutation_date"] = s.now()
 		res := tx.Model(&User{}).Where("id = ?", id).Updates(set)
 		if res.Error != nil {
@@ -213,7 +213,7 @@ func (s *Store) CreateSession(ctx context.Context, userID uuid.UUID) (token stri
 	token, hash := newToken()
 	now := s.now()
 	expires = now.Add(SessionTTL)
-	err = s.DB.WithContext(ctx).Create(&Session{TokenHash: hash, UserID: userID, CreatedAt: now, ExpiresAt: expires}).Error
+	err = s.db(ctx).Create(&Session{TokenHash: hash, UserID: userID, CreatedAt: now, ExpiresAt: expires}).Error
 	return token, expires, err
 }
 
@@ -223,7 +223,7 @@ func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
 		return nil, Errorf(EUnauthorized, "Please log in.")
 	}
 	var rows []User
-	err := s.DB.WithContext(ctx).Table("users AS u").Select("u.*").
+	err := s.db(ctx).Table("users AS u").Select("u.*").
 		Joins("JOIN sessions ss ON ss.user_id = u.id").
 		Where("ss.token_hash = ? AND ss.expires_at > ? AND u.is_active", hashToken(token), s.now()).
 		Limit(1).Find(&rows).Error
@@ -241,14 +241,14 @@ func (s *Store) DeleteSession(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	return s.DB.WithContext(ctx).Where("token_hash = ?", hashToken(token)).Delete(&Session{}).Error
+	return s.db(ctx).Where("token_hash = ?", hashToken(token)).Delete(&Session{}).Error
 }
 
 // PurgeExpiredSessions removes expired sessions and access tokens; the server calls it now and then.
 func (s *Store) PurgeExpiredSessions(ctx context.Context) error {
 	now := s.now()
-	if err := s.DB.WithContext(ctx).Where("expires_at <= ?", now).Delete(&Session{}).Error; err != nil {
+	if err := s.db(ctx).Where("expires_at <= ?", now).Delete(&Session{}).Error; err != nil {
 		return err
 	}
-	return s.DB.WithContext(ctx).Where("expires_at <= ?", now).Delete(&AccessToken{}).Error
+	return s.db(ctx).Where("expires_at <= ?", now).Delete(&AccessToken{}).Error
 }

@@ -36,19 +36,19 @@ func TestRoleRules(t *testing.T) {
 	theirs := &models.Activity{SalesRepresentativeID: &other}
 	unassigned := &models.Activity{}
 	cases := []struct {
-		actor                            models.Actor
-		own, theirs, unassigned, fc, adm bool
+		actor                        models.Actor
+		own, theirs, unassigned, adm bool
 	}{
-		{models.Actor{Role: models.RoleRep, EmployeeID: &me}, true, false, true, false, false},
-		{models.Actor{Role: models.RoleRep}, false, false, true, false, false}, // a rep without employee owns nothing
-		{models.Actor{Role: models.RoleManager, EmployeeID: &me}, true, true, true, true, false},
-		{models.Actor{Role: models.RoleAdmin}, true, true, true, true, true},
-		{models.Actor{Role: "bogus", EmployeeID: &me}, false, false, false, false, false},
+		{models.Actor{Role: models.RoleRep, EmployeeID: &me}, true, false, true, false},
+		{models.Actor{Role: models.RoleRep}, false, false, true, false}, // a rep without employee owns nothing
+		{models.Actor{Role: models.RoleManager, EmployeeID: &me}, true, true, true, false},
+		{models.Actor{Role: models.RoleAdmin}, true, true, true, true},
+		{models.Actor{Role: "bogus", EmployeeID: &me}, false, false, false, false},
 	}
 	for _, c := range cases {
-		got := []bool{models.CanEditOpportunity(c.actor, own), models.CanEditOpportunity(c.actor, theirs),
-			models.CanEditOpportunity(c.actor, unassigned), models.CanSeeForecast(c.actor), models.CanAdminister(c.actor)}
-		want := []bool{c.own, c.theirs, c.unassigned, c.fc, c.adm}
+		got := []bool{models.CanEditActivity(c.actor, own), models.CanEditActivity(c.actor, theirs),
+			models.CanEditActivity(c.actor, unassigned), models.CanAdminister(c.actor)}
+		want := []bool{c.own, c.theirs, c.unassigned, c.adm}
 		for i := range got {
 			if got[i] != want[i] {
 				t.Errorf("%s: check %d = %v, want %v", c.actor.Role, i, got[i], want[i])

@@ -14,7 +14,7 @@
  *     > li.load-more              (never draggable, never counted)
  *
  * A move POSTs phase_id, after_id, before_id, from_count, to_count and source
- * (drag | keyboard | form) to /board/opportunities/ID/move. The 2xx answer
+ * (drag | keyboard | form) to /board/activities/ID/move. The 2xx answer
  * holds out-of-band fragments (both columns, #announcer) that htmx swaps in;
  * a 4xx/5xx answer is a short text/plain message: the card goes back where it
  * was and the message is shown in #flash.
@@ -97,7 +97,7 @@
     if (template) return template.replace('{id}', encodeURIComponent(id));
     const form = card.querySelector('form.move-form');
     if (form && form.getAttribute('action')) return form.getAttribute('action');
-    return '/board/opportunities/' + encodeURIComponent(id) + '/move';
+    return '/board/activities/' + encodeURIComponent(id) + '/move';
   }
 
   /** A user-facing message for a failed response. */

@@ -7,7 +7,7 @@ func csrfHeaders(token string) string {
 	return string(b)
 }
 
-func ariaInvalid(f OpportunityForm, name string) string {
+func ariaInvalid(f ActivityForm, name string) string {
 	if f.Errors[name] != "" {
 		return "true"
 	}

@@ -37,6 +37,7 @@ type ColumnView struct {
 
 // BoardContext is what every card and column of a board needs to render its controls.
 type BoardContext struct {
+	Kind   *models.Kind // what the board's pipeline holds
 	Phases []models.Phase
 	Query  string
 	CSRF   string
@@ -44,11 +45,15 @@ type BoardContext struct {
 	Usual  models.UsualDays // the phases' usual times, for the cards' rotting marks
 }
 
-// OpportunityForm is the edit panel: what the user typed and what was wrong with it.
-type OpportunityForm struct {
+// ActivityForm is the edit panel of an activity of any kind: what the user typed and what was
+// wrong with it. Sales says whether the sales fields (estimated amount, probability, expected
+// order date) apply; other kinds have an amount instead.
+type ActivityForm struct {
 	ID        string
 	Version   int
 	Number    string
+	Noun      string // "opportunity", "invoice" …
+	Sales     bool
 	Values    map[string]string // field name → the value as typed
 	Errors    map[string]string // field name → message
 	Message   string            // a form-level error (stale edit)

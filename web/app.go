@@ -49,6 +49,12 @@ func New(cfg Config) *fiber.App {
 		cfg.Logger.Error("panic", "path", c.Path(), "panic", e)
 	}}))
 	app.Use(securityHeaders)
+	// Until a session or token says otherwise, a request reads as nobody (models.ReadScope):
+	// the domain's zero actor is the trusted system, which no request may be.
+	app.Use(func(c *fiber.Ctx) error {
+		c.SetUserContext(models.WithActor(c.UserContext(), Anonymous))
+		return c.Next()
+	})
 	app.Use("/static", filesystem.New(filesystem.Config{
 		Root:   http.FS(static.FS),
 		MaxAge: 3600,
@@ -108,23 +114,6 @@ func Render(c *fiber.Ctx, status int, comp templ.Component) error {
 	c.Status(status)
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return comp.Render(c.UserContext(), c.Response().BodyWriter())
-}
-
-// StatusOf maps a domain error code to an HTTP status.
-func StatusOf(err error) int {
-	switch models.ErrorCode(err) {
-	case models.ENotFound:
-		return fiber.StatusNotFound
-	case models.EInvalid:
-		return fiber.StatusUnprocessableEntity
-	case models.EConflict:
-		return fiber.StatusConflict
-	case models.EForbidden:
-		return fiber.StatusForbidden
-	case models.EUnauthorized:
-		return fiber.StatusUnauthorized
-	}
-	return fiber.StatusInternalServerError
 }
 
 // errorHandler answers errors that handlers return: domain errors with their status and safe

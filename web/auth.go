@@ -90,7 +90,8 @@ func CurrentUser(c *fiber.Ctx) *models.User {
 
 func setIdentity(c *fiber.Ctx, id *Identity) {
 	c.Locals(localsIdentity, id)
-	c.SetUserContext(WithIdentity(c.UserContext(), id))
+	// The domain reads who asks from the context too (models.ReadScope limits what they read).
+	c.SetUserContext(models.WithActor(WithIdentity(c.UserContext(), id), id.Actor()))
 	// A net/http handler mounted with Fiber's adaptor (the OData service) gets the fasthttp
 	// RequestCtx as r.Context(), whose Value(key) reads the user values: put it there too.
 	c.Context().SetUserValue(identityKey, id)

@@ -59,10 +59,16 @@ func New(t testing.TB, dialect string) *models.Store {
 }
 
 // URL returns a DATABASE_URL for a fresh, empty database of the dialect, dropped at cleanup.
+//
+// With go test -short, PostgreSQL is skipped (the fast tier runs on the embedded database and
+// without a browser); make test runs everything.
 func URL(t testing.TB, dialect string) string {
 	t.Helper()
 	if dialect == migrations.SQLite {
 		return "sqlite:" + filepath.Join(t.TempDir(), "test.db")
+	}
+	if testing.Short() {
+		t.Skip("-short: skipping the PostgreSQL part (make test runs it)")
 	}
 	base := PostgresURL()
 	admin, err := sql.Open("pgx", base)

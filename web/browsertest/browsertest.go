@@ -65,8 +65,13 @@ var (
 // Launch returns the shared headless Chromium, starting the driver and the
 // browser on first use. A missing driver, Node or Chromium fails the test
 // (never skips it) with a message saying what to install.
+//
+// With go test -short the browser tests are skipped (make test runs them).
 func Launch(t testing.TB) playwright.Browser {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping the browser test (make test runs it)")
+	}
 	once.Do(func() { startErr = start() })
 	if startErr != nil {
 		t.Fatalf("browsertest: %v", startErr)

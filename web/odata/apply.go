@@ -284,7 +284,7 @@ func buildApply(b *sqlBuilder, set *entitySet, a *applyExpr, q *queryOptions, li
 	c := &compiler{b: b, option: "$apply"}
 	sc := newScope(set, "t", nil, "")
 	var where []string
-	if w := sc.setWhere(); w != "" {
+	if w := sc.setWhere(b); w != "" {
 		where = append(where, w)
 	}
 	var final node
@@ -541,13 +541,13 @@ func (s *Service) serveApply(w http.ResponseWriter, r *http.Request, q *queryOpt
 	if q.top >= 0 && q.top <= size {
 		limit = q.top
 	}
-	st, err := buildApply(s.builder(), set, q.apply, q, limit, q.skip, false)
+	st, err := buildApply(s.builder(r.Context()), set, q.apply, q, limit, q.skip, false)
 	if err != nil {
 		return err
 	}
 	var count int64 = -1
 	if q.count {
-		cb := s.builder()
+		cb := s.builder(r.Context())
 		cst, err := buildApply(cb, set, q.apply, q, -1, 0, true)
 		if err != nil {
 			return err

@@ -54,7 +54,7 @@ func (s *Service) serveCollection(w http.ResponseWriter, r *http.Request, q *que
 	}
 	var count int64 = -1
 	if p.count {
-		b := s.builder()
+		b := s.builder(r.Context())
 		cq, err := buildCount(b, p, extraWhere, "", nil)
 		if err != nil {
 			return err
@@ -70,7 +70,7 @@ func (s *Service) serveCollection(w http.ResponseWriter, r *http.Request, q *que
 	if token == nil {
 		spec.offset = p.skip
 	}
-	st, err := buildSelect(s.builder(), p, spec)
+	st, err := buildSelect(s.builder(r.Context()), p, spec)
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func (s *Service) queryScalar(ctx context.Context, q string, args []any, dest *i
 }
 
 func (s *Service) serveCount(w http.ResponseWriter, r *http.Request, p *plan, extraWhere func(*sqlBuilder, *scope) string) error {
-	b := s.builder()
+	b := s.builder(r.Context())
 	q, err := buildCount(b, p, extraWhere, "", nil)
 	if err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 // fetchOne reads the entity with key from set through plan p, expanded.
 // It returns nil when there is none.
 func (s *Service) fetchOne(ctx context.Context, p *plan, key string) (*entity, error) {
-	st, err := buildSelect(s.builder(), p, selectSpec{extraWhere: keyEquals(key), limit: 1})
+	st, err := buildSelect(s.builder(ctx), p, selectSpec{extraWhere: keyEquals(key), limit: 1})
 	if err != nil {
 		return nil, err
 	}

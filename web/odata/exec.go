@@ -44,7 +44,7 @@ type selectSpec struct {
 func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
 	sc := newScope(p.set, "t", nil, "")
 	var where []string
-	if w := sc.setWhere(); w != "" {
+	if w := sc.setWhere(b); w != "" {
 		where = append(where, w)
 	}
 	if p.filter != nil {
@@ -174,7 +174,7 @@ func inList(b *sqlBuilder, expr string, keys []string) string {
 func buildCount(b *sqlBuilder, p *plan, extraWhere func(*sqlBuilder, *scope) string, groupFK string, groupKeys []string) (string, error) {
 	sc := newScope(p.set, "t", nil, "")
 	var where []string
-	if w := sc.setWhere(); w != "" {
+	if w := sc.setWhere(b); w != "" {
 		where = append(where, w)
 	}
 	if p.filter != nil {
@@ -310,7 +310,7 @@ func (s *Service) expand(ctx context.Context, p *plan, parents []*entity) error 
 		counts := map[string]int64{}
 		for start := 0; start < len(keys); start += expandBatch {
 			batch := keys[start:min(start+expandBatch, len(keys))]
-			b := s.builder()
+			b := s.builder(ctx)
 			spec := selectSpec{limit: -1}
 			if ex.nav.Many {
 				spec.groupFK, spec.groupKeys, spec.perGroup = ex.nav.FK, batch, true
@@ -336,7 +336,7 @@ func (s *Service) expand(ctx context.Context, p *plan, parents []*entity) error 
 				return err
 			}
 			if ex.count {
-				cb := s.builder()
+				cb := s.builder(ctx)
 				q, err := buildCount(cb, ex.plan, nil, ex.nav.FK, batch)
 				if err != nil {
 					return err

@@ -92,8 +92,8 @@ func NewService(model *Model, db Querier, dialect Dialect, opts Options) (*Servi
 	return s, nil
 }
 
-func (s *Service) builder() *sqlBuilder {
-	return &sqlBuilder{d: s.dialect, now: s.opts.Now()}
+func (s *Service) builder(ctx context.Context) *sqlBuilder {
+	return &sqlBuilder{d: s.dialect, now: s.opts.Now(), ctx: ctx}
 }
 
 const (

@@ -282,13 +282,15 @@ func TestCurrentEmployee(t *testing.T) {
 
 type recordingWriter struct{ calls []string }
 
-func (w *recordingWriter) Create(r *http.Request, body []byte) (string, error) {
-	w.calls = append(w.calls, "create "+string(body))
-	return guid(1), nil
+func (w *recordingWriter) NewChanges() any { return &testChanges{} }
+
+func (w *recordingWriter) Create(r *http.Request, changes any, body *Body) (string, bool, error) {
+	w.calls = append(w.calls, "create "+deref(changes.(*testChanges).Name))
+	return guid(1), true, nil
 }
 
-func (w *recordingWriter) Update(r *http.Request, key string, body []byte, replace bool) error {
-	w.calls = append(w.calls, fmt.Sprintf("update %s %v %s", key, replace, body))
+func (w *recordingWriter) Update(r *http.Request, key string, changes any, body *Body) error {
+	w.calls = append(w.calls, fmt.Sprintf("update %s %s %v", key, deref(changes.(*testChanges).Name), body.Sent["Name"]))
 	return nil
 }
 
@@ -323,7 +325,7 @@ func TestWriterExtensionPoint(t *testing.T) {
 	if res := req("DELETE", "/v1/odata/Pipeline("+guid(1)+")", ""); res.status != 409 || !strings.Contains(res.body, "still in use") {
 		t.Errorf("DELETE: %d %s", res.status, res.body)
 	}
-	want := `create {"Name":"Sales"}|update 00000000-0000-4000-8000-000000000001 false {"Name":"X"}|delete 00000000-0000-4000-8000-000000000001`
+	want := `create Sales|update 00000000-0000-4000-8000-000000000001 X true|delete 00000000-0000-4000-8000-000000000001`
 	if got := strings.Join(w.calls, "|"); got != want {
 		t.Errorf("calls %s", got)
 	}

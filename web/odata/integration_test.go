@@ -63,6 +63,9 @@ CREATE TABLE product_lines (id text PRIMARY KEY, opportunity_id text, descriptio
 // PHASEBOARD_TEST_DATABASE_URL and drops it afterwards. An unreachable server
 // fails the test: PostgreSQL coverage must not silently disappear.
 func openPostgres(t *testing.T) *testDB {
+	if testing.Short() {
+		t.Skip("-short: skipping the PostgreSQL part (make test runs it)")
+	}
 	base := os.Getenv("PHASEBOARD_TEST_DATABASE_URL")
 	if base == "" {
 		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"

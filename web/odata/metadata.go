@@ -106,7 +106,11 @@ func (s *Service) csdlXML() []byte {
 				if n.Many {
 					typ = "Collection(" + typ + ")"
 				}
-				b.WriteString("<NavigationProperty" + attr("Name", n.Name) + attr("Type", typ) + "/>")
+				b.WriteString("<NavigationProperty" + attr("Name", n.Name) + attr("Type", typ))
+				if n.Required {
+					b.WriteString(attr("Nullable", "false"))
+				}
+				b.WriteString("/>")
 			}
 			b.WriteString("</EntityType>")
 		}
@@ -197,7 +201,7 @@ func (s *Service) csdlJSON() object {
 				no := object{{"$Kind", "NavigationProperty"}, {"$Type", sch.qualified(n.target.typ.decl.Name)}}
 				if n.Many {
 					no = append(no, member{"$Collection", true})
-				} else {
+				} else if !n.Required {
 					no = append(no, member{"$Nullable", true})
 				}
 				to = append(to, member{n.Name, no})

@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -68,9 +69,39 @@ type Property struct {
 	// (both are allowed by default, hence the negative names).
 	NoFilter bool
 	NoSort   bool
+	// Access says what a client may do with the property in a request body;
+	// Bind, for writable properties, says where the value goes (see Bind).
+	Access Access
+	Bind   Bind
 
 	autoType bool // the _Type the model added: a constant per type
 }
+
+// Access is what a client may do with a property or link in a request body.
+type Access int
+
+const (
+	// ReadOnly members are refused in bodies with a 400 naming them (the
+	// default: nothing is writable unless declared so).
+	ReadOnly Access = iota
+	// Computed members are owned by the server: accepted and ignored in
+	// bodies, so that a client can send back an entity it read.
+	Computed
+	// Writable members are decoded into the writer's changes value.
+	Writable
+	// Immutable members are decoded like writable ones; the writer refuses a
+	// change after create (e.g. an activity's pipeline).
+	Immutable
+)
+
+// Bind returns where, in the changes value a Writer's NewChanges made, the
+// decoded value of a member goes: a pointer to a pointer field of its type
+// (**string for Edm.String, **float64 for Edm.Double, **int64 or **int for
+// the integers, **bool, **uuid.UUID for links and Guids, and **T where *T
+// is an encoding.TextUnmarshaler for Edm.Date and Edm.DateTimeOffset, given
+// the value's canonical text). A member that is not sent stays nil; null
+// sets the zero value (which writers read as "clear").
+type Bind func(changes any) any
 
 // Prop is the one-line way to declare a nullable property.
 func Prop(name string, typ EdmType, sql string) Property {
@@ -79,6 +110,16 @@ func Prop(name string, typ EdmType, sql string) Property {
 
 // Required returns p declared as not nullable.
 func (p Property) Required() Property { p.Nullable = false; return p }
+
+// Writes returns p writable through bind.
+func (p Property) Writes(bind Bind) Property { p.Access, p.Bind = Writable, bind; return p }
+
+// WritesOnCreate returns p writable through bind, its change after create
+// refused by the writer (Core.Immutable).
+func (p Property) WritesOnCreate(bind Bind) Property { p.Access, p.Bind = Immutable, bind; return p }
+
+// Computed returns p owned by the server: ignored in request bodies.
+func (p Property) Computed() Property { p.Access, p.Bind = Computed, nil; return p }
 
 // NavProp is a navigation property. For N:1 (Many false) FK is the column on
 // this entity's table that holds the target's key; for 1:N (Many true) FK is
@@ -89,10 +130,27 @@ type NavProp struct {
 	Target string // entity set name
 	Many   bool
 	FK     string
+	// Required marks an N:1 link every entity has (Nullable="false").
+	Required bool
+	// Access and Bind say whether a body may set the link ({"Name":{"ID":…}}
+	// or "Name@odata.bind"), as for properties; Bind's target is a
+	// **uuid.UUID. Collection navigation properties are read-only.
+	Access Access
+	Bind   Bind
 }
 
 // One declares an N:1 navigation property; fk is a column of this table.
 func One(name, targetSet, fk string) NavProp { return NavProp{Name: name, Target: targetSet, FK: fk} }
+
+// NotNull returns n declared as a link every entity has.
+func (n NavProp) NotNull() NavProp { n.Required = true; return n }
+
+// Writes returns n settable through bind.
+func (n NavProp) Writes(bind Bind) NavProp { n.Access, n.Bind = Writable, bind; return n }
+
+// WritesOnCreate returns n settable through bind, its change after create
+// refused by the writer.
+func (n NavProp) WritesOnCreate(bind Bind) NavProp { n.Access, n.Bind = Immutable, bind; return n }
 
 // Many declares a 1:N navigation property; fk is a column of the target's table.
 func Many(name, targetSet, fk string) NavProp {
@@ -110,14 +168,22 @@ func Many(name, targetSet, fk string) NavProp {
 // GETs and writes answer with an ETag header, and the Writer is expected to
 // honour If-Match (see IfMatch). On sets without ETag, an If-Match other
 // than "*" can never match: writes answer 412.
+//
+// Restrict, when set, limits per request which rows of the set the caller may
+// read (who may see what): it returns a trusted SQL condition over alias "t"
+// with a "?" for each argument (uuid.UUID, string, bool, int64, float64 or
+// time.Time values, always bound), or "" for no limit. It applies wherever
+// the set's rows are read: collections, entities by key, $count, $expand,
+// navigation, any/all, $apply, and N:1 paths into the set.
 type EntitySet struct {
-	Name   string
-	Type   string
-	Table  string
-	Where  string
-	Key    string // property name, "ID" when empty
-	Writer Writer
-	ETag   string
+	Name     string
+	Type     string
+	Table    string
+	Where    string
+	Key      string // property name, "ID" when empty
+	Writer   Writer
+	ETag     string
+	Restrict func(ctx context.Context) (cond string, args []any)
 }
 
 var (
@@ -262,6 +328,9 @@ func (m *Model) resolve() (*schema, error) {
 			if strings.TrimSpace(p.SQL) == "" {
 				return fmt.Errorf("odata model: type %q: property %q has no SQL", t.decl.Name, p.Name)
 			}
+			if (p.Access == Writable || p.Access == Immutable) != (p.Bind != nil) {
+				return fmt.Errorf("odata model: type %q: property %q: a writable property needs a Bind, and only it", t.decl.Name, p.Name)
+			}
 			t.addProp(p)
 		}
 		for i := range t.decl.NavProps {
@@ -278,6 +347,9 @@ func (m *Model) resolve() (*schema, error) {
 			}
 			if !identRE.MatchString(n.FK) {
 				return fmt.Errorf("odata model: type %q: navigation property %q: invalid FK column %q", t.decl.Name, n.Name, n.FK)
+			}
+			if (n.Access == Writable || n.Access == Immutable) != (n.Bind != nil) || (n.Many && n.Bind != nil) {
+				return fmt.Errorf("odata model: type %q: navigation property %q: only a writable N:1 link has a Bind", t.decl.Name, n.Name)
 			}
 			np := &navProp{NavProp: *n, target: target}
 			t.navs = append(t.navs, np)

@@ -1,8 +1,12 @@
 package odata
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 )
 
 // testModel is a small Phaseboard-like model: pipelines, phases (one table,
@@ -21,25 +25,25 @@ func testModel() *Model {
 		Types: []EntityType{
 			{Name: "Pipeline", Properties: []Property{
 				Prop("ID", EdmGuid, "t.id").Required(),
-				Prop("Name", EdmString, "t.name"),
+				Prop("Name", EdmString, "t.name").Writes(bind(func(c *testChanges) any { return &c.Name })),
 			}, NavProps: []NavProp{Many("Phases", "Datastore_Phase", "pipeline_id")}},
 			{Name: "Datastore.Phase", Properties: phase, NavProps: []NavProp{One("Pipeline", "Pipeline", "pipeline_id")}},
 			{Name: "Datastore.Phase.ActivityInvoice", BaseType: "Datastore.Phase"},
 			{Name: "Datastore.Phase.ActivitySalesOpportunity", BaseType: "Datastore.Phase"},
 			{Name: "Activity.SalesOpportunity", Properties: []Property{
 				Prop("ID", EdmGuid, "t.id").Required(),
-				Prop("_Name", EdmString, "t.number || ' ' || t.subject"),
-				Prop("Subject", EdmString, "t.subject"),
-				Prop("Number", EdmString, "t.number"),
-				Prop("Amount", EdmDouble, "t.amount"),
+				Prop("_Name", EdmString, "t.number || ' ' || t.subject").Computed(),
+				Prop("Subject", EdmString, "t.subject").Writes(bind(func(c *testChanges) any { return &c.Subject })),
+				Prop("Number", EdmString, "t.number").Computed(),
+				Prop("Amount", EdmDouble, "t.amount").Required().Writes(bind(func(c *testChanges) any { return &c.Amount })),
 				Prop("Probability", EdmDouble, "t.probability"),
-				Prop("Quantity", EdmInt64, "t.quantity"),
-				Prop("ExpectedOrderDate", EdmDate, "t.expected_order_date"),
-				Prop("CreationDate", EdmDateTimeOffset, "t.creation_date").Required(),
-				Prop("IsClosed", EdmBoolean, "t.is_closed").Required(),
+				Prop("Quantity", EdmInt64, "t.quantity").Writes(bind(func(c *testChanges) any { return &c.Quantity })),
+				Prop("ExpectedOrderDate", EdmDate, "t.expected_order_date").Writes(bind(func(c *testChanges) any { return &c.ExpectedOrderDate })),
+				Prop("CreationDate", EdmDateTimeOffset, "t.creation_date").Required().Computed(),
+				Prop("IsClosed", EdmBoolean, "t.is_closed").Required().Computed(),
 			}, NavProps: []NavProp{
-				One("Phase", "Datastore_Phase_ActivitySalesOpportunity", "phase_id"),
-				One("Pipeline", "Pipeline", "pipeline_id"),
+				One("Phase", "Datastore_Phase_ActivitySalesOpportunity", "phase_id").Writes(bind(func(c *testChanges) any { return &c.PhaseID })),
+				One("Pipeline", "Pipeline", "pipeline_id").NotNull().WritesOnCreate(bind(func(c *testChanges) any { return &c.PipelineID })),
 				Many("ProductLines", "ProductLine", "opportunity_id"),
 			}},
 			{Name: "ProductLine", Properties: []Property{
@@ -58,6 +62,33 @@ func testModel() *Model {
 		},
 	}
 }
+
+// testChanges is what the test model's writable members decode into.
+type testChanges struct {
+	Name, Subject       *string
+	Amount              *float64
+	Quantity            *int64
+	ExpectedOrderDate   *testDate
+	PhaseID, PipelineID *uuid.UUID
+}
+
+// testDate is a date that unmarshals from text, as application date types do.
+type testDate struct{ time.Time }
+
+func (d *testDate) UnmarshalText(b []byte) error {
+	t, err := time.Parse("2006-01-02", string(b))
+	if err != nil {
+		return err
+	}
+	if t.Year() < 1900 {
+		return errors.New("dates before 1900 are not supported")
+	}
+	d.Time = t
+	return nil
+}
+
+// bind adapts a typed field accessor to a Bind.
+func bind[C any](f func(*C) any) Bind { return func(ch any) any { return f(ch.(*C)) } }
 
 func TestModelValidates(t *testing.T) {
 	if err := testModel().Validate(); err != nil {

@@ -1,11 +1,14 @@
 package odata
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // typeFilterMessage is the user-facing answer to $filter=_Type ...: sets
@@ -18,7 +21,8 @@ type sqlBuilder struct {
 	d     Dialect
 	args  []any
 	now   time.Time
-	alias int // counter for join and subquery aliases
+	alias int             // counter for join and subquery aliases
+	ctx   context.Context // the request's, for the sets' Restrict
 }
 
 func (b *sqlBuilder) bind(t EdmType, v any) string {
@@ -64,12 +68,71 @@ func (s *scope) from() string {
 	return s.set.table + " AS " + s.alias + strings.Join(s.joins, "")
 }
 
-// setWhere is the set's fixed condition over the scope's alias, or "".
-func (s *scope) setWhere() string {
-	if s.set.where == "" {
-		return ""
+// setWhere is the set's fixed condition and its restriction for this
+// request over the scope's alias, or "".
+func (s *scope) setWhere(b *sqlBuilder) string {
+	return b.setCondition(s.set, s.alias)
+}
+
+// setCondition is set's fixed condition and its Restrict condition for this
+// request, over alias, or "".
+func (b *sqlBuilder) setCondition(set *entitySet, alias string) string {
+	var conds []string
+	if set.where != "" {
+		conds = append(conds, "("+qualify(set.where, alias)+")")
 	}
-	return "(" + qualify(s.set.where, s.alias) + ")"
+	if set.decl.Restrict != nil && b.ctx != nil {
+		if cond, args := set.decl.Restrict(b.ctx); cond != "" {
+			conds = append(conds, "("+b.bindMarks(qualify(cond, alias), args)+")")
+		}
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// bindMarks replaces each "?" of a trusted condition (outside string
+// literals) by a placeholder bound to the next argument.
+func (b *sqlBuilder) bindMarks(cond string, args []any) string {
+	var out strings.Builder
+	inString, next := false, 0
+	for i := 0; i < len(cond); i++ {
+		c := cond[i]
+		if c == '\'' {
+			inString = !inString
+		}
+		if c != '?' || inString {
+			out.WriteByte(c)
+			continue
+		}
+		if next >= len(args) {
+			panic(fmt.Sprintf("odata: restriction %q has more ? than arguments", cond))
+		}
+		v, t := restrictArg(args[next])
+		out.WriteString(b.bind(t, v))
+		next++
+	}
+	if next != len(args) {
+		panic(fmt.Sprintf("odata: restriction %q has fewer ? than arguments", cond))
+	}
+	return out.String()
+}
+
+// restrictArg is a Restrict argument as a canonical value and its EDM type.
+func restrictArg(v any) (any, EdmType) {
+	switch x := v.(type) {
+	case uuid.UUID:
+		return x.String(), EdmGuid
+	case bool:
+		return x, EdmBoolean
+	case int64:
+		return x, EdmInt64
+	case int:
+		return int64(x), EdmInt64
+	case float64:
+		return x, EdmDouble
+	case time.Time:
+		return x, EdmDateTimeOffset
+	}
+	return fmt.Sprint(v), EdmString
 }
 
 // typed is a compiled SQL expression and its EDM type. typ is "" for NULL.
@@ -265,8 +328,8 @@ func (c *compiler) walk(sc *scope, n node, segs []string) resolved {
 			a = c.b.newAlias("j")
 			target := nav.target
 			cond := qualify(target.key.SQL, a) + " = " + alias + "." + nav.FK
-			if target.where != "" {
-				cond += " AND (" + qualify(target.where, a) + ")"
+			if w := c.b.setCondition(target, a); w != "" {
+				cond += " AND " + w
 			}
 			start.joins = append(start.joins, " LEFT JOIN "+target.table+" AS "+a+" ON "+cond)
 			start.joinAlias[pathKey] = a
@@ -510,7 +573,7 @@ func (c *compiler) lambda(sc *scope, n *lambdaExpr) string {
 	sub := newScope(target, c.b.newAlias("s"), sc, n.variable)
 	parentKey := qualify(r.typ.key.SQL, r.alias)
 	conds := []string{sub.alias + "." + r.nav.FK + " = " + parentKey}
-	if w := sub.setWhere(); w != "" {
+	if w := sub.setWhere(c.b); w != "" {
 		conds = append(conds, w)
 	}
 	var body string

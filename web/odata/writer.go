@@ -11,9 +11,11 @@ import (
 
 // Writer handles writes to one entity set; set EntitySet.Writer to enable
 // POST, PATCH, PUT and DELETE there (without one they answer 405). The
-// service parses the URL and reads the body (bounded by maxBodySize); the
-// Writer validates and stores. Return an *Error to choose the status and
-// message (e.g. 400 for invalid fields, 404 for an unknown key, 412 from
+// service parses the URL, reads the body (bounded by maxBodySize) and
+// decodes it through the model into a fresh changes value (NewChanges, then
+// the Binds of the set's writable members: see decode.go); the Writer
+// validates and stores. Return an *Error to choose the status and message
+// (e.g. 400 for invalid fields, 404 for an unknown key, 412 from
 // PreconditionFailed when If-Match does not match).
 //
 // The answers follow Prefer: return=minimal (204, with Preference-Applied)
@@ -21,24 +23,19 @@ import (
 // POST answers 201 with the entity and PATCH/PUT 204. On sets with an ETag,
 // every successful write answers with the entity's new ETag header.
 type Writer interface {
-	// Create stores a new entity from a JSON body and returns its key; the
-	// service answers 201 with the stored entity read back.
-	Create(r *http.Request, body []byte) (key string, err error)
-	// Update changes the entity with key: PATCH (replace false) changes the
-	// given fields only, PUT (replace true) all of them. The service answers 204.
-	Update(r *http.Request, key string, body []byte, replace bool) error
+	// NewChanges returns the empty value a body is decoded into.
+	NewChanges() any
+	// Create stores a new entity and returns its key. As Tribe's POST does,
+	// it may instead update an existing entity (one the body names by key,
+	// or by a client import key seen before): created false then answers 200
+	// (or 204 with Prefer: return=minimal) instead of 201.
+	Create(r *http.Request, changes any, body *Body) (key string, created bool, err error)
+	// Update changes the entity with key: the members the body sent, for
+	// PATCH and PUT alike (Tribe clients send partial bodies with PUT). A
+	// key in the body has been checked to be the URL's.
+	Update(r *http.Request, key string, changes any, body *Body) error
 	// Delete removes the entity with key. The service answers 204.
 	Delete(r *http.Request, key string) error
-}
-
-// Upserter is a Writer whose POST may update an existing entity instead of
-// creating one (a body naming an existing key, or a client-supplied import
-// key seen before). When the set's Writer implements it, POST calls Upsert
-// instead of Create; created false answers 200 (not 201) with the entity,
-// or 204 with Prefer: return=minimal.
-type Upserter interface {
-	Writer
-	Upsert(r *http.Request, body []byte) (key string, created bool, err error)
 }
 
 // maxBodySize bounds request bodies handed to a Writer.
@@ -167,17 +164,11 @@ func (s *Service) serveCreate(w http.ResponseWriter, r *http.Request, set *entit
 	if err := checkWrite(w, r, set); err != nil {
 		return err
 	}
-	body, err := readBody(r)
+	changes, body, err := s.readChanges(r, set)
 	if err != nil {
 		return err
 	}
-	var key string
-	created := true
-	if u, ok := set.decl.Writer.(Upserter); ok {
-		key, created, err = u.Upsert(r, body)
-	} else {
-		key, err = set.decl.Writer.Create(r, body)
-	}
+	key, created, err := set.decl.Writer.Create(r, changes, body)
 	if err != nil {
 		return err
 	}
@@ -204,14 +195,31 @@ func (s *Service) serveWrite(w http.ResponseWriter, r *http.Request, set *entity
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	body, err := readBody(r)
+	changes, body, err := s.readChanges(r, set)
 	if err != nil {
 		return err
 	}
-	if err := set.decl.Writer.Update(r, key, body, r.Method == http.MethodPut); err != nil {
+	if body.Key != nil && *body.Key != key {
+		return badRequest(set.key.Name, "The %s in the body (%s) differs from the key in the URL (%s).", set.key.Name, *body.Key, key)
+	}
+	if err := set.decl.Writer.Update(r, key, changes, body); err != nil {
 		return err
 	}
 	return s.answerWrite(w, r, set, key, http.StatusOK, returnMinimal)
+}
+
+// readChanges reads and decodes a write's body into the set's Writer's changes value.
+func (s *Service) readChanges(r *http.Request, set *entitySet) (any, *Body, error) {
+	raw, err := readBody(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	changes := set.decl.Writer.NewChanges()
+	body, err := s.decodeBody(set, raw, changes)
+	if err != nil {
+		return nil, nil, err
+	}
+	return changes, body, nil
 }
 
 // answerWrite answers a successful POST, PATCH or PUT of the entity with key:

@@ -2,7 +2,6 @@ package odata
 
 import (
 	"database/sql"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,37 +12,37 @@ import (
 // the set's ETag, honouring If-Match as a real Writer must (in one UPDATE).
 type versionWriter struct{ db *sql.DB }
 
-func (w versionWriter) Create(r *http.Request, body []byte) (string, error) {
-	k, _, err := w.Upsert(r, body)
-	return k, err
-}
+func (w versionWriter) NewChanges() any { return &testChanges{} }
 
-// Upsert updates when the body names an existing ID, else inserts.
-func (w versionWriter) Upsert(r *http.Request, body []byte) (string, bool, error) {
-	var in struct{ ID, Subject string }
-	if err := json.Unmarshal(body, &in); err != nil {
-		return "", false, badRequest("", "bad body")
-	}
-	if in.ID != "" {
+// Create updates when the body names an existing ID, else inserts.
+func (w versionWriter) Create(r *http.Request, changes any, body *Body) (string, bool, error) {
+	ch := changes.(*testChanges)
+	if body.Key != nil {
 		var n int
-		w.db.QueryRow("SELECT COUNT(*) FROM opportunities WHERE id = ?", in.ID).Scan(&n)
+		w.db.QueryRow("SELECT COUNT(*) FROM opportunities WHERE id = ?", *body.Key).Scan(&n)
 		if n == 1 {
-			return in.ID, false, w.Update(r, in.ID, body, false)
+			return *body.Key, false, w.Update(r, *body.Key, changes, body)
 		}
 	}
 	id := guid(900)
-	_, err := w.db.Exec("INSERT INTO opportunities (id, subject, quantity, creation_date, is_closed) VALUES (?, ?, 1, '2026-01-01 00:00:00+00:00', 0)", id, in.Subject)
+	_, err := w.db.Exec("INSERT INTO opportunities (id, subject, quantity, creation_date, is_closed) VALUES (?, ?, 1, '2026-01-01 00:00:00+00:00', 0)", id, deref(ch.Subject))
 	return id, true, err
 }
 
-func (w versionWriter) Update(r *http.Request, key string, body []byte, replace bool) error {
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (w versionWriter) Update(r *http.Request, key string, changes any, body *Body) error {
 	pre, err := IfMatch(r)
 	if err != nil {
 		return err
 	}
-	var in struct{ Subject string }
-	json.Unmarshal(body, &in)
-	q, args := "UPDATE opportunities SET subject = ?, quantity = quantity + 1 WHERE id = ?", []any{in.Subject, key}
+	ch := changes.(*testChanges)
+	q, args := "UPDATE opportunities SET subject = ?, quantity = quantity + 1 WHERE id = ?", []any{deref(ch.Subject), key}
 	if pre.Present && !pre.Any {
 		var in []string
 		for _, x := range pre.Values {
@@ -132,7 +131,7 @@ func TestETagsAndWritePreferences(t *testing.T) {
 		t.Errorf("PATCH minimal: %d %v %s", res.status, res.header, res.body)
 	}
 
-	// POST through the Upserter: an existing ID updates (200, no Location), a new one creates.
+	// POST: an existing ID updates (200, no Location), a new one creates.
 	res = req("POST", "/v1/odata/Activity_SalesOpportunity", `{"ID":"`+guid(101)+`","Subject":"Via POST"}`)
 	if res.status != 200 || res.header.Get("Location") != "" || !strings.Contains(res.body, `"Subject":"Via POST"`) || res.header.Get("ETag") != `W/"7"` {
 		t.Errorf("POST update: %d %v %s", res.status, res.header, res.body)

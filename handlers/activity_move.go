@@ -9,10 +9,10 @@ import (
 	"phaseboard/web"
 )
 
-// MoveOpportunity moves a card by drag (with neighbours) or by the "Move to" control (to the
-// top of the chosen column). Both are models.Store.MoveOpportunity; the answer re-renders the
-// two columns out of band, or redirects a plain form post back to the board.
-func (h *Handler) MoveOpportunity(c *fiber.Ctx) error {
+// MoveActivity moves a card of any kind by drag (with neighbours) or by the "Move to" control
+// (to the top of the chosen column). Both are models.Store.MoveActivity; the answer re-renders
+// the two columns out of band, or redirects a plain form post back to the board.
+func (h *Handler) MoveActivity(c *fiber.Ctx) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -36,15 +36,24 @@ func (h *Handler) MoveOpportunity(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.Store.MoveOpportunity(c.UserContext(), id, *phaseID, after, before, web.ActorOf(c))
+	res, err := h.Store.MoveActivity(c.UserContext(), id, *phaseID, after, before, web.ActorOf(c))
 	if err != nil {
 		return err
 	}
-	opp := res.Opportunity
-	f.PipelineID = opp.PipelineID
+	f.PipelineID = res.Activity.PipelineID
 	if !web.IsHTMX(c) {
 		return backToBoard(c, f)
 	}
+	if err := h.moveAnswer(c, f, res); err != nil {
+		return h.afterCommit(c, err, "Moved “"+res.Activity.Subject+"”.")
+	}
+	return nil
+}
+
+// moveAnswer renders a committed move: both columns, the announcement and, for a deal that was
+// lost, the lost-reason prompt.
+func (h *Handler) moveAnswer(c *fiber.Ctx, f models.BoardFilter, res *models.MoveResult) error {
+	opp := res.Activity
 	phase, err := h.Store.Phase(c.UserContext(), res.ToPhaseID)
 	if err != nil {
 		return err
@@ -94,16 +103,21 @@ func (h *Handler) SaveLostReason(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ch := models.OpportunityChanges{LostReasonID: reason, LostToCompetitorID: rival}
+	ch := models.ActivityChanges{LostReasonID: reason, LostToCompetitorID: rival}
 	if rival == nil {
 		ch.LostToCompetitorID = &uuid.Nil
 	}
-	res, err := h.Store.UpdateOpportunity(c.UserContext(), id, ch, web.ActorOf(c))
+	f, err := h.filterOfMutation(c)
+	if err != nil {
+		return err
+	}
+	res, err := h.Store.UpdateActivity(c.UserContext(), id, ch, web.ActorOf(c))
 	if err != nil {
 		return err
 	}
 	if !web.IsHTMX(c) {
-		return h.backToBoardOf(c, res.Opportunity)
+		f.PipelineID = res.Activity.PipelineID
+		return backToBoard(c, f)
 	}
-	return web.Render(c, fiber.StatusOK, views.Announce("Saved why “"+res.Opportunity.Subject+"” was lost."))
+	return web.Render(c, fiber.StatusOK, views.Announce("Saved why “"+res.Activity.Subject+"” was lost."))
 }

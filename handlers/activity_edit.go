@@ -1,0 +1,231 @@
+package handlers
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"phaseboard/models"
+	"phaseboard/views"
+	"phaseboard/web"
+)
+
+// editFields maps the domain's field names to the form's, for errors the domain reports.
+var editFields = map[string]string{
+	"Subject": "subject", "Relationship": "customer", "EstimatedAmount": "estimated_amount", "Amount": "amount",
+	"Probability": "probability", "ExpectedOrderDate": "expected_order_date", "SalesRepresentative": "rep",
+}
+
+// EditActivity shows the edit panel (a fragment for htmx, a page without JavaScript).
+func (h *Handler) EditActivity(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	a, err := h.Store.Activity(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	form, err := h.activityForm(c, a, string(c.Request().URI().QueryString()), a.Version)
+	if err != nil {
+		return err
+	}
+	return h.renderForm(c, fiber.StatusOK, form)
+}
+
+// SaveActivity saves the edit panel. Input errors come back next to their fields with what the
+// user typed; a stale edit (someone saved in between) says so and keeps the typing too. The
+// version and the page's filter are checked before anything is written.
+func (h *Handler) SaveActivity(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	version, err := formVersion(c)
+	if err != nil {
+		return err
+	}
+	f, err := h.filterOfMutation(c)
+	if err != nil {
+		return err
+	}
+	a, err := h.Store.Activity(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	form, err := h.activityForm(c, a, c.FormValue("return"), version)
+	if err != nil {
+		return err
+	}
+	for _, name := range editFields {
+		form.Values[name] = c.FormValue(name)
+	}
+	ch := parseEdit(form)
+	if len(form.Errors) > 0 {
+		return h.renderForm(c, fiber.StatusBadRequest, form)
+	}
+	ch.ExpectedVersion = &version
+	res, err := h.Store.UpdateActivity(c.UserContext(), id, ch, web.ActorOf(c))
+	var derr *models.Error
+	// A refusal of the edit rule (another rep's card) is a 403 with its message, not a form error.
+	if errors.As(err, &derr) && derr.Code != models.ENotFound && derr.Code != models.EForbidden {
+		if name, ok := editFields[derr.Field]; ok {
+			form.Errors[name] = derr.Message
+		} else {
+			form.Message = derr.Message
+		}
+		return h.renderForm(c, web.StatusOf(err), form)
+	}
+	if err != nil {
+		return err
+	}
+	f.PipelineID = res.Activity.PipelineID
+	if !web.IsHTMX(c) {
+		return backToBoard(c, f)
+	}
+	if err := h.renderSaved(c, f, form.Query, res.Activity); err != nil {
+		return h.afterCommit(c, err, "Saved “"+res.Activity.Subject+"”.")
+	}
+	return nil
+}
+
+// formVersion reads the version a form was rendered with: a positive whole number, strictly
+// (a stale-edit check that a malformed value skipped would be no check).
+func formVersion(c *fiber.Ctx) (int, error) {
+	v, err := strconv.Atoi(c.FormValue("version"))
+	if err != nil || v <= 0 {
+		return 0, badRequest("The form is missing its version or it is malformed: reload the page and try again.")
+	}
+	return v, nil
+}
+
+// parseEdit turns the typed values into changes, noting every field that does not parse. The
+// sales fields go with sales opportunities; other kinds have an amount.
+func parseEdit(form views.ActivityForm) models.ActivityChanges {
+	var ch models.ActivityChanges
+	v := form.Values
+	subject := v["subject"]
+	ch.Subject = &subject
+	number := func(name string) *float64 {
+		s := strings.ReplaceAll(strings.TrimSpace(v[name]), ",", "")
+		if s == "" {
+			zero := 0.0
+			return &zero
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			form.Errors[name] = "Enter a number, such as 12500."
+			return nil
+		}
+		return &f
+	}
+	if form.Sales {
+		ch.EstimatedAmount = number("estimated_amount")
+		if strings.TrimSpace(v["probability"]) != "" {
+			ch.Probability = number("probability")
+		}
+		if s := strings.TrimSpace(v["expected_order_date"]); s == "" {
+			ch.ExpectedOrderDate = &models.Date{}
+		} else if d, err := models.ParseDate(s); err != nil {
+			form.Errors["expected_order_date"] = "Enter a date as YYYY-MM-DD."
+		} else {
+			ch.ExpectedOrderDate = &d
+		}
+	} else {
+		ch.Amount = number("amount")
+	}
+	link := func(name string) *uuid.UUID {
+		s := strings.TrimSpace(v[name])
+		if s == "" {
+			return &uuid.Nil
+		}
+		id, err := uuid.Parse(s)
+		if err != nil {
+			form.Errors[name] = "Choose one from the list."
+			return nil
+		}
+		return &id
+	}
+	ch.RelationshipID = link("customer")
+	ch.SalesRepresentativeID = link("rep")
+	return ch
+}
+
+// activityForm is the edit panel of a, as stored, rendered for the form version given.
+func (h *Handler) activityForm(c *fiber.Ctx, a *models.Activity, query string, version int) (views.ActivityForm, error) {
+	reps, err := h.Store.Employees(c.UserContext())
+	if err != nil {
+		return views.ActivityForm{}, err
+	}
+	customers, err := h.Store.Relationships(c.UserContext())
+	if err != nil {
+		return views.ActivityForm{}, err
+	}
+	k := models.KindByType(a.Type)
+	idOrEmpty := func(id *uuid.UUID) string {
+		if id == nil {
+			return ""
+		}
+		return id.String()
+	}
+	num := func(p *float64) string {
+		if p == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*p, 'f', -1, 64)
+	}
+	return views.ActivityForm{
+		ID: a.ID.String(), Version: version, Number: a.Number, Noun: k.Noun, Sales: k.Sales, Query: query, CSRF: web.CSRFToken(c),
+		Reps: reps, Customers: customers, Errors: map[string]string{},
+		Values: map[string]string{
+			"subject": a.Subject, "customer": idOrEmpty(a.RelationshipID), "estimated_amount": num(a.EstimatedAmount),
+			"amount": num(&a.Amount), "probability": num(a.Probability), "expected_order_date": views.DateValue(a.ExpectedOrderDate),
+			"rep": idOrEmpty(a.SalesRepresentativeID),
+		},
+	}, nil
+}
+
+func (h *Handler) renderForm(c *fiber.Ctx, status int, form views.ActivityForm) error {
+	if web.IsHTMX(c) {
+		// htmx swaps only 2xx answers; the panel with its errors is the answer.
+		return web.Render(c, fiber.StatusOK, views.EditPanel(form))
+	}
+	return web.Render(c, status, views.EditPage(page(c, "Edit "+form.Number, "board"), form))
+}
+
+// renderSaved answers a saved edit: the panel again, and the card and its column's figures
+// refreshed out of band.
+func (h *Handler) renderSaved(c *fiber.Ctx, f models.BoardFilter, query string, a *models.Activity) error {
+	if err := h.refreshFault(); err != nil {
+		return err
+	}
+	form, err := h.activityForm(c, a, query, a.Version)
+	if err != nil {
+		return err
+	}
+	form.Saved = true
+	cols, err := h.Store.Columns(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	col, err := models.FindColumn(cols, a.PhaseID)
+	if err != nil {
+		return err
+	}
+	card, err := h.Store.Card(c.UserContext(), a.ID)
+	if err != nil {
+		return err
+	}
+	b, err := h.boardContext(c, f, phasesOf(cols))
+	if err != nil {
+		return err
+	}
+	one := []models.Card{*card}
+	b.Usual.Mark(one, b.Now)
+	return web.Render(c, fiber.StatusOK, joinComponents(
+		views.EditPanel(form), views.Card(one[0], b, true), views.ColumnHeader(*col, b.Kind.Sales, true),
+		views.Announce("Saved “"+a.Subject+"”.")))
+}

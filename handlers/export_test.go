@@ -1,0 +1,5 @@
+package handlers
+
+// FailRefresh makes h fail to show every committed change from now on (tests of what a user is
+// told when a write committed but its answer could not be rendered).
+func FailRefresh(h *Handler, err error) { h.failRefresh = err }
