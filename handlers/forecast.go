@@ -458,6 +458,10 @@ func (h *Handler) SetForecastCategory(c *fiber.Ctx) error {
 
 // forecastFilterOfMutation recovers the forecast board's filter a move was made under.
 func (h *Handler) forecastFilterOfMutation(c *fiber.Ctx) (models.ForecastFilter, error) {
-	f, _, err := h.forecastFilter(c, pageQuery(c))
+	v, err := pageQuery(c)
+	if err != nil {
+		return models.ForecastFilter{}, err
+	}
+	f, _, err := h.forecastFilter(c, v)
 	return f, err
 }

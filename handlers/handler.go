@@ -137,15 +137,20 @@ func (h *Handler) filterFromValues(c *fiber.Ctx, v url.Values) (models.BoardFilt
 	return f, nil
 }
 
-// filterOfMutation recovers the board filter a mutation was made under.
+// filterOfMutation recovers the board filter a mutation was made under. It is checked before the
+// mutation writes anything: a malformed one refuses the request.
 func (h *Handler) filterOfMutation(c *fiber.Ctx) (models.BoardFilter, error) {
-	return h.filterFromValues(c, pageQuery(c))
+	v, err := pageQuery(c)
+	if err != nil {
+		return models.BoardFilter{}, err
+	}
+	return h.filterFromValues(c, v)
 }
 
 // pageQuery is the query of the page a mutation was made on: the form's "return" field (plain
 // forms), else the page URL htmx reports, else the Referer. Mutations answer with fragments of
-// that page, so they must render them under the same filters.
-func pageQuery(c *fiber.Ctx) url.Values {
+// that page, so they must render them under the same filters; one that cannot be read is a 400.
+func pageQuery(c *fiber.Ctx) (url.Values, error) {
 	raw := c.FormValue("return")
 	if raw == "" {
 		for _, hdr := range []string{"HX-Current-URL", fiber.HeaderReferer} {
@@ -157,9 +162,9 @@ func pageQuery(c *fiber.Ctx) url.Values {
 	}
 	v, err := url.ParseQuery(raw)
 	if err != nil {
-		return url.Values{}
+		return nil, badRequest("The page's address is malformed: reload the board and try again.")
 	}
-	return v
+	return v, nil
 }
 
 // filterQuery encodes a filter as the board URL's query.

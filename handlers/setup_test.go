@@ -25,6 +25,7 @@ import (
 type server struct {
 	t     testing.TB
 	store *models.Store
+	h     *handlers.Handler
 	app   *fiber.App
 	URL   string
 	// session is a manager's session cookie: every client starts logged in with it.
@@ -39,12 +40,13 @@ func newServer(t testing.TB, dialect string, opportunities int) *server {
 	}
 	_, session := authtest.Login(t, s, models.RoleManager, nil)
 	app := web.New(web.Config{Store: s})
-	handlers.Register(app, &handlers.Handler{Store: s})
+	h := &handlers.Handler{Store: s}
+	handlers.Register(app, h)
 	ts := httptest.NewUnstartedServer(nil)
 	ln := ts.Listener
 	go app.Listener(ln)
 	t.Cleanup(func() { app.Shutdown() })
-	return &server{t: t, store: s, app: app, URL: "http://" + ln.Addr().String(), session: session}
+	return &server{t: t, store: s, h: h, app: app, URL: "http://" + ln.Addr().String(), session: session}
 }
 
 // logInPage gives a browser page a manager's session on the server at base.
