@@ -108,6 +108,11 @@ func serve(args []string, log *slog.Logger) error {
 	if err := firstUsers(ctx, s); err != nil {
 		return err
 	}
+	if v := envOr("PHASEBOARD_REP_VISIBILITY", models.VisibilityTeam); models.ValidVisibility(v) {
+		s.RepVisibility = v // what reps may read: the team's activities, or only their own (models.ReadScope)
+	} else {
+		return fmt.Errorf("PHASEBOARD_REP_VISIBILITY is %q: use %s or %s", v, models.VisibilityTeam, models.VisibilityOwn)
+	}
 	secure := os.Getenv("PHASEBOARD_SECURE_COOKIES") == "1"
 	rateLimit, _ := strconv.Atoi(os.Getenv("PHASEBOARD_API_RATE_LIMIT"))
 	app := web.New(web.Config{Store: s, SecureCookies: secure, Logger: log})
