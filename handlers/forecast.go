@@ -119,7 +119,7 @@ func (h *Handler) forecastView(c *fiber.Ctx, withHealth bool) (views.ForecastVie
 	if err != nil {
 		return views.ForecastView{}, err
 	}
-	pipelines, err := h.Store.Pipelines(ctx)
+	pipelines, err := h.Store.SalesPipelines(ctx)
 	if err != nil {
 		return views.ForecastView{}, err
 	}
@@ -252,7 +252,7 @@ func (h *Handler) ForecastBoard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pipelines, err := h.Store.Pipelines(ctx)
+	pipelines, err := h.Store.SalesPipelines(ctx)
 	if err != nil {
 		return err
 	}
@@ -282,7 +282,7 @@ func (h *Handler) forecastBoardContext(c *fiber.Ctx, f models.ForecastFilter) (*
 		}
 	}
 	names, categories := map[string]string{}, map[string]string{}
-	pipelines, err := h.Store.Pipelines(c.UserContext())
+	pipelines, err := h.Store.SalesPipelines(c.UserContext())
 	if err != nil {
 		return nil, err
 	}
