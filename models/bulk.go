@@ -17,7 +17,7 @@ import (
 // it uses GORM's batched INSERTs. Columns come from GORM's schema of each model, so a new field
 // needs no change here.
 func (s *Store) bulkInsert(ctx context.Context, slices ...any) error {
-	if !s.IsPostgres() {
+	if !s.sql.copyRows {
 		return s.db(ctx).Transaction(func(tx *gorm.DB) error {
 			for _, rows := range slices {
 				if reflect.ValueOf(rows).Len() == 0 {

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,8 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-
-	"phaseboard/migrations"
 )
 
 // Forecast categories, an extension beside the seeds' fields: each opportunity is in one,
@@ -253,25 +250,21 @@ func (s *Store) Forecast(ctx context.Context, f ForecastFilter, today Date) (*Fo
 	return out, err
 }
 
-// report runs the queries of a report in one read-only transaction: every figure comes from
-// the same snapshot. On PostgreSQL it also raises work_mem for the transaction: the planner
-// cannot tell how few groups a period expression makes, expects thousands, and would sort
-// on disk instead of hashing in memory (a third of the time at 300,000 opportunities).
+// report runs the queries of a report in one read-only transaction, so that every figure comes
+// from the same snapshot, prepared as the dialect wants (sqlDialect.report).
 func (s *Store) report(ctx context.Context, fn func(r *Store) error) error {
 	run := func(tx *gorm.DB) error {
+		if err := s.sql.report(tx); err != nil {
+			return err
+		}
 		r := *s
 		r.DB = tx
 		return fn(&r)
 	}
-	if !s.IsPostgres() {
+	if s.sql.reportOptions == nil {
 		return s.db(ctx).Transaction(run)
 	}
-	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SET LOCAL work_mem = '64MB'").Error; err != nil {
-			return err
-		}
-		return run(tx)
-	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	return s.db(ctx).Transaction(run, s.sql.reportOptions)
 }
 
 func (s *Store) forecast(ctx context.Context, f ForecastFilter, today Date) (*Forecast, error) {
@@ -473,21 +466,7 @@ func (row *ForecastRow) addAgg(r forecastAgg) {
 // timestamp column, matching PeriodKey: PostgreSQL has date and timestamptz, SQLite keeps
 // dates as 'YYYY-MM-DD' text and timestamps as text starting with the same.
 func (s *Store) periodSQL(by string) (ofDate, ofTime string) {
-	if s.Dialect == migrations.Postgres {
-		format := "'YYYY-MM'"
-		if by == PeriodQuarter {
-			format = `'YYYY-"Q"Q'`
-		}
-		return "to_char(CAST(a.expected_order_date AS timestamp), " + format + ")",
-			"to_char(a.phase_entered_at AT TIME ZONE 'UTC', " + format + ")"
-	}
-	if by == PeriodQuarter {
-		q := func(col string) string {
-			return "substr(" + col + ", 1, 4) || '-Q' || ((CAST(substr(" + col + ", 6, 2) AS integer) + 2) / 3)"
-		}
-		return q("a.expected_order_date"), q("a.phase_entered_at")
-	}
-	return "substr(a.expected_order_date, 1, 7)", "substr(a.phase_entered_at, 1, 7)"
+	return s.sql.period(by, "a.expected_order_date", false), s.sql.period(by, "a.phase_entered_at", true)
 }
 
 // forecastAggregate counts and sums the opportunities of the filter by period, phase, rep and

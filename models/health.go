@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"phaseboard/migrations"
 )
 
 // PhaseHealth is what the move history (phase_changes) tells about one phase.
@@ -178,14 +176,6 @@ func (s *Store) ownerCondition(ctx context.Context, repID *uuid.UUID) condition 
 	return c
 }
 
-// daysBetween is the dialect's fractional days from timestamp column a to b.
-func (s *Store) daysBetween(a, b string) string {
-	if s.Dialect == migrations.Postgres {
-		return "EXTRACT(EPOCH FROM (" + b + " - " + a + ")) / 86400.0"
-	}
-	return "(julianday(" + b + ") - julianday(" + a + "))"
-}
-
 // phaseHistoryRow is what the move history says about one phase (phaseHistory).
 type phaseHistoryRow struct {
 	PhaseID string
@@ -232,7 +222,7 @@ func (s *Store) phaseHistory(ctx context.Context, scope, won []uuid.UUID, owner 
 	var rows []phaseHistoryRow
 	err := s.db(ctx).Raw(`SELECT CAST(x.phase_id AS text) AS phase_id, `+counts+`
 			COUNT(x.next_at) AS stays,
-			COALESCE(SUM(`+s.daysBetween("x.moved_at", "x.next_at")+`), 0) AS days
+			COALESCE(SUM(`+s.sql.daysBetween("x.moved_at", "x.next_at")+`), 0) AS days
 		FROM (SELECT pc.to_phase_id AS phase_id, pc.moved_at,
 				LEAD(pc.moved_at) OVER w AS next_at`+windows+`
 			FROM phase_changes pc

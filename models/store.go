@@ -10,7 +10,6 @@ import (
 	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 
 	"phaseboard/migrations"
@@ -30,6 +29,7 @@ type Store struct {
 	// RepVisibility is what reps may read: VisibilityTeam (default) or VisibilityOwn; see ReadScope.
 	RepVisibility string
 
+	sql         sqlDialect  // the dialect's SQL (dialect.go)
 	usual       *usualCache // UsualDaysInPhase's recent answers; nil: none kept
 	changeHooks []ChangeHook
 }
@@ -77,7 +77,7 @@ func Open(url string) (*Store, error) {
 		sqlDB.SetMaxIdleConns(20)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	return &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, usual: newUsualCache()}, nil
+	return &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, sql: dialects[dialect], usual: newUsualCache()}, nil
 }
 
 // SQL returns the underlying database handle.
@@ -100,16 +100,8 @@ func (s *Store) Close() error { return s.SQL().Close() }
 // IsPostgres reports whether the store runs on PostgreSQL.
 func (s *Store) IsPostgres() bool { return s.Dialect == migrations.Postgres }
 
-// forUpdate locks the selected rows on PostgreSQL; SQLite's single writer needs no row locks.
-// NO KEY UPDATE, not UPDATE: it still serialises writers, but does not block the KEY SHARE
-// locks that foreign-key checks take (a move's history row references the phase it left,
-// which another move may hold; with FOR UPDATE two opposite moves deadlock).
-func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
-	if s.IsPostgres() {
-		return tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE"})
-	}
-	return tx
-}
+// forUpdate locks the rows a query selects for a change (sqlDialect.lock).
+func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB { return s.sql.lock(tx) }
 
 func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
 
