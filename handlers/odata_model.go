@@ -41,7 +41,7 @@ const (
 	odataSetTimeRegistration = "TimeRegistration"
 )
 
-// odataPhaseType is the base type of the 15 phase subtypes (models.Kind.PhaseType).
+// odataPhaseType is the base type of the phase subtypes, one per kind (models.Kind.PhaseType).
 const odataPhaseType = "Datastore.Phase"
 
 // odataSetName is the entity set serving a type: dots become underscores.

@@ -229,14 +229,14 @@ var odataCases = []odataCase{
 	// Phases: every example URL of the phase seed.
 	{name: "seed: all phases", path: "/v1/odata/Datastore_Phase", status: 200, check: func(t *testing.T, e *odataEnv, body string) {
 		v := decodeList(t, body)
-		if len(v) != 52 || strings.Contains(body, "nextLink") {
-			t.Fatalf("%d phases (want 52 on one page): %.300s", len(v), body)
+		if len(v) != 55 || strings.Contains(body, "nextLink") {
+			t.Fatalf("%d phases (want 55 on one page): %.300s", len(v), body)
 		}
 		types := map[string]int{}
 		for _, p := range v {
 			types[p["_Type"].(string)]++
 		}
-		if len(types) != 15 || types["Datastore.Phase.ActivitySalesOpportunity"] != 9 || types["Datastore.Phase.ActivityInvoice"] != 3 {
+		if len(types) != 16 || types["Datastore.Phase.ActivitySalesOpportunity"] != 9 || types["Datastore.Phase.ActivityInvoice"] != 3 {
 			t.Fatalf("_Type of the phases: %v", types)
 		}
 	}},
@@ -273,7 +273,7 @@ var odataCases = []odataCase{
 	{name: "seed: phases by IsAssignable", path: "/v1/odata/Datastore_Phase?$filter=IsAssignable eq false&$top=3", status: 200,
 		exact: `{"@odata.context":"$metadata#Datastore_Phase","value":[]}`},
 	{name: "seed: phases by IsAssignable (true)", path: "/v1/odata/Datastore_Phase?$filter=IsAssignable eq true&$top=2&$count=true&$select=IsAssignable", status: 200,
-		exact: `{"@odata.context":"$metadata#Datastore_Phase(IsAssignable)","@odata.count":52,"value":[{"IsAssignable":true},{"IsAssignable":true}]}`},
+		exact: `{"@odata.context":"$metadata#Datastore_Phase(IsAssignable)","@odata.count":55,"value":[{"IsAssignable":true},{"IsAssignable":true}]}`},
 	{name: "seed: filtering by _Type is refused", path: "/v1/odata/Datastore_Phase?$filter=_Type eq 'Datastore.Phase.ActivityInvoice'", status: 400,
 		exact: `{"error":{"code":"BadRequest","message":"Filtering by _Type is not supported: query the subtype's own entity set instead (e.g. /v1/odata/Datastore_Phase_ActivityInvoice)","target":"$filter","details":[]}}`},
 	{name: "_Type refused inside a condition too", path: "/v1/odata/Activity_SalesOpportunity?$filter=Amount gt 0 and Phase/_Type eq 'x'", status: 400,
@@ -690,10 +690,10 @@ func TestODataPaging(t *testing.T) {
 				path  string
 				pages []int
 			}{
-				{"/v1/odata/Datastore_Phase?$select=ID,Name&$orderby=Name desc&$count=true", []int{20, 20, 12}},
+				{"/v1/odata/Datastore_Phase?$select=ID,Name&$orderby=Name desc&$count=true", []int{20, 20, 15}},
 				{"/v1/odata/Datastore_Phase?$select=ID&$top=30", []int{20, 10}},
-				{"/v1/odata/Datastore_Phase?$filter=IsTerminal eq true&$skip=3", []int{15}},
-				{"/v1/odata/Datastore_Phase?$skip=50", []int{2}},
+				{"/v1/odata/Datastore_Phase?$filter=IsTerminal eq true&$skip=3", []int{16}},
+				{"/v1/odata/Datastore_Phase?$skip=50", []int{5}},
 			} {
 				var got []int
 				seen := map[string]bool{}
@@ -713,7 +713,7 @@ func TestODataPaging(t *testing.T) {
 						Value []map[string]any `json:"value"`
 					}
 					mustJSON(t, body, &p)
-					if strings.Contains(c.path, "$count=true") && (p.Count == nil || *p.Count != 52) {
+					if strings.Contains(c.path, "$count=true") && (p.Count == nil || *p.Count != 55) {
 						t.Fatalf("page %d: @odata.count %v", page, p.Count)
 					}
 					for _, v := range p.Value {

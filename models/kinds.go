@@ -15,10 +15,13 @@ type Kind struct {
 	Sales     bool
 }
 
-// Kinds lists the activity kinds of the seeds, in the order of the phases seed's subtype table.
-// Adding a kind is one line here (plus demo phases, if it should have its own).
+// Kinds lists the activity kinds: the seeds' 15, in the order of the phases seed's subtype
+// table, and the call that live Tribe tenants have. Adding a kind is one line here (plus demo
+// phases, if it should not get the generic ones): its sets Activity_<Name> and
+// Datastore_Phase_Activity<Name>, its boards, numbers and rules follow.
 var Kinds = []*Kind{
 	newKind("Appointment", "appointment"),
+	newKind("Call", "call"), // not in the seeds' table; live Tribe tenants have it (Activity_Call)
 	newKind("Campaign", "campaign"),
 	newKind("Document", "document"),
 	newKind("Email", "email"),
