@@ -8,6 +8,7 @@ import (
 
 	"phaseboard/models"
 	"phaseboard/models/storetest"
+	"phaseboard/web/authtest"
 )
 
 // kindPhases returns the phases of the demo's first pipeline of a kind, in order.
@@ -120,6 +121,28 @@ func TestODataSalesFieldRefusedForOtherKinds(t *testing.T) {
 			e.srv.store.DB.Model(&models.Activity{}).Where("type = ?", "Activity.Invoice").Count(&n)
 			if r := e.do("GET", "Activity_Invoice("+id+")?$select=Subject", ""); r.entity["Subject"] != "Invoice" || n != 1 {
 				t.Fatalf("a refused request wrote: %s, %d invoices", r.body, n)
+			}
+		})
+	}
+}
+
+// A refused admin change through the API writes none of its parts (issue 8): a phase that still
+// holds cards cannot be archived, and its new name and probability are not kept either.
+func TestODataRefusedPhaseChangeWritesNothing(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			e := newWriteEnv(t, dialect)
+			admin, _ := authtest.Token(t, e.srv.store, models.RoleAdmin, "read write", nil)
+			qual := e.phases["Qualification"]
+			newCard(t, e.srv.store, "keeps the phase busy")
+			e.token = admin
+			r := e.do("PATCH", "Datastore_Phase_ActivitySalesOpportunity("+qual.ID.String()+")", `{"Name":"Renamed","DefaultProbability":55,"IsActive":false}`)
+			if r.status != 400 && r.status != 409 {
+				t.Fatalf("archiving a busy phase: %d %s", r.status, r.body)
+			}
+			got, _ := e.srv.store.Phase(context.Background(), qual.ID)
+			if got.Name != qual.Name || got.DefaultProbability != qual.DefaultProbability || !got.IsActive {
+				t.Fatalf("half written: %q %v active %v", got.Name, got.DefaultProbability, got.IsActive)
 			}
 		})
 	}
