@@ -53,8 +53,9 @@ func odataBenchServer(b *testing.B) *server {
 		go app.Listener(ts.Listener)
 		tb.Cleanup(func() { app.Shutdown() })
 		srv := &server{t: tb, store: s, app: app, URL: "http://" + ts.Listener.Addr().String()}
-		srv.store.DB.Exec("VACUUM ANALYZE") // as autovacuum would: index-only scans need the visibility map
-		srv.store.DB.Model(&models.Activity{}).Limit(2000).Pluck("id::text", &odataBenchKeys)
+		// As autovacuum would (index-only scans need the visibility map), on this schema's tables only.
+		srv.store.DB.Exec("VACUUM ANALYZE activities, phases, phase_changes")
+		srv.store.DB.Model(&models.Activity{}).Where("type = ?", models.SalesOpportunity.Type).Limit(2000).Pluck("id::text", &odataBenchKeys)
 		odataBenchToken, _ = authtest.Token(tb, srv.store, models.RoleManager, "read", nil)
 		b.Logf("loaded %d opportunities in %s", n, time.Since(start).Round(time.Second))
 		odataBenchSrv, odataBenchN = srv, n
