@@ -303,7 +303,7 @@ func cliError(err error) error {
 // purgeExpired deletes expired sessions, access tokens and kv_store keys (CSRF tokens, rate
 // counters) every ten minutes, so the tables do not grow without bound.
 func purgeExpired(s *models.Store, log *slog.Logger) {
-	kv := &web.DBStorage{DB: s.DB}
+	kv := s.KV("")
 	for range time.Tick(10 * time.Minute) {
 		if err := s.PurgeExpiredSessions(context.Background()); err != nil {
 			log.Warn("purge expired sessions", "err", err)

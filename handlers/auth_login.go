@@ -85,7 +85,7 @@ func (h *Handler) loginLimiters() []fiber.Handler {
 		return limiter.New(limiter.Config{
 			Max: max, Expiration: window, KeyGenerator: key, LimitReached: reached,
 			SkipSuccessfulRequests: true,
-			Storage:                &web.DBStorage{DB: h.Store.DB, Prefix: prefix},
+			Storage:                h.Store.KV(prefix),
 		})
 	}
 	return []fiber.Handler{

@@ -65,7 +65,7 @@ func New(cfg Config) *fiber.App {
 		Next: func(c *fiber.Ctx) bool {
 			return strings.HasPrefix(c.Path(), "/v1/") || strings.HasPrefix(c.Path(), "/oauth2/") || c.Path() == "/healthz"
 		},
-		Storage:        &DBStorage{DB: cfg.Store.DB, Prefix: "csrf:"},
+		Storage:        cfg.Store.KV("csrf:"),
 		Extractor:      csrfFromHeaderOrForm,
 		CookieName:     "phaseboard_csrf",
 		CookieSameSite: "Lax",

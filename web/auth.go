@@ -209,7 +209,7 @@ func APIAuth(cfg APIAuthConfig) fiber.Handler {
 		LimitReached: func(c *fiber.Ctx) error {
 			return odataError(c, fiber.StatusTooManyRequests, "TooManyRequests", "Rate limit exceeded; retry after the number of seconds in Retry-After.")
 		},
-		Storage: &DBStorage{DB: cfg.Store.DB, Prefix: "rl:api:"},
+		Storage: cfg.Store.KV("rl:api:"),
 	})
 	return func(c *fiber.Ctx) error {
 		id, status, msg := authenticateAPI(c, cfg.Store)

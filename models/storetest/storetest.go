@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -55,7 +56,27 @@ func New(t testing.TB, dialect string) *models.Store {
 	if _, err := s.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate %s: %v", dialect, err)
 	}
+	urls.Store(s, url)
 	return s
+}
+
+// urls remembers the database of each Store that New made, for Reopen.
+var urls sync.Map
+
+// Reopen returns a second Store on the database of s (made by New): another instance of the
+// application on the same database.
+func Reopen(t testing.TB, s *models.Store) *models.Store {
+	t.Helper()
+	url, ok := urls.Load(s)
+	if !ok {
+		t.Fatal("storetest.Reopen: the store was not made by storetest.New")
+	}
+	other, err := models.Open(url.(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return other
 }
 
 // URL returns a DATABASE_URL for a fresh, empty database of the dialect, dropped at cleanup.
