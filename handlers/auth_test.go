@@ -381,3 +381,59 @@ func TestAPIRateLimitIsPerClient(t *testing.T) {
 		}
 	})
 }
+
+// TestODataErrorBodyIsOneShape: the API's errors, whether the authentication in front of the
+// service or the service itself answers, have one body: code, message, details, and target only
+// when there is one.
+func TestODataErrorBodyIsOneShape(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		a := newAuthApp(t, s, handlers.Handler{})
+		tok, _ := authtest.Token(t, s, models.RoleManager, "read", nil)
+		get := func(path, bearer string) resp {
+			method := "GET"
+			if strings.HasPrefix(path, "POST ") {
+				method, path = "POST", strings.TrimPrefix(path, "POST ")
+			}
+			r := httptest.NewRequest(method, path, nil)
+			if bearer != "" {
+				r.Header.Set("Authorization", "Bearer "+bearer)
+			}
+			return a.do(r)
+		}
+		for _, tc := range []struct {
+			name, path, bearer string
+			status             int
+			target             string
+		}{
+			{"no token (middleware)", "/v1/odata/Pipeline", "", 401, ""},
+			{"read token writes (middleware)", "POST /v1/odata/Pipeline", tok, 403, ""},
+			{"unknown set (service)", "/v1/odata/NoSuchSet", tok, 404, ""},
+			{"unknown property (service)", "/v1/odata/Pipeline?$select=Colour", tok, 400, "$select"},
+		} {
+			r := get(tc.path, tc.bearer)
+			var body map[string]map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(r.body), &body); err != nil || r.status != tc.status {
+				t.Fatalf("%s: %d %s", tc.name, r.status, r.body)
+			}
+			e := body["error"]
+			want := []string{"code", "message", "details"}
+			if tc.target != "" {
+				want = append(want, "target")
+				if string(e["target"]) != `"`+tc.target+`"` {
+					t.Fatalf("%s: target %s", tc.name, e["target"])
+				}
+			}
+			if len(e) != len(want) {
+				t.Fatalf("%s: error members %s, want exactly %v", tc.name, r.body, want)
+			}
+			for _, k := range want {
+				if _, ok := e[k]; !ok {
+					t.Fatalf("%s: no %q in %s", tc.name, k, r.body)
+				}
+			}
+			if string(e["details"]) != "[]" || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+				t.Fatalf("%s: %s %s", tc.name, r.header.Get("Content-Type"), r.body)
+			}
+		}
+	})
+}

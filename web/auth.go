@@ -2,7 +2,7 @@ package web
 
 import (
 	"context"
-	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"phaseboard/models"
+	"phaseboard/web/odata"
 )
 
 // SessionCookie holds the browser's session token (the database keeps only its hash).
@@ -273,10 +274,33 @@ func authenticateAPI(c *fiber.Ctx, store *models.Store) (*Identity, int, string)
 	return nil, fiber.StatusUnauthorized, ""
 }
 
-// odataError writes an OData JSON error body.
+// odataError answers with the API's one error body, odata.WriteError's.
 func odataError(c *fiber.Ctx, status int, code, message string) error {
-	body, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": message}})
-	c.Status(status)
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	return c.Send(body)
+	odata.WriteError(&fiberResponse{c: c}, &odata.Error{Status: status, Code: code, Message: message})
+	return nil
 }
+
+// fiberResponse is an http.ResponseWriter over a Fiber response, for the net/http writers of
+// the OData package.
+type fiberResponse struct {
+	c      *fiber.Ctx
+	header http.Header
+}
+
+func (w *fiberResponse) Header() http.Header {
+	if w.header == nil {
+		w.header = http.Header{}
+	}
+	return w.header
+}
+
+func (w *fiberResponse) WriteHeader(status int) {
+	for k, vs := range w.header {
+		for _, v := range vs {
+			w.c.Set(k, v)
+		}
+	}
+	w.c.Status(status)
+}
+
+func (w *fiberResponse) Write(b []byte) (int, error) { return w.c.Write(b) }

@@ -7,7 +7,7 @@ import (
 	"net/http"
 )
 
-// Error is an OData error. The service writes it as
+// Error is an OData error. WriteError writes it as
 // {"error":{"code","message","target","details":[]}} with Status as the HTTP
 // status. Writers and hooks may return it to choose the status and message;
 // any other error becomes a 500 whose text is logged, not sent.
@@ -69,18 +69,24 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		s.opts.Logger.Error("odata: request failed", "method", r.Method, "url", r.URL.String(), "err", err)
 		oe = &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal server error"}
 	}
+	WriteError(w, oe)
+}
+
+// WriteError writes e as the OData JSON error body with e.Status: the one error writer of the
+// API, used by the service and by the middleware in front of it (authentication, rate limits).
+// The body is {"error":{"code","message","target","details":[...]}}; "target" is left out when
+// there is none.
+func WriteError(w http.ResponseWriter, e *Error) {
 	b := []byte(`{"error":{"code":`)
-	b = appendJSONString(b, oe.Code)
+	b = appendJSONString(b, e.Code)
 	b = append(b, `,"message":`...)
-	b = appendJSONString(b, oe.Message)
-	b = append(b, `,"target":`...)
-	if oe.Target == "" {
-		b = append(b, "null"...)
-	} else {
-		b = appendJSONString(b, oe.Target)
+	b = appendJSONString(b, e.Message)
+	if e.Target != "" {
+		b = append(b, `,"target":`...)
+		b = appendJSONString(b, e.Target)
 	}
 	b = append(b, `,"details":[`...)
-	for i, d := range oe.Details {
+	for i, d := range e.Details {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -95,8 +101,11 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		b = append(b, '}')
 	}
 	b = append(b, "]}}"...)
-	h := w.Header()
-	h.Set("Content-Type", "application/json;charset=utf-8")
-	w.WriteHeader(oe.Status)
+	status := e.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(status)
 	w.Write(b)
 }
