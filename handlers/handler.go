@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -26,6 +27,8 @@ type Handler struct {
 	// 15 minutes; an IP three times as many).
 	LoginLimit  int
 	LoginWindow time.Duration
+	// Logger receives the API's failures (slog.Default() when nil).
+	Logger *slog.Logger
 
 	// failRefresh, set by tests (export_test.go), makes showing a committed change fail.
 	failRefresh error

@@ -50,6 +50,7 @@ func (h *Handler) newODataService() (*odata.Service, error) {
 		Prefix:          odataPrefix,
 		CurrentEmployee: currentEmployee,
 		EmployeeSet:     odataSetEmployee,
+		Logger:          h.Logger,
 	})
 }
 

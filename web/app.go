@@ -17,6 +17,7 @@ import (
 
 	"phaseboard/models"
 	"phaseboard/static"
+	"phaseboard/web/redact"
 )
 
 // Config is what the application needs from main.
@@ -46,7 +47,7 @@ func New(cfg Config) *fiber.App {
 		ErrorHandler:          errorHandler(cfg.Logger),
 	})
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
-		cfg.Logger.Error("panic", "path", c.Path(), "panic", e)
+		cfg.Logger.Error("panic", "method", c.Method(), "url", LogURL(c), "panic", e)
 	}}))
 	app.Use(securityHeaders)
 	// Until a session or token says otherwise, a request reads as nobody (models.ReadScope):
@@ -116,6 +117,10 @@ func Render(c *fiber.Ctx, status int, comp templ.Component) error {
 	return comp.Render(c.UserContext(), c.Response().BodyWriter())
 }
 
+// LogURL is the request's URL as a log line may show it: credentials (an access_token in the
+// query, say) masked. Every URL that is logged goes through it.
+func LogURL(c *fiber.Ctx) string { return redact.RequestURI(c.OriginalURL()) }
+
 // errorHandler answers errors that handlers return: domain errors with their status and safe
 // message, Fiber errors as they are, anything else as a logged 500 without internals.
 func errorHandler(log *slog.Logger) fiber.ErrorHandler {
@@ -128,7 +133,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		case models.ErrorCode(err) != models.EInternal:
 			status = StatusOf(err)
 		default:
-			log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+			log.Error("request failed", "method", c.Method(), "url", LogURL(c), "err", err)
 		}
 		c.Status(status)
 		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)

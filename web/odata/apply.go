@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"phaseboard/web/redact"
 )
 
 // $apply (OData Data Aggregation): a sequence of transformations separated
@@ -616,6 +618,10 @@ func (s *Service) applyNextLink(r *http.Request, q *queryOptions, size int) stri
 		switch strings.ToLower(k) {
 		case "$skip", "$top", "$skiptoken":
 			delete(vals, k)
+		default:
+			if redact.IsCredential(k) { // never echo a token into a link
+				delete(vals, k)
+			}
 		}
 	}
 	vals.Set("$skip", strconv.Itoa(q.skip+size))

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"phaseboard/web/redact"
 )
 
 // pageSize applies Prefer: odata.maxpagesize=N within the configured maximum.
@@ -139,7 +141,7 @@ func (s *Service) serveCollection(w http.ResponseWriter, r *http.Request, q *que
 		}
 		// The status is sent; all we can do is log and cut the body short so
 		// that the client sees invalid JSON rather than a silently short page.
-		s.opts.Logger.Error("odata: streaming failed", "url", r.URL.String(), "err", err)
+		s.opts.Logger.Error("odata: streaming failed", "url", redact.URL(r.URL), "err", err)
 		return nil
 	}
 	if !started {
@@ -157,7 +159,8 @@ func (s *Service) serveCollection(w http.ResponseWriter, r *http.Request, q *que
 }
 
 // nextLink is the request URL with $skiptoken set, $skip dropped (the token
-// already lies past it) and $top reduced by the page just sent.
+// already lies past it), $top reduced by the page just sent and credentials
+// (access_token) dropped: the client sends them again as it sent them first.
 func (s *Service) nextLink(r *http.Request, p *plan, token string, size int) string {
 	vals, _ := rawQuery(r.URL.RawQuery) // it parsed before
 	for k := range vals {
@@ -166,6 +169,10 @@ func (s *Service) nextLink(r *http.Request, p *plan, token string, size int) str
 			delete(vals, k)
 		case "$top":
 			delete(vals, k)
+		default:
+			if redact.IsCredential(k) { // never echo a token into a link
+				delete(vals, k)
+			}
 		}
 	}
 	if p.top >= 0 {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"phaseboard/web/redact"
 )
 
 // Error is an OData error. WriteError writes it as
@@ -63,10 +65,10 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, context.Canceled):
 		return // the client went away
 	case errors.Is(err, context.DeadlineExceeded):
-		s.opts.Logger.Warn("odata: query timeout", "url", r.URL.String())
+		s.opts.Logger.Warn("odata: query timeout", "url", redact.URL(r.URL))
 		oe = &Error{Status: http.StatusServiceUnavailable, Code: "Timeout", Message: "the query took too long; narrow the filter or page size"}
 	default:
-		s.opts.Logger.Error("odata: request failed", "method", r.Method, "url", r.URL.String(), "err", err)
+		s.opts.Logger.Error("odata: request failed", "method", r.Method, "url", redact.URL(r.URL), "err", err)
 		oe = &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal server error"}
 	}
 	WriteError(w, oe)

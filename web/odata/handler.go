@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"phaseboard/web/redact"
 )
 
 // Options configure a Service. The zero value works.
@@ -110,7 +112,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.opts.Logger.Error("odata: panic", "method", r.Method, "url", r.URL.String(), "panic", v, "stack", string(debug.Stack()))
+			s.opts.Logger.Error("odata: panic", "method", r.Method, "url", redact.URL(r.URL), "panic", v, "stack", string(debug.Stack()))
 			s.writeError(w, r, &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal server error"})
 		}
 	}()
