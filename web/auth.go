@@ -2,13 +2,14 @@ package web
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/google/uuid"
 
 	"phaseboard/models"
@@ -184,11 +185,13 @@ type APIAuthConfig struct {
 	// default 1000 a minute, like Tribe's.
 	RateLimit  int
 	RateWindow time.Duration
+	// Logger receives failures to count (slog.Default() when nil).
+	Logger *slog.Logger
 }
 
 // APIAuth authenticates the OData API: a bearer token (Authorization header or access_token
 // query parameter) or, for reads only, a browser session. Reads need the read scope, writes the
-// write scope. Each client gets its own rate limit, counted in the shared kv_store so every
+// write scope. Each client gets its own rate limit, counted in the database so that every
 // instance agrees. Mount it before the OData handler: app.Use("/v1/odata", web.APIAuth(cfg)).
 func APIAuth(cfg APIAuthConfig) fiber.Handler {
 	if cfg.RateLimit <= 0 {
@@ -197,28 +200,20 @@ func APIAuth(cfg APIAuthConfig) fiber.Handler {
 	if cfg.RateWindow <= 0 {
 		cfg.RateWindow = time.Minute
 	}
-	limit := limiter.New(limiter.Config{
-		Max:        cfg.RateLimit,
-		Expiration: cfg.RateWindow,
-		KeyGenerator: func(c *fiber.Ctx) string {
-			id, _ := c.Locals(localsIdentity).(*Identity)
-			if id.Client != nil {
-				return "client:" + id.Client.ID.String()
-			}
-			return "user:" + id.User.ID.String()
-		},
-		LimitReached: func(c *fiber.Ctx) error {
-			return odataError(c, fiber.StatusTooManyRequests, "TooManyRequests", "Rate limit exceeded; retry after the number of seconds in Retry-After.")
-		},
-		Storage: cfg.Store.KV("rl:api:"),
-	})
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	return func(c *fiber.Ctx) error {
-		id, status, msg := authenticateAPI(c, cfg.Store)
-		if id == nil {
-			if status == fiber.StatusInternalServerError {
-				return odataError(c, status, "InternalError", msg)
-			}
-			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="phaseboard"`+msg)
+		id, challenge, err := authenticateAPI(c, cfg.Store)
+		switch {
+		case models.ErrorCode(err) == models.EUnavailable:
+			SetRetryAfter(c, unavailableRetry)
+			return odataError(c, fiber.StatusServiceUnavailable, "ServiceUnavailable", unavailableMessage)
+		case err != nil:
+			cfg.Logger.Error("api authentication failed", "url", LogURL(c), "err", err)
+			return odataError(c, fiber.StatusInternalServerError, "InternalError", models.ErrorMessage(err))
+		case id == nil:
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="phaseboard"`+challenge)
 			return odataError(c, fiber.StatusUnauthorized, "Unauthorized", "Authentication required: send a valid access token as 'Authorization: Bearer <token>'.")
 		}
 		need := models.ScopeWrite
@@ -232,18 +227,35 @@ func APIAuth(cfg APIAuthConfig) fiber.Handler {
 			return odataError(c, fiber.StatusForbidden, "Forbidden", "This access token lacks the '"+need+"' scope.")
 		}
 		setIdentity(c, id)
-		return limit(c)
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		var key string
+		if id.Client != nil {
+			key = "api:client:" + id.Client.ID.String()
+		} else {
+			key = "api:user:" + id.User.ID.String()
+		}
+		err = CheckRate(c, cfg.Store, cfg.RateWindow, RateRule{Key: key, Max: cfg.RateLimit})
+		var limited *RateLimited
+		switch {
+		case errors.As(err, &limited):
+			return odataError(c, fiber.StatusTooManyRequests, "TooManyRequests", "Rate limit exceeded; retry after the number of seconds in Retry-After.")
+		case err != nil:
+			cfg.Logger.Warn("api rate limit: cannot count", "url", LogURL(c), "err", err)
+			return odataError(c, fiber.StatusServiceUnavailable, "ServiceUnavailable", unavailableMessage)
+		}
+		return c.Next()
 	}
 }
 
-// authenticateAPI finds the caller of an API request. On failure it returns the status and, for
-// 401, the error attribute of WWW-Authenticate (empty when no credentials were sent, RFC 6750 §3.1).
-func authenticateAPI(c *fiber.Ctx, store *models.Store) (*Identity, int, string) {
+// authenticateAPI finds the caller of an API request. Without one it returns the error
+// attribute of WWW-Authenticate (empty when no credentials were sent, RFC 6750 §3.1); err is a
+// failure to look the credentials up, never a verdict on them.
+func authenticateAPI(c *fiber.Ctx, store *models.Store) (id *Identity, challenge string, err error) {
 	token := ""
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
 		scheme, rest, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Bearer") {
-			return nil, fiber.StatusUnauthorized, `, error="invalid_request"`
+			return nil, `, error="invalid_request"`, nil
 		}
 		token = strings.TrimSpace(rest)
 	} else {
@@ -251,27 +263,27 @@ func authenticateAPI(c *fiber.Ctx, store *models.Store) (*Identity, int, string)
 	}
 	if token != "" {
 		g, err := store.LookupToken(c.UserContext(), token)
-		if err != nil {
-			if models.ErrorCode(err) == models.EUnauthorized {
-				return nil, fiber.StatusUnauthorized, `, error="invalid_token"`
-			}
-			return nil, fiber.StatusInternalServerError, models.ErrorMessage(err)
+		if models.ErrorCode(err) == models.EUnauthorized {
+			return nil, `, error="invalid_token"`, nil
 		}
-		return &Identity{Client: &g.Client, Scopes: g.Scopes}, 0, ""
+		if err != nil {
+			return nil, "", err
+		}
+		return &Identity{Client: &g.Client, Scopes: g.Scopes}, "", nil
 	}
 	if id, ok := c.Locals(localsIdentity).(*Identity); ok && id != nil && id.User != nil {
-		return id, 0, ""
+		return id, "", nil
 	}
 	if sc := c.Cookies(SessionCookie); sc != "" {
 		u, err := store.SessionUser(c.UserContext(), sc)
 		if err == nil {
-			return &Identity{User: u, Scopes: models.ScopeRead}, 0, ""
+			return &Identity{User: u, Scopes: models.ScopeRead}, "", nil
 		}
 		if models.ErrorCode(err) != models.EUnauthorized {
-			return nil, fiber.StatusInternalServerError, models.ErrorMessage(err)
+			return nil, "", err
 		}
 	}
-	return nil, fiber.StatusUnauthorized, ""
+	return nil, "", nil
 }
 
 // odataError answers with the API's one error body, odata.WriteError's.

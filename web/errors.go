@@ -21,6 +21,7 @@ var statusOf = map[string]int{
 	models.EConflict:     http.StatusConflict,
 	models.EForbidden:    http.StatusForbidden,
 	models.EUnauthorized: http.StatusUnauthorized,
+	models.EUnavailable:  http.StatusServiceUnavailable,
 }
 
 // StatusOf is the HTTP status of an error: a domain error's from the table, a Fiber error's

@@ -1,0 +1,107 @@
+package handlers_test
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+
+	"phaseboard/handlers"
+	"phaseboard/models"
+	"phaseboard/models/storetest"
+	"phaseboard/web"
+	"phaseboard/web/authtest"
+)
+
+// listen serves app on a free local port until the test ends and returns its base URL.
+func listen(t *testing.T, app *fiber.App) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go app.Listener(ln)
+	t.Cleanup(func() { app.Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+// TestAPIRateLimitSharedAcrossInstances: two instances on one database share one client's
+// limit exactly (200 concurrent calls at 50 a minute: 50 pass, whichever instance they reach).
+func TestAPIRateLimitSharedAcrossInstances(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		a := newAuthApp(t, s, handlers.Handler{APIRateLimit: 50})
+		other := storetest.Reopen(t, s)
+		b := web.New(web.Config{Store: other})
+		handlers.Register(b, &handlers.Handler{Store: other, APIRateLimit: 50})
+		urls := []string{listen(t, a.app), listen(t, b)}
+		tok, _ := authtest.Token(t, s, models.RoleManager, "read", nil)
+
+		var ok, limited, other5xx atomic.Int64
+		var wg sync.WaitGroup
+		calls := make(chan int, 200)
+		for i := 0; i < 200; i++ {
+			calls <- i
+		}
+		close(calls)
+		for w := 0; w < 16; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range calls {
+					req, _ := http.NewRequest("GET", urls[i%2]+"/v1/odata/Pipeline?$top=1&$select=Name", nil)
+					req.Header.Set("Authorization", "Bearer "+tok)
+					res, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					res.Body.Close()
+					switch res.StatusCode {
+					case 200:
+						ok.Add(1)
+					case 429:
+						limited.Add(1)
+						if res.Header.Get("Retry-After") == "" {
+							t.Error("429 without Retry-After")
+						}
+					default:
+						other5xx.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if ok.Load() != 50 || limited.Load() != 150 || other5xx.Load() != 0 {
+			t.Fatalf("200 calls at 50/min over two instances: %d passed, %d limited, %d other", ok.Load(), limited.Load(), other5xx.Load())
+		}
+	})
+}
+
+// TestAPIRateLimitFailsClosed: when the counter cannot be read the API answers 503 with
+// Retry-After, never an uncounted 200.
+func TestAPIRateLimitFailsClosed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		a := newAuthApp(t, s, handlers.Handler{})
+		tok, _ := authtest.Token(t, s, models.RoleManager, "read", nil)
+		call := func() resp {
+			r := httptest.NewRequest("GET", "/v1/odata/Pipeline?$top=1", nil)
+			r.Header.Set("Authorization", "Bearer "+tok)
+			return a.do(r)
+		}
+		if r := call(); r.status != 200 || r.header.Get("X-RateLimit-Limit") != "1000" || r.header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("before: %d %v", r.status, r.header)
+		}
+		if err := s.DB.Exec("DROP TABLE rate_counters").Error; err != nil {
+			t.Fatal(err)
+		}
+		r := call()
+		if r.status != 503 || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, `"ServiceUnavailable"`) {
+			t.Fatalf("uncountable limit: %d %q %s", r.status, r.header.Get("Retry-After"), r.body)
+		}
+	})
+}
