@@ -115,7 +115,11 @@ func serve(args []string, log *slog.Logger) error {
 	}
 	secure := os.Getenv("PHASEBOARD_SECURE_COOKIES") == "1"
 	rateLimit, _ := strconv.Atoi(os.Getenv("PHASEBOARD_API_RATE_LIMIT"))
-	app := web.New(web.Config{Store: s, SecureCookies: secure, Logger: log})
+	proxies, err := web.ParseTrustedProxies(os.Getenv("PHASEBOARD_TRUSTED_PROXIES"))
+	if err != nil {
+		return err
+	}
+	app := web.New(web.Config{Store: s, SecureCookies: secure, Logger: log, TrustedProxies: proxies})
 	handlers.Register(app, &handlers.Handler{Store: s, SecureCookies: secure, APIRateLimit: rateLimit, Logger: log})
 
 	go purgeExpired(s, log)

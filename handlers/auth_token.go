@@ -2,12 +2,15 @@ package handlers
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"phaseboard/models"
+	"phaseboard/web"
 )
 
 // Token is the OAuth2 token endpoint (RFC 6749 §4.4, client credentials). The client
@@ -22,6 +25,9 @@ func (h *Handler) Token(c *fiber.Ctx) error {
 	id, secret, basic, ok := clientCredentials(c)
 	if !ok {
 		return oauthError(c, fiber.StatusBadRequest, "invalid_request", "Authenticate the client once: with HTTP Basic or with client_id and client_secret.")
+	}
+	if answered, err := h.limitTokenRequests(c, id); answered {
+		return err
 	}
 	if gt := c.FormValue("grant_type"); gt != "client_credentials" {
 		if gt == "" {
@@ -80,6 +86,31 @@ func (h *Handler) Revoke(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusOK)
+}
+
+// limitTokenRequests counts a token request against its client id and its client's IP (one
+// statement): each request checks a secret, so guessing must stay slow. A client needs a token
+// an hour; the IP's budget is three clients' (an office behind one address). Unknown client ids
+// count too, under their own key. It reports whether it has answered the request (429, 503).
+func (h *Handler) limitTokenRequests(c *fiber.Ctx, clientID string) (answered bool, err error) {
+	perClient := h.TokenLimit
+	if perClient <= 0 {
+		perClient = 20
+	}
+	if len(clientID) > 64 {
+		clientID = clientID[:64]
+	}
+	err = web.CheckRate(c, h.Store, time.Minute,
+		web.RateRule{Key: "token:client:" + clientID, Max: perClient},
+		web.RateRule{Key: "token:ip:" + web.ClientIP(c), Max: 3 * perClient})
+	var limited *web.RateLimited
+	switch {
+	case errors.As(err, &limited):
+		return true, oauthError(c, fiber.StatusTooManyRequests, "temporarily_unavailable", "Too many token requests; retry after the number of seconds in Retry-After.")
+	case models.ErrorCode(err) == models.EUnavailable:
+		return true, oauthError(c, fiber.StatusServiceUnavailable, "temporarily_unavailable", models.ErrorMessage(err))
+	}
+	return err != nil, err
 }
 
 // clientCredentials reads the client id and secret from HTTP Basic (form-encoded, RFC 6749

@@ -27,6 +27,9 @@ type Handler struct {
 	// 15 minutes; an IP three times as many).
 	LoginLimit  int
 	LoginWindow time.Duration
+	// TokenLimit is how many token requests a client id may make a minute (default 20; an IP
+	// three times as many).
+	TokenLimit int
 	// Logger receives the API's failures (slog.Default() when nil).
 	Logger *slog.Logger
 

@@ -4,12 +4,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"phaseboard/handlers"
 	"phaseboard/models"
@@ -102,6 +104,59 @@ func TestAPIRateLimitFailsClosed(t *testing.T) {
 		r := call()
 		if r.status != 503 || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, `"ServiceUnavailable"`) {
 			t.Fatalf("uncountable limit: %d %q %s", r.status, r.header.Get("Retry-After"), r.body)
+		}
+	})
+}
+
+// TestTokenEndpointRateLimit: token requests are limited per client id and per IP; the limit
+// holds for wrong secrets too (it is what slows guessing down).
+func TestTokenEndpointRateLimit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		a := newAuthApp(t, s, handlers.Handler{TokenLimit: 3})
+		ctx := t.Context()
+		c1, secret1, _ := s.CreateAPIClient(ctx, models.NewAPIClient{Name: "one", Scopes: []string{"read"}}, models.Actor{})
+		c2, secret2, _ := s.CreateAPIClient(ctx, models.NewAPIClient{Name: "two", Scopes: []string{"read"}}, models.Actor{})
+		token := func(id, secret, ip string) resp {
+			req := tokenRequest(url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}, "", "")
+			req.RemoteAddr = ip + ":1234"
+			return a.do(req)
+		}
+		for i := 0; i < 3; i++ {
+			if r := token(c1.ID.String(), "wrong", "192.0.2.1"); r.status != 401 {
+				t.Fatalf("guess %d: %d %s", i, r.status, r.body)
+			}
+		}
+		r := token(c1.ID.String(), secret1, "192.0.2.1")
+		if r.status != 429 || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "temporarily_unavailable") {
+			t.Fatalf("past the client's limit: %d %s", r.status, r.body)
+		}
+		// Per client id: the same id from another address is limited too; another client is not.
+		if r := token(c1.ID.String(), secret1, "192.0.2.2"); r.status != 429 {
+			t.Fatalf("the client id's limit from another IP: %d", r.status)
+		}
+		if r := token(c2.ID.String(), secret2, "192.0.2.1"); r.status != 200 {
+			t.Fatalf("another client from the same IP: %d %s", r.status, r.body)
+		}
+		// Per IP: many client ids from one address (nine requests is its budget).
+		for i := 0; i < 9; i++ {
+			token(uuid.NewString(), "guess", "192.0.2.9")
+		}
+		if r := token(c2.ID.String(), secret2, "192.0.2.9"); r.status != 429 {
+			t.Fatalf("past the IP's limit: %d", r.status)
+		}
+	})
+}
+
+// TestAuthenticatedPagesAreNotCached: a logged-in page (and an API answer) says no-store.
+func TestAuthenticatedPagesAreNotCached(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		a := newAuthApp(t, s, handlers.Handler{})
+		_, sess := authtest.Login(t, s, models.RoleAdmin, nil)
+		for _, path := range []string{"/board", "/forecast", "/admin/users", "/v1/odata/Pipeline?$top=1"} {
+			r := a.get(path, sess)
+			if r.status != 200 || r.header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("%s: %d Cache-Control %q", path, r.status, r.header.Get("Cache-Control"))
+			}
 		}
 	})
 }

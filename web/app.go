@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -26,6 +27,9 @@ type Config struct {
 	// SecureCookies sets the Secure flag (behind TLS). Off for http://localhost.
 	SecureCookies bool
 	Logger        *slog.Logger
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the client (for the
+	// per-IP rate limits); without them the connection's address is the client's.
+	TrustedProxies []netip.Prefix
 }
 
 const csrfKey = "csrf"
@@ -54,6 +58,7 @@ func New(cfg Config) *fiber.App {
 	// the domain's zero actor is the trusted system, which no request may be.
 	app.Use(func(c *fiber.Ctx) error {
 		c.SetUserContext(models.WithActor(c.UserContext(), Anonymous))
+		c.Locals(localsClientIP, clientIP(c, cfg.TrustedProxies))
 		return c.Next()
 	})
 	app.Use("/static", filesystem.New(filesystem.Config{

@@ -111,6 +111,8 @@ func LoadSession(store *models.Store) fiber.Handler {
 		switch {
 		case err == nil:
 			setIdentity(c, &Identity{User: u, Scopes: models.ScopeRead})
+			// A logged-in page holds the user's data and CSRF token: no cache may keep it.
+			c.Set(fiber.HeaderCacheControl, "no-store")
 		case models.ErrorCode(err) != models.EUnauthorized:
 			return err
 		}
