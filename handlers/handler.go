@@ -43,7 +43,7 @@ func (h *Handler) refreshFault() error { return h.failRefresh }
 // Register adds every route to the app.
 func Register(app *fiber.App, h *Handler) {
 	app.Get("/healthz", h.Health)
-	app.Use(web.LoadSession(h.Store))
+	// web.New has loaded the session and checked CSRF and origin by now.
 	app.Get("/login", h.LoginPage)
 	app.Post("/login", append(h.loginLimiters(), h.Login)...)
 	app.Post("/logout", h.Logout)

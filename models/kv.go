@@ -83,6 +83,9 @@ func (s *KV) PurgeExpired() error {
 // Secret returns the never-expiring random secret of n bytes kept under key, creating it on
 // first use. Every instance reads the same value: the first insert wins, the others keep it.
 func (s *KV) Secret(ctx context.Context, key string, n int) ([]byte, error) {
+	if v, err := s.GetContext(ctx, key); err != nil || v != nil {
+		return v, err
+	}
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
@@ -97,4 +100,23 @@ func (s *KV) Secret(ctx context.Context, key string, n int) ([]byte, error) {
 		return nil, err
 	}
 	return row.V, nil
+}
+
+// ServerKey is a 32-byte secret of the installation named purpose (signing cookies, say): made
+// once in kv_store, shared by every instance, and kept in memory after the first read, so it
+// costs a query once per process.
+func (s *Store) ServerKey(ctx context.Context, purpose string) ([]byte, error) {
+	if s.keys != nil {
+		if k, ok := s.keys.Load(purpose); ok {
+			return k.([]byte), nil
+		}
+	}
+	k, err := s.KV("server-key:").Secret(ctx, purpose, 32)
+	if err != nil {
+		return nil, err
+	}
+	if s.keys != nil {
+		s.keys.Store(purpose, k)
+	}
+	return k, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -32,6 +33,7 @@ type Store struct {
 	sql         sqlDialect  // the dialect's SQL (dialect.go)
 	usual       *usualCache // UsualDaysInPhase's recent answers; nil: none kept
 	changeHooks []ChangeHook
+	keys        *sync.Map // ServerKey's keys by purpose
 }
 
 // Open connects to DATABASE_URL-style url: a postgres:// URL selects PostgreSQL, anything else
@@ -77,7 +79,7 @@ func Open(url string) (*Store, error) {
 		sqlDB.SetMaxIdleConns(20)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	return &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, sql: dialects[dialect], usual: newUsualCache()}, nil
+	return &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, sql: dialects[dialect], usual: newUsualCache(), keys: &sync.Map{}}, nil
 }
 
 // SQL returns the underlying database handle.

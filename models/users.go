@@ -30,11 +30,20 @@ func (User) TableName() string { return "users" }
 func (u *User) Actor() Actor { return Actor{EmployeeID: u.EmployeeID, Role: u.Role} }
 
 // Session is a server-side login session; the browser holds the token, the row its hash.
+// CSRFSecret is the session's CSRF token, made with the session (so every login rotates it) and
+// read with it (so checking it costs no query of its own and a page view writes nothing).
 type Session struct {
-	TokenHash string    `gorm:"primaryKey"`
-	UserID    uuid.UUID `gorm:"type:uuid"`
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	TokenHash  string    `gorm:"primaryKey"`
+	UserID     uuid.UUID `gorm:"type:uuid"`
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	CSRFSecret string `gorm:"column:csrf_secret" json:"-"`
+}
+
+// ActiveSession is a valid session: its user and its CSRF secret.
+type ActiveSession struct {
+	User       *User
+	CSRFSecret string
 }
 
 func (Session) TableName() string { return "sessions" }
@@ -211,21 +220,35 @@ func (s *Store) updateUser(ctx context.Context, id uuid.UUID, set map[string]any
 // CreateSession starts a session for a user and returns the token for the cookie.
 func (s *Store) CreateSession(ctx context.Context, userID uuid.UUID) (token string, expires time.Time, err error) {
 	token, hash := newToken()
+	csrf, _ := newToken()
 	now := s.now()
 	expires = now.Add(SessionTTL)
-	err = s.db(ctx).Create(&Session{TokenHash: hash, UserID: userID, CreatedAt: now, ExpiresAt: expires}).Error
+	err = s.db(ctx).Create(&Session{TokenHash: hash, UserID: userID, CreatedAt: now, ExpiresAt: expires, CSRFSecret: csrf}).Error
 	return token, expires, err
 }
 
 // SessionUser returns the active user of an unexpired session, or an EUnauthorized error.
 func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
+	a, err := s.Session(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return a.User, nil
+}
+
+// Session returns the user and CSRF secret of an unexpired session of an active user (one
+// query), or an EUnauthorized error.
+func (s *Store) Session(ctx context.Context, token string) (*ActiveSession, error) {
 	if token == "" || len(token) > 100 {
 		return nil, Errorf(EUnauthorized, "Please log in.")
 	}
-	var rows []User
-	err := s.db(ctx).Table("users AS u").Select("u.*").
+	var rows []struct {
+		User       `gorm:"embedded"`
+		CSRFSecret string
+	}
+	err := s.db(ctx).Table("users AS u").Select("u.*, ss.csrf_secret").
 		Joins("JOIN sessions ss ON ss.user_id = u.id").
-		Where("ss.token_hash = ? AND ss.expires_at > ? AND u.is_active", hashToken(token), s.now()).
+		Where("ss.token_hash = ? AND ss.expires_at > ? AND u.is_active AND ss.csrf_secret <> ''", hashToken(token), s.now()).
 		Limit(1).Find(&rows).Error
 	if err != nil {
 		return nil, err
@@ -233,7 +256,7 @@ func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
 	if len(rows) == 0 {
 		return nil, Errorf(EUnauthorized, "Your session has ended; please log in again.")
 	}
-	return &rows[0], nil
+	return &ActiveSession{User: &rows[0].User, CSRFSecret: rows[0].CSRFSecret}, nil
 }
 
 // DeleteSession ends a session (logout). An unknown token is not an error.

@@ -7,12 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
@@ -65,37 +63,8 @@ func New(cfg Config) *fiber.App {
 		Root:   http.FS(static.FS),
 		MaxAge: 3600,
 	}))
-	app.Use(csrf.New(csrf.Config{
-		// API clients authenticate with tokens, not cookies, so CSRF does not apply to them (nor
-		// to the OAuth2 token endpoint, which a client calls with its secret, not a browser).
-		Next: func(c *fiber.Ctx) bool {
-			return strings.HasPrefix(c.Path(), "/v1/") || strings.HasPrefix(c.Path(), "/oauth2/") || c.Path() == "/healthz"
-		},
-		Storage:        cfg.Store.KV("csrf:"),
-		Extractor:      csrfFromHeaderOrForm,
-		CookieName:     "phaseboard_csrf",
-		CookieSameSite: "Lax",
-		CookieHTTPOnly: true,
-		CookieSecure:   cfg.SecureCookies,
-		Expiration:     12 * time.Hour,
-		ContextKey:     csrfKey,
-		ErrorHandler: func(c *fiber.Ctx, err error) error {
-			return fiber.NewError(fiber.StatusForbidden, "Your session expired or the form is stale: reload the page and try again.")
-		},
-	}))
+	app.Use(browserSession(cfg.Store, cfg.SecureCookies))
 	return app
-}
-
-// csrfFromHeaderOrForm reads the token from htmx's header or a plain form's hidden field, so
-// that pages work with and without JavaScript.
-func csrfFromHeaderOrForm(c *fiber.Ctx) (string, error) {
-	if t := c.Get("X-CSRF-Token"); t != "" {
-		return t, nil
-	}
-	if t := c.FormValue("_csrf"); t != "" {
-		return t, nil
-	}
-	return "", csrf.ErrTokenNotFound
 }
 
 // CSRFToken is the token for forms and htmx headers of this request.
@@ -139,6 +108,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			status = StatusOf(err)
 		default:
 			log.Error("request failed", "method", c.Method(), "url", LogURL(c), "err", err)
+		}
+		if status == fiber.StatusServiceUnavailable {
+			SetRetryAfter(c, unavailableRetry)
 		}
 		c.Status(status)
 		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)

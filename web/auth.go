@@ -45,7 +45,10 @@ type ctxKey int
 
 const identityKey ctxKey = 1
 
-const localsIdentity = "phaseboard.identity"
+const (
+	localsIdentity = "phaseboard.identity"
+	localsSession  = "phaseboard.session"
+)
 
 // WithIdentity returns ctx carrying id (for the domain and the OData layer).
 func WithIdentity(ctx context.Context, id *Identity) context.Context {
@@ -101,23 +104,46 @@ func setIdentity(c *fiber.Ctx, id *Identity) {
 
 // LoadSession puts the user of a valid session cookie into the request (c.Locals and the user
 // context). Without a valid session the request goes on anonymously; RequireUser decides.
+// web.New installs it (with the CSRF checks); it is exported for apps built without web.New.
 func LoadSession(store *models.Store) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		token := c.Cookies(SessionCookie)
-		if token == "" {
-			return c.Next()
-		}
-		u, err := store.SessionUser(c.UserContext(), token)
-		switch {
-		case err == nil:
-			setIdentity(c, &Identity{User: u, Scopes: models.ScopeRead})
-			// A logged-in page holds the user's data and CSRF token: no cache may keep it.
-			c.Set(fiber.HeaderCacheControl, "no-store")
-		case models.ErrorCode(err) != models.EUnauthorized:
+		if _, _, err := loadSession(c, store); err != nil {
 			return err
 		}
 		return c.Next()
 	}
+}
+
+// loadSession loads the session of the request's cookie, once per request. stale reports a
+// cookie that no longer opens a session (expired, logged out). A database that cannot be
+// reached is an error (503), never a logout: the cookie stays as it is.
+func loadSession(c *fiber.Ctx, store *models.Store) (sess *models.ActiveSession, stale bool, err error) {
+	if l, ok := c.Locals(localsSession).(loadedSession); ok {
+		return l.sess, l.stale, nil
+	}
+	token := c.Cookies(SessionCookie)
+	if token == "" {
+		return nil, false, nil
+	}
+	sess, err = store.Session(c.UserContext(), token)
+	switch {
+	case err == nil:
+		c.Locals(localsSession, loadedSession{sess: sess})
+		setIdentity(c, &Identity{User: sess.User, Scopes: models.ScopeRead})
+		// A logged-in page holds the user's data and CSRF token: no cache may keep it.
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return sess, false, nil
+	case models.ErrorCode(err) == models.EUnauthorized:
+		c.Locals(localsSession, loadedSession{stale: true})
+		return nil, true, nil
+	}
+	return nil, false, err
+}
+
+// loadedSession is loadSession's answer, kept for the rest of the request.
+type loadedSession struct {
+	sess  *models.ActiveSession
+	stale bool
 }
 
 // SetSessionCookie hands the browser its session token: HttpOnly (no script reads it),
@@ -273,19 +299,11 @@ func authenticateAPI(c *fiber.Ctx, store *models.Store) (id *Identity, challenge
 		}
 		return &Identity{Client: &g.Client, Scopes: g.Scopes}, "", nil
 	}
-	if id, ok := c.Locals(localsIdentity).(*Identity); ok && id != nil && id.User != nil {
-		return id, "", nil
+	sess, _, err := loadSession(c, store)
+	if err != nil || sess == nil {
+		return nil, "", err
 	}
-	if sc := c.Cookies(SessionCookie); sc != "" {
-		u, err := store.SessionUser(c.UserContext(), sc)
-		if err == nil {
-			return &Identity{User: u, Scopes: models.ScopeRead}, "", nil
-		}
-		if models.ErrorCode(err) != models.EUnauthorized {
-			return nil, "", err
-		}
-	}
-	return nil, "", nil
+	return &Identity{User: sess.User, Scopes: models.ScopeRead}, "", nil
 }
 
 // odataError answers with the API's one error body, odata.WriteError's.
