@@ -2,10 +2,8 @@ package handlers
 
 import (
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 
 	"phaseboard/models"
 	"phaseboard/views"
@@ -28,12 +26,27 @@ func (h *Handler) LoginPage(c *fiber.Ctx) error {
 // a token planted before login (session fixation) never becomes a logged-in one.
 func (h *Handler) Login(c *fiber.Ctx) error {
 	form := views.LoginForm{Email: strings.TrimSpace(c.FormValue("email")), Next: web.SafeNext(c.FormValue("next"))}
+	throttle, err := h.loginThrottle(c, form.Email)
+	if err != nil {
+		return err
+	}
+	if wait := throttle.wait(); wait > 0 {
+		web.SetRetryAfter(c, wait)
+		form.Error = "Too many failed attempts. Wait a few minutes and try again."
+		return h.renderLogin(c, fiber.StatusTooManyRequests, form)
+	}
 	u, err := h.Store.Authenticate(c.UserContext(), form.Email, c.FormValue("password"))
 	if models.ErrorCode(err) == models.EUnauthorized {
+		if err := throttle.failed(); err != nil {
+			return err
+		}
 		form.Error = loginError
 		return h.renderLogin(c, fiber.StatusUnauthorized, form)
 	}
 	if err != nil {
+		return err
+	}
+	if err := throttle.succeeded(u); err != nil {
 		return err
 	}
 	if err := h.Store.DeleteSession(c.UserContext(), c.Cookies(web.SessionCookie)); err != nil {
@@ -63,33 +76,4 @@ func (h *Handler) Logout(c *fiber.Ctx) error {
 func (h *Handler) renderLogin(c *fiber.Ctx, status int, form views.LoginForm) error {
 	form.Page = views.Page{Title: "Log in", CSRF: web.CSRFToken(c)}
 	return web.Render(c, status, views.LoginPage(form))
-}
-
-// loginLimiters slow down password guessing: failed logins are counted per client IP and per
-// email (successful ones are not), in the shared kv_store so that every instance counts together.
-func (h *Handler) loginLimiters() []fiber.Handler {
-	perEmail := h.LoginLimit
-	if perEmail <= 0 {
-		perEmail = 10
-	}
-	window := h.LoginWindow
-	if window <= 0 {
-		window = 15 * time.Minute
-	}
-	reached := func(c *fiber.Ctx) error {
-		form := views.LoginForm{Email: strings.TrimSpace(c.FormValue("email")), Next: web.SafeNext(c.FormValue("next")),
-			Error: "Too many failed attempts. Wait a few minutes and try again."}
-		return h.renderLogin(c, fiber.StatusTooManyRequests, form)
-	}
-	mk := func(prefix string, max int, key func(*fiber.Ctx) string) fiber.Handler {
-		return limiter.New(limiter.Config{
-			Max: max, Expiration: window, KeyGenerator: key, LimitReached: reached,
-			SkipSuccessfulRequests: true,
-			Storage:                h.Store.KV(prefix),
-		})
-	}
-	return []fiber.Handler{
-		mk("rl:login-ip:", perEmail*3, func(c *fiber.Ctx) string { return c.IP() }),
-		mk("rl:login-email:", perEmail, func(c *fiber.Ctx) string { return models.NormalizeEmail(c.FormValue("email")) }),
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -38,7 +39,9 @@ func newAuthApp(t *testing.T, s *models.Store, h handlers.Handler) *authApp {
 	if err := s.LoadDemo(context.Background(), 0, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	app := web.New(web.Config{Store: s})
+	// app.Test connects from 0.0.0.0: trusting it as a proxy lets a test pose as any client IP
+	// with X-Forwarded-For.
+	app := web.New(web.Config{Store: s, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}})
 	h.Store = s
 	handlers.Register(app, &h)
 	// A stand-in API behind its own web.APIAuth, mounted like the OData service (a net/http

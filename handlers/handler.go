@@ -23,8 +23,8 @@ type Handler struct {
 	SecureCookies bool
 	// APIRateLimit is the per-client limit of API calls a minute (default 1000).
 	APIRateLimit int
-	// LoginLimit is how many failed logins an email may have per LoginWindow (default 10 per
-	// 15 minutes; an IP three times as many).
+	// LoginLimit is how many failed logins one client (IP) may make on one account per
+	// LoginWindow (default 10 per 15 minutes); see auth_throttle.go for the other limits.
 	LoginLimit  int
 	LoginWindow time.Duration
 	// TokenLimit is how many token requests a client id may make a minute (default 20; an IP
@@ -45,7 +45,7 @@ func Register(app *fiber.App, h *Handler) {
 	app.Get("/healthz", h.Health)
 	// web.New has loaded the session and checked CSRF and origin by now.
 	app.Get("/login", h.LoginPage)
-	app.Post("/login", append(h.loginLimiters(), h.Login)...)
+	app.Post("/login", h.Login)
 	app.Post("/logout", h.Logout)
 	app.Post("/oauth2/token", h.Token)
 	app.Post("/oauth2/revoke", h.Revoke)

@@ -118,7 +118,7 @@ func TestTokenEndpointRateLimit(t *testing.T) {
 		c2, secret2, _ := s.CreateAPIClient(ctx, models.NewAPIClient{Name: "two", Scopes: []string{"read"}}, models.Actor{})
 		token := func(id, secret, ip string) resp {
 			req := tokenRequest(url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}, "", "")
-			req.RemoteAddr = ip + ":1234"
+			req.Header.Set("X-Forwarded-For", ip)
 			return a.do(req)
 		}
 		for i := 0; i < 3; i++ {
