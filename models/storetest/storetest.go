@@ -91,7 +91,13 @@ func URL(t testing.TB, dialect string) string {
 	if testing.Short() {
 		t.Skip("-short: skipping the PostgreSQL part (make test runs it)")
 	}
-	base := PostgresURL()
+	return schemaURL(t, PostgresURL())
+}
+
+// schemaURL creates a schema on the PostgreSQL server at base and returns the URL that uses it;
+// the schema is dropped at cleanup.
+func schemaURL(t testing.TB, base string) string {
+	t.Helper()
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatalf("PostgreSQL at %s: %v", base, err)

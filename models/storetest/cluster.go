@@ -1,0 +1,135 @@
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"phaseboard/models"
+)
+
+// Cluster is a PostgreSQL server of the test's own, which it may stop, start or crash: tests of
+// outages must never touch the shared server on 5432. It is made with Debian's pg_createcluster
+// (as root, as on the development machines and CI) on a free port and dropped at cleanup.
+type Cluster struct {
+	t       testing.TB
+	Version string
+	Name    string
+	Port    int
+	// URL is the cluster's postgres database.
+	URL string
+}
+
+// NewCluster creates and starts a cluster. Without pg_createcluster the test fails: CI must run
+// the outage tests.
+func NewCluster(t testing.TB) *Cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no PostgreSQL cluster of its own")
+	}
+	if _, err := exec.LookPath("pg_createcluster"); err != nil {
+		t.Fatal("pg_createcluster is missing (Debian's postgresql-common): the outage tests need a PostgreSQL cluster of their own")
+	}
+	versions, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
+	if len(versions) == 0 {
+		t.Fatal("no PostgreSQL server binaries under /usr/lib/postgresql")
+	}
+	c := &Cluster{t: t, Version: filepath.Base(filepath.Dir(filepath.Dir(versions[len(versions)-1]))),
+		Name: "pbtest_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:10], Port: freePort(t)}
+	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.Port)
+	// fsync off: the tests crash Phaseboard and restart PostgreSQL, never the machine, and the
+	// write-ahead log still reaches the OS at every commit (synchronous_commit stays on).
+	c.run("pg_createcluster", c.Version, c.Name, "--port", fmt.Sprint(c.Port),
+		"-o", "fsync=off", "-o", "max_connections=60", "--", "--auth=trust")
+	t.Cleanup(func() {
+		out, err := exec.Command("pg_dropcluster", c.Version, c.Name, "--stop").CombinedOutput()
+		if err != nil {
+			t.Logf("pg_dropcluster %s: %v\n%s", c.Name, err, out)
+		}
+	})
+	c.Start()
+	return c
+}
+
+// Start starts the cluster and waits until it accepts connections.
+func (c *Cluster) Start() {
+	c.t.Helper()
+	c.run("pg_ctlcluster", "--skip-systemctl-redirect", c.Version, c.Name, "start")
+	c.waitReady()
+}
+
+// Stop shuts the cluster down (fast: open connections are cut, as in a restart for maintenance).
+func (c *Cluster) Stop() {
+	c.t.Helper()
+	c.run("pg_ctlcluster", "--skip-systemctl-redirect", c.Version, c.Name, "stop", "-m", "fast")
+}
+
+// Crash stops the cluster the way a power cut would (immediate: no checkpoint, recovery at start).
+func (c *Cluster) Crash() {
+	c.t.Helper()
+	c.run("pg_ctlcluster", "--skip-systemctl-redirect", c.Version, c.Name, "stop", "-m", "immediate")
+}
+
+func (c *Cluster) waitReady() {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		db, err := sql.Open("pgx", c.URL)
+		if err == nil {
+			err = db.Ping()
+			db.Close()
+		}
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("cluster %s on port %d did not come up: %v", c.Name, c.Port, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (c *Cluster) run(name string, args ...string) {
+	c.t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		c.t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// NewOn returns a migrated Store on a fresh schema of the given PostgreSQL server (a Cluster's
+// URL, say), dropped at cleanup.
+func NewOn(t testing.TB, base string) *models.Store {
+	t.Helper()
+	url := schemaURL(t, base)
+	s, err := models.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	urls.Store(s, url)
+	return s
+}
