@@ -1,18 +1,13 @@
 // Command phaseboard serves the Phaseboard sales pipeline board and its OData API.
 //
-//	phaseboard [serve] [--port 8080]     start the server (the default)
-//	phaseboard migrate                   apply pending database migrations
-//	phaseboard demo --opportunities N    load a demo data set of N opportunities
+//	phaseboard [serve] [--host H] [--port 8080]   start the server (the default)
+//	phaseboard migrate                            apply pending database migrations
+//	phaseboard demo --opportunities N             load a demo data set of N opportunities
 //	phaseboard user add --email E --role rep|manager|admin [--password P] [--employee-email E]
+//	phaseboard user reset-password --email E [--password P]
 //	phaseboard client add --name N --scopes read,write [--role R] [--employee-email E]
 //
-// On a first start (no user yet) PHASEBOARD_ADMIN_EMAIL and PHASEBOARD_ADMIN_PASSWORD create
-// the first admin; without a password a random one is generated and printed once. The
-// embedded demo database also gets demo logins (password models.DemoPassword), printed at start.
-// PHASEBOARD_API_RATE_LIMIT sets the API calls a client may make a minute (default 1000).
-//
-// DATABASE_URL selects the database: a postgres:// URL for PostgreSQL; unset, the embedded
-// single-file database ./phaseboard.db, which gets demo data on first start.
+// `phaseboard --help` and `phaseboard COMMAND --help` print the usage (usage below).
 package main
 
 import (
@@ -21,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -38,6 +34,33 @@ import (
 // firstRunOpportunities is the size of the demo a newcomer gets on the embedded database.
 const firstRunOpportunities = 300
 
+// usage is the top-level help.
+const usage = `Usage: phaseboard [command] [flags]
+
+Commands:
+  serve                  start the server (the default when no command is given)
+  migrate                apply pending database migrations (serve does it too)
+  demo                   add demo opportunities
+  user add               add a login
+  user reset-password    set a login's new password (generated and printed when omitted)
+  client add             register an OAuth2 API client (prints its secret once)
+  help                   print this help
+
+Run 'phaseboard COMMAND --help' for a command's flags.
+
+Environment:
+  DATABASE_URL                  postgres://… for PostgreSQL; unset: the embedded ./phaseboard.db
+                                (sqlite:PATH for another file)
+  PORT, PHASEBOARD_HOST         where serve listens (see 'phaseboard serve --help')
+  PHASEBOARD_ADMIN_EMAIL        the first administrator's login (first start only)
+  PHASEBOARD_ADMIN_PASSWORD     its password (default: generated and printed once)
+  PHASEBOARD_SECURE_COOKIES=1   mark cookies Secure (behind TLS)
+  PHASEBOARD_TRUSTED_PROXIES    load balancers whose X-Forwarded-For names the client
+  PHASEBOARD_API_RATE_LIMIT     API calls a client may make a minute (default 1000)
+  PHASEBOARD_REP_VISIBILITY     what reps may read: team (default) or own
+  PHASEBOARD_SHUTDOWN_TIMEOUT   how long SIGTERM waits for requests in flight (default 20s)
+`
+
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	slog.SetDefault(log)
@@ -45,28 +68,72 @@ func main() {
 	cmd := "serve"
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
+	} else if len(args) > 0 && isHelpFlag(args[0]) {
+		cmd = "help"
 	}
 	var err error
 	switch cmd {
 	case "serve":
 		err = serve(args, log)
 	case "migrate":
-		err = migrate()
+		err = migrate(args)
 	case "demo":
 		err = demo(args)
 	case "user":
 		err = userCommand(args)
 	case "client":
 		err = clientCommand(args)
-	case "help", "-h", "--help":
-		fmt.Println("usage: phaseboard [serve [--port N] | migrate | demo --opportunities N | user add … | client add …]")
+	case "help":
+		fmt.Print(usage)
 	default:
-		err = fmt.Errorf("unknown command %q (try: serve, migrate, demo, user, client)", cmd)
+		fmt.Fprint(os.Stderr, usage)
+		err = fmt.Errorf("unknown command %q", cmd)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return // the usage is printed; asking for help is no failure
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "phaseboard:", err)
 		os.Exit(1)
 	}
+}
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
+
+// flags is a command's flag set whose --help prints "Usage: phaseboard COMMAND …", what the
+// command does and its flags, to stdout (help that was asked for is no error).
+func flags(command, synopsis, about string) *flag.FlagSet {
+	fs := flag.NewFlagSet(command, flag.ContinueOnError)
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintf(out, "%s\n\n%s\n", strings.TrimSpace("Usage: phaseboard "+command+" "+synopsis), about)
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintln(out, "\nFlags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parse parses a command's flags; --help prints the usage to stdout and returns flag.ErrHelp.
+func parse(fs *flag.FlagSet, args []string) error {
+	for _, a := range args {
+		if isHelpFlag(a) {
+			fs.SetOutput(os.Stdout)
+			fs.Usage()
+			return flag.ErrHelp
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
 }
 
 func openStore() (*models.Store, error) {
@@ -82,16 +149,19 @@ func openStore() (*models.Store, error) {
 }
 
 func serve(args []string, log *slog.Logger) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := flags("serve", "[--host H] [--port N] [--shutdown-timeout D]", "Start the server: the board on /board, the OData API on /v1/odata.")
+	host := fs.String("host", os.Getenv("PHASEBOARD_HOST"), "address to listen on (env PHASEBOARD_HOST). Default: 127.0.0.1 with the\nembedded database, whose demo logins are published; all interfaces with PostgreSQL.\nUse 0.0.0.0 to serve the embedded database to other machines.")
 	port := fs.String("port", envOr("PORT", "8080"), "port to listen on (env PORT)")
-	if err := fs.Parse(args); err != nil {
+	grace := fs.Duration("shutdown-timeout", envDuration("PHASEBOARD_SHUTDOWN_TIMEOUT", 20*time.Second),
+		"on SIGTERM or Ctrl-C, how long to wait for requests in flight (env PHASEBOARD_SHUTDOWN_TIMEOUT)")
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	s, err := openStore()
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer s.Close() // last: after every request in flight has finished
 	ctx := context.Background()
 	if !s.IsPostgres() {
 		empty, err := s.IsEmpty(ctx)
@@ -122,20 +192,67 @@ func serve(args []string, log *slog.Logger) error {
 	app := web.New(web.Config{Store: s, SecureCookies: secure, Logger: log, TrustedProxies: proxies})
 	handlers.Register(app, &handlers.Handler{Store: s, SecureCookies: secure, APIRateLimit: rateLimit, Logger: log})
 
-	go purgeExpired(s, log)
+	// Bind first: "running" is said only once the port is ours.
+	addr := listenAddress(*host, *port, s.IsPostgres())
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	stopped, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go purgeExpired(stopped, s, log)
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	log.Info("Phaseboard is running", "url", boardURL(ln.Addr()), "listen", ln.Addr().String(), "database", s.Dialect)
 
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-stop
-		log.Info("shutting down")
-		_ = app.ShutdownWithTimeout(10 * time.Second)
-	}()
-	log.Info("Phaseboard is running", "url", "http://localhost:"+*port+"/board", "database", s.Dialect)
-	return app.Listen(":" + *port)
+	select {
+	case err := <-served:
+		return err
+	case <-stopped.Done():
+	}
+	// Stop accepting, let the requests in flight finish (at most grace), and only then close
+	// the database pool (the deferred s.Close): a handler never finds its database gone.
+	log.Info("shutting down: finishing requests in flight", "timeout", grace.String())
+	if err := app.ShutdownWithTimeout(*grace); err != nil {
+		log.Warn("shutdown: requests still running after the timeout are cut off", "err", err)
+	}
+	<-served
+	log.Info("stopped")
+	return nil
 }
 
-func migrate() error {
+// listenAddress is where serve listens: the host asked for, else loopback for the embedded
+// database (its demo passwords are published) and every interface for PostgreSQL.
+func listenAddress(host, port string, postgres bool) string {
+	if host == "" && !postgres {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// boardURL is the board's address for the start message.
+func boardURL(addr net.Addr) string {
+	host, port := "localhost", ""
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(tcp.Port)
+		if !tcp.IP.IsLoopback() && !tcp.IP.IsUnspecified() {
+			host = tcp.IP.String()
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/board"
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil && d > 0 {
+		return d
+	}
+	return def
+}
+
+func migrate(args []string) error {
+	if err := parse(flags("migrate", "", "Apply the pending database migrations of DATABASE_URL (serve does it at start too)."), args); err != nil {
+		return err
+	}
 	s, err := models.Open(os.Getenv("DATABASE_URL"))
 	if err != nil {
 		return err
@@ -150,9 +267,9 @@ func migrate() error {
 }
 
 func demo(args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs := flags("demo", "[--opportunities N]", "Add demo data: reference data (pipelines, reps, customers) and N opportunities.")
 	n := fs.Int("opportunities", 1000, "how many opportunities to add")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *n < 0 {
@@ -218,16 +335,40 @@ func firstUsers(ctx context.Context, s *models.Store) error {
 	return nil
 }
 
+const userUsage = `Usage: phaseboard user COMMAND [flags]
+
+Commands:
+  add               add a login
+  reset-password    set a login's new password; its sessions end
+
+Run 'phaseboard user COMMAND --help' for the flags.
+`
+
 func userCommand(args []string) error {
-	if len(args) == 0 || args[0] != "add" {
-		return errors.New("usage: phaseboard user add --email E --role rep|manager|admin [--password P] [--employee-email E]")
+	if len(args) == 0 || isHelpFlag(args[0]) || args[0] == "help" {
+		fmt.Print(userUsage)
+		if len(args) == 0 {
+			return errors.New("user: name a command")
+		}
+		return flag.ErrHelp
 	}
-	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	switch args[0] {
+	case "add":
+		return userAdd(args[1:])
+	case "reset-password":
+		return userResetPassword(args[1:])
+	}
+	fmt.Fprint(os.Stderr, userUsage)
+	return fmt.Errorf("unknown user command %q", args[0])
+}
+
+func userAdd(args []string) error {
+	fs := flags("user add", "--email E [--role rep|manager|admin] [--password P] [--employee-email E]", "Add a login. Without --password one is generated and printed once.")
 	email := fs.String("email", "", "the login email")
 	role := fs.String("role", models.RoleRep, "rep, manager or admin")
 	password := fs.String("password", "", "the password (default: generated and printed)")
 	employee := fs.String("employee-email", "", "the email of the employee (sales rep) the user is")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	s, err := openStore()
@@ -255,16 +396,73 @@ func userCommand(args []string) error {
 	return nil
 }
 
-func clientCommand(args []string) error {
-	if len(args) == 0 || args[0] != "add" {
-		return errors.New("usage: phaseboard client add --name N --scopes read,write [--role manager] [--employee-email E]")
+// userResetPassword is the way back in when a password is lost, the first administrator's
+// generated one included.
+func userResetPassword(args []string) error {
+	fs := flags("user reset-password", "--email E [--password P]",
+		"Set a login's new password and end its sessions. Without --password one is generated and printed once.")
+	email := fs.String("email", "", "the login email")
+	password := fs.String("password", "", "the new password (default: generated and printed)")
+	if err := parse(fs, args); err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("client add", flag.ContinueOnError)
+	if *email == "" {
+		fs.Usage()
+		return errors.New("--email is required")
+	}
+	s, err := openStore()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ctx := context.Background()
+	u, err := s.UserByEmail(ctx, *email)
+	if err != nil {
+		return cliError(err)
+	}
+	pw, generated := *password, false
+	if pw == "" {
+		pw, generated = models.RandomPassword(), true
+	}
+	if err := s.SetUserPassword(ctx, u.ID, pw, models.Actor{}); err != nil {
+		return cliError(err)
+	}
+	fmt.Printf("new password set for %s user %s; its sessions have ended\n", u.Role, u.Email)
+	if generated {
+		fmt.Printf("password: %s   (note it now, it is not shown again)\n", pw)
+	}
+	if !u.IsActive {
+		fmt.Println("note: this login is deactivated; an administrator can activate it on /admin/users")
+	}
+	return nil
+}
+
+const clientUsage = `Usage: phaseboard client COMMAND [flags]
+
+Commands:
+  add    register an OAuth2 API client (client credentials); prints its id and secret once
+
+Run 'phaseboard client add --help' for the flags.
+`
+
+func clientCommand(args []string) error {
+	if len(args) == 0 || isHelpFlag(args[0]) || args[0] == "help" {
+		fmt.Print(clientUsage)
+		if len(args) == 0 {
+			return errors.New("client: name a command")
+		}
+		return flag.ErrHelp
+	}
+	if args[0] != "add" {
+		fmt.Fprint(os.Stderr, clientUsage)
+		return fmt.Errorf("unknown client command %q", args[0])
+	}
+	fs := flags("client add", "--name N [--scopes read,write] [--role R] [--employee-email E]", "Register an OAuth2 API client; its id and secret are printed once.")
 	name := fs.String("name", "", "what the client is (shown to admins)")
 	scopes := fs.String("scopes", "read", "read, write (comma-separated)")
 	role := fs.String("role", models.RoleManager, "the role the client acts with: rep, manager or admin")
 	employee := fs.String("employee-email", "", "the email of the employee the client acts as (GetCurrentEmployee)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	s, err := openStore()
@@ -304,16 +502,25 @@ func cliError(err error) error {
 	return err
 }
 
-// purgeExpired deletes expired sessions, access tokens and kv_store keys (CSRF tokens, rate
-// counters) every ten minutes, so the tables do not grow without bound.
-func purgeExpired(s *models.Store, log *slog.Logger) {
-	kv := s.KV("")
-	for range time.Tick(10 * time.Minute) {
-		if err := s.PurgeExpiredSessions(context.Background()); err != nil {
+// purgeExpired deletes expired sessions, access tokens, kv_store keys and finished rate-limit
+// windows every ten minutes, so the tables do not grow without bound, until ctx ends.
+func purgeExpired(ctx context.Context, s *models.Store, log *slog.Logger) {
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := s.PurgeExpiredSessions(ctx); err != nil {
 			log.Warn("purge expired sessions", "err", err)
 		}
-		if err := kv.PurgeExpired(); err != nil {
+		if err := s.KV("").PurgeExpired(); err != nil {
 			log.Warn("purge expired keys", "err", err)
+		}
+		if err := s.PurgeRateCounters(ctx); err != nil {
+			log.Warn("purge rate counters", "err", err)
 		}
 	}
 }

@@ -275,3 +275,15 @@ func (s *Store) PurgeExpiredSessions(ctx context.Context) error {
 	}
 	return s.db(ctx).Where("expires_at <= ?", now).Delete(&AccessToken{}).Error
 }
+
+// UserByEmail finds a user by email (in any case); an unknown email is ENotFound.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	var rows []User
+	if err := s.DB.WithContext(ctx).Where("email = ?", NormalizeEmail(email)).Limit(1).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, Errorf(ENotFound, "No user has the email %q.", NormalizeEmail(email))
+	}
+	return &rows[0], nil
+}
