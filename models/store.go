@@ -38,7 +38,19 @@ type Store struct {
 
 // Open connects to DATABASE_URL-style url: a postgres:// URL selects PostgreSQL, anything else
 // (empty, a path, or sqlite:path) the embedded single-file database. It does not migrate.
-func Open(url string) (*Store, error) {
+func Open(url string) (*Store, error) { return OpenDriver(url, "") }
+
+// SQLiteDSN is the data source name Open gives the embedded database file at path.
+func SQLiteDSN(path string) string {
+	if path == "" {
+		path = DefaultEmbeddedPath
+	}
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+}
+
+// OpenDriver is Open through the database/sql driver registered as driverName ("" for the
+// dialect's own): tests wrap the driver to count statements (storetest.NewCounting).
+func OpenDriver(url, driverName string) (*Store, error) {
 	cfg := &gorm.Config{
 		Logger:  logger.Default.LogMode(logger.Silent),
 		NowFunc: func() time.Time { return time.Now().UTC() },
@@ -54,15 +66,10 @@ func Open(url string) (*Store, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		dialect = migrations.Postgres
-		db, err = gorm.Open(postgres.Open(url), cfg)
+		db, err = gorm.Open(postgres.New(postgres.Config{DSN: url, DriverName: driverName}), cfg)
 	default:
 		dialect = migrations.SQLite
-		path := strings.TrimPrefix(url, "sqlite:")
-		if path == "" {
-			path = DefaultEmbeddedPath
-		}
-		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-		db, err = gorm.Open(sqlite.Open(dsn), cfg)
+		db, err = gorm.Open(sqlite.Dialector{DSN: SQLiteDSN(strings.TrimPrefix(url, "sqlite:")), DriverName: driverName}, cfg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

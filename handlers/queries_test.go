@@ -1,0 +1,104 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"phaseboard/handlers"
+	"phaseboard/models"
+	"phaseboard/models/storetest"
+	"phaseboard/web"
+	"phaseboard/web/authtest"
+)
+
+// TestQueriesPerRequest counts the SQL statements each kind of request sends, so that a
+// regression in per-request work fails here: an API read authenticates in one query and counts
+// its rate limit in one more; a board page view writes nothing.
+func TestQueriesPerRequest(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			s, counter := storetest.NewCounting(t, dialect)
+			ctx := context.Background()
+			// The demo loader's COPY needs a plain pgx connection: load through a second store.
+			if err := storetest.Reopen(t, s).LoadDemo(ctx, 30, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			app := web.New(web.Config{Store: s})
+			handlers.Register(app, &handlers.Handler{Store: s})
+			a := &authApp{t: t, store: s, app: app}
+			token, _ := authtest.Token(t, s, models.RoleManager, "read", nil)
+			_, sess := authtest.Login(t, s, models.RoleManager, nil)
+			card := newCard(t, s, "counted")
+			_, phases := fixture(t, s)
+			csrf, _ := a.csrf("/board", sess)
+			a.get("/login") // the anonymous CSRF key is read once per process
+
+			api := func(path string) *http.Request {
+				r := httptest.NewRequest("GET", path, nil)
+				r.Header.Set("Authorization", "Bearer "+token)
+				return r
+			}
+			moves := 0
+			move := func() *http.Request {
+				to := []string{"Proposal", "Negotiation"}[moves%2] // each move changes the phase
+				moves++
+				r := httptest.NewRequest("POST", "/board/opportunities/"+card.ID.String()+"/move",
+					strings.NewReader(url.Values{"phase_id": {phases[to].ID.String()}}.Encode()))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.Header.Set("HX-Request", "true")
+				r.Header.Set("X-CSRF-Token", csrf)
+				r.AddCookie(sess)
+				return r
+			}
+			board := func() *http.Request {
+				r := httptest.NewRequest("GET", "/board", nil)
+				r.AddCookie(sess)
+				return r
+			}
+			for _, tc := range []struct {
+				name               string
+				req                func() *http.Request
+				statements, writes int64
+				transactions       int64
+			}{
+				// token and client (one join), the rate-limit counter (one upsert), the entity.
+				{"OData by key with a token", func() *http.Request {
+					return api("/v1/odata/Activity_SalesOpportunity(" + card.ID.String() + ")")
+				}, 3, 1, 0},
+				// token, counter, the page, its batched expansion.
+				{"OData list with a token", func() *http.Request {
+					return api("/v1/odata/Activity_SalesOpportunity?$filter=Probability%20gt%2050&$expand=Phase($select=Name,Code)&$orderby=ExpectedOrderDate&$top=100")
+				}, 4, 1, 0},
+				// session (user and CSRF secret in one query), pipelines (twice today), reps, phases,
+				// column figures, a page of cards per column; no write, no transaction.
+				{"GET /board", board, 11, 0, 0},
+				// session, the move's one transaction (lock card and phase, neighbours, update,
+				// history row), then the two columns re-rendered.
+				{"board move", move, 12, 2, 1},
+			} {
+				// Twice: the second request shows the steady state (statement caches warm).
+				for i := 0; i < 2; i++ {
+					counter.Reset()
+					r := a.do(tc.req())
+					if r.status != 200 {
+						t.Fatalf("%s: %d %s", tc.name, r.status, r.body)
+					}
+				}
+				got := counter.Counts()
+				t.Logf("%s: %d statements (%d writes), %d transactions, %d round trips", tc.name, got.Statements, got.Writes, got.Transactions, got.RoundTrips())
+				if testing.Verbose() {
+					t.Log(strings.Join(counter.Log(), "\n"))
+				}
+				if got.Statements > tc.statements || got.Writes > tc.writes || got.Transactions > tc.transactions {
+					t.Errorf("%s: %d statements (%d writes) in %d transactions, want at most %d (%d) in %d:\n%s",
+						tc.name, got.Statements, got.Writes, got.Transactions, tc.statements, tc.writes, tc.transactions,
+						strings.Join(counter.Log(), "\n"))
+				}
+			}
+		})
+	}
+}
