@@ -51,6 +51,7 @@ func (h *Handler) newODataService() (*odata.Service, error) {
 		CurrentEmployee: currentEmployee,
 		EmployeeSet:     odataSetEmployee,
 		Logger:          h.Logger,
+		MapError:        web.ODataError,
 	})
 }
 

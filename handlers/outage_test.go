@@ -55,16 +55,21 @@ func TestDatabaseOutage(t *testing.T) {
 	login := func() (*http.Response, string) {
 		return visitor.post("/login", url.Values{"email": {user.Email}, "password": {authtest.Password}}, false)
 	}
-	api := func() *http.Response {
+	// api reads the API with the token or, with bearer "", as the logged-in browser.
+	api := func(bearer string) (*http.Response, string) {
 		req, _ := http.NewRequest("GET", base+"/v1/odata/Pipeline?$top=1", nil)
-		req.Header.Set("Authorization", "Bearer "+apiToken)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		} else {
+			req.AddCookie(sess)
+		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, res.Body)
+		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		return res
+		return res, string(b)
 	}
 	if r, body := move("Proposal"); r.StatusCode != 200 {
 		t.Fatalf("move before the outage: %d %s", r.StatusCode, body)
@@ -94,7 +99,13 @@ func TestDatabaseOutage(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	unavailable("the board page", res, string(b))
-	unavailable("an API read", api(), "")
+	for _, bearer := range []string{apiToken, ""} {
+		r, body := api(bearer)
+		unavailable("an API read", r, body)
+		if !strings.Contains(body, `"code":"ServiceUnavailable"`) || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("the API's 503 is not an OData error body: %s", body)
+		}
+	}
 	if res, err := http.Get(base + "/healthz"); err != nil || res.StatusCode != 503 {
 		t.Fatalf("healthz while down: %v %v", res, err)
 	}
@@ -107,7 +118,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if r, _ := login(); r.StatusCode != 303 {
 		t.Fatalf("login after the outage, from the form opened before it: %d", r.StatusCode)
 	}
-	if r := api(); r.StatusCode != 200 {
+	if r, _ := api(apiToken); r.StatusCode != 200 {
 		t.Fatalf("API after the outage: %d", r.StatusCode)
 	}
 	opp, err := s.Activity(ctx, uuid.MustParse(card))

@@ -38,7 +38,8 @@ func StatusOf(err error) int {
 }
 
 // ODataError turns a domain error into the OData error the service writes, with its message and
-// its field as target. Anything else passes unchanged (a logged 500, no detail to the client).
+// its field as target, and a database that cannot be reached into a 503. Anything else passes
+// unchanged (a logged 500, no detail to the client).
 func ODataError(err error) error {
 	var oe *odata.Error
 	if err == nil || errors.As(err, &oe) {
@@ -46,6 +47,9 @@ func ODataError(err error) error {
 	}
 	var de *models.Error
 	if !errors.As(err, &de) {
+		if models.ErrorCode(err) == models.EUnavailable {
+			return &odata.Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: models.ErrorMessage(err)}
+		}
 		return err
 	}
 	status, ok := statusOf[de.Code]

@@ -58,6 +58,9 @@ func (e *syntaxError) Error() string {
 func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *Error
 	var se *syntaxError
+	if s.opts.MapError != nil {
+		err = s.opts.MapError(err)
+	}
 	switch {
 	case errors.As(err, &oe):
 	case errors.As(err, &se):
@@ -106,6 +109,9 @@ func WriteError(w http.ResponseWriter, e *Error) {
 	status := e.Status
 	if status == 0 {
 		status = http.StatusInternalServerError
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "5") // a moment: a restarting database, a busy one
 	}
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.WriteHeader(status)

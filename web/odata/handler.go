@@ -39,6 +39,10 @@ type Options struct {
 	// negative for none), so that an expensive filter cannot hold the
 	// database.
 	QueryTimeout time.Duration
+	// MapError, when set, may turn an error the service does not know into an
+	// *Error (the application's "database unavailable" as a 503, say); what it
+	// returns unchanged is a logged 500.
+	MapError func(error) error
 }
 
 // Service serves the OData v4 protocol for a Model over a database. It is an

@@ -330,3 +330,43 @@ func TestWriterExtensionPoint(t *testing.T) {
 		t.Errorf("calls %s", got)
 	}
 }
+
+// failingQuerier stands for a database that cannot be reached.
+type failingQuerier struct{ err error }
+
+func (q failingQuerier) QueryContext(context.Context, string, ...any) (*sql.Rows, error) {
+	return nil, q.err
+}
+
+// TestMapError: an error the application recognises becomes its OData error (a 503 with
+// Retry-After for a database that is down); without MapError it is a 500.
+func TestMapError(t *testing.T) {
+	d := openSQLite(t)
+	down := errors.New("connection refused")
+	for _, tc := range []struct {
+		mapError func(error) error
+		status   int
+		code     string
+	}{
+		{nil, 500, "InternalError"},
+		{func(err error) error {
+			if errors.Is(err, down) {
+				return &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "the database is down"}
+			}
+			return err
+		}, 503, "ServiceUnavailable"},
+	} {
+		s, err := NewService(testModel(), failingQuerier{down}, d.dialect, Options{Logger: discardLogger(), MapError: tc.mapError})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := newRecorder()
+		s.ServeHTTP(w, httptest.NewRequest("GET", "/v1/odata/Activity_SalesOpportunity", nil))
+		if w.Code != tc.status || !strings.Contains(w.Body.String(), `"code":"`+tc.code+`"`) {
+			t.Fatalf("MapError %v: %d %s", tc.mapError != nil, w.Code, w.Body)
+		}
+		if tc.status == 503 && w.Header().Get("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+	}
+}
