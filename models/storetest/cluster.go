@@ -43,8 +43,9 @@ func NewCluster(t testing.TB) *Cluster {
 	if len(versions) == 0 {
 		t.Fatal("no PostgreSQL server binaries under /usr/lib/postgresql")
 	}
+	dropAbandonedClusters(t)
 	c := &Cluster{t: t, Version: filepath.Base(filepath.Dir(filepath.Dir(versions[len(versions)-1]))),
-		Name: "pbtest_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:10], Port: freePort(t)}
+		Name: fmt.Sprintf("%s%d_%s", clusterPrefix, os.Getpid(), strings.ReplaceAll(uuid.NewString(), "-", "")[:8]), Port: freePort(t)}
 	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.Port)
 	// fsync off: the tests crash Phaseboard and restart PostgreSQL, never the machine, and the
 	// write-ahead log still reaches the OS at every commit (synchronous_commit stays on).
@@ -58,6 +59,32 @@ func NewCluster(t testing.TB) *Cluster {
 	})
 	c.Start()
 	return c
+}
+
+// clusterPrefix names the test clusters: pbtest_<pid of the test process>_<random>.
+const clusterPrefix = "pbtest_"
+
+// dropAbandonedClusters drops the test clusters of test processes that no longer run (killed
+// before their cleanup), so that they do not pile up on the machine. Clusters of running
+// processes, other engineers' parallel runs included, are left alone.
+func dropAbandonedClusters(t testing.TB) {
+	out, err := exec.Command("pg_lsclusters", "--no-header").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.HasPrefix(f[1], clusterPrefix) {
+			continue
+		}
+		pid, _, _ := strings.Cut(strings.TrimPrefix(f[1], clusterPrefix), "_")
+		if _, err := os.Stat("/proc/" + pid); pid == "" || err == nil {
+			continue
+		}
+		if out, err := exec.Command("pg_dropcluster", f[0], f[1], "--stop").CombinedOutput(); err != nil {
+			t.Logf("dropping abandoned cluster %s: %v\n%s", f[1], err, out)
+		}
+	}
 }
 
 // Start starts the cluster and waits until it accepts connections.
@@ -121,7 +148,7 @@ func freePort(t testing.TB) int {
 // URL, say), dropped at cleanup.
 func NewOn(t testing.TB, base string) *models.Store {
 	t.Helper()
-	url := schemaURL(t, base)
+	url := SchemaURL(t, base)
 	s, err := models.Open(url)
 	if err != nil {
 		t.Fatal(err)

@@ -91,12 +91,12 @@ func URL(t testing.TB, dialect string) string {
 	if testing.Short() {
 		t.Skip("-short: skipping the PostgreSQL part (make test runs it)")
 	}
-	return schemaURL(t, PostgresURL())
+	return SchemaURL(t, PostgresURL())
 }
 
-// schemaURL creates a schema on the PostgreSQL server at base and returns the URL that uses it;
+// SchemaURL creates a schema on the PostgreSQL server at base and returns the URL that uses it;
 // the schema is dropped at cleanup.
-func schemaURL(t testing.TB, base string) string {
+func SchemaURL(t testing.TB, base string) string {
 	t.Helper()
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
