@@ -192,16 +192,9 @@ func TestListenAddress(t *testing.T) {
 // database: the test locks the cards they move.
 func TestGracefulShutdown(t *testing.T) {
 	bin := binary(t)
-	dbURL := storetest.URL(t, migrations.Postgres)
-	s, err := models.Open(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := storetest.New(t, migrations.Postgres)
+	dbURL := storetest.URLOf(t, s)
 	ctx := context.Background()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if err := s.LoadDemo(ctx, 0, nil, nil); err != nil {
 		t.Fatal(err)
 	}

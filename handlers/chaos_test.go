@@ -36,16 +36,9 @@ func TestChaos(t *testing.T) {
 	}
 	bin := servertest.Build(t)
 	cluster := storetest.NewCluster(t)
-	dbURL := storetest.SchemaURL(t, cluster.URL)
-	s, err := models.Open(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := storetest.NewOn(t, cluster.URL)
+	dbURL := storetest.URLOf(t, s)
 	ctx := context.Background()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if err := s.LoadDemo(ctx, 0, nil, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,12 @@
 package handlers_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"phaseboard/handlers"
@@ -16,32 +14,15 @@ import (
 	"phaseboard/models/storetest"
 	"phaseboard/web"
 	"phaseboard/web/authtest"
+	"phaseboard/web/servertest"
 )
-
-// syncBuffer is a log sink that concurrent handlers may write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestCredentialsNeverLogged: a token sent as ?access_token= is masked in the log lines of failed
 // requests (the API's and the pages'), and @odata.nextLink never repeats it.
 func TestCredentialsNeverLogged(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
 		a := newAuthApp(t, s, handlers.Handler{})
-		logs := &syncBuffer{}
+		logs := &servertest.Buffer{}
 		log := slog.New(slog.NewTextHandler(logs, nil))
 		app := web.New(web.Config{Store: s, Logger: log})
 		handlers.Register(app, &handlers.Handler{Store: s, Logger: log})

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"net"
@@ -148,15 +147,5 @@ func freePort(t testing.TB) int {
 // URL, say), dropped at cleanup.
 func NewOn(t testing.TB, base string) *models.Store {
 	t.Helper()
-	url := SchemaURL(t, base)
-	s, err := models.Open(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	urls.Store(s, url)
-	return s
+	return Open(t, SchemaURL(t, base))
 }

@@ -47,31 +47,42 @@ func Each(t *testing.T, fn func(t *testing.T, s *models.Store)) {
 // reached fails the test: CI must always cover PostgreSQL.
 func New(t testing.TB, dialect string) *models.Store {
 	t.Helper()
-	url := URL(t, dialect)
+	return Open(t, URL(t, dialect))
+}
+
+// Open returns a migrated Store on the database at url, closed at cleanup.
+func Open(t testing.TB, url string) *models.Store {
+	t.Helper()
 	s, err := models.Open(url)
 	if err != nil {
-		t.Fatalf("open %s: %v", dialect, err)
+		t.Fatalf("open %s: %v", url, err)
 	}
 	t.Cleanup(func() { s.Close() })
 	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate %s: %v", dialect, err)
+		t.Fatalf("migrate %s: %v", url, err)
 	}
 	urls.Store(s, url)
 	return s
 }
 
-// urls remembers the database of each Store that New made, for Reopen.
+// urls remembers the database of each Store made here, for Reopen and URLOf.
 var urls sync.Map
+
+// URLOf is the DATABASE_URL of a Store made here (to hand to a subprocess, say).
+func URLOf(t testing.TB, s *models.Store) string {
+	t.Helper()
+	url, ok := urls.Load(s)
+	if !ok {
+		t.Fatal("storetest.URLOf: the store was not made by storetest")
+	}
+	return url.(string)
+}
 
 // Reopen returns a second Store on the database of s (made by New): another instance of the
 // application on the same database.
 func Reopen(t testing.TB, s *models.Store) *models.Store {
 	t.Helper()
-	url, ok := urls.Load(s)
-	if !ok {
-		t.Fatal("storetest.Reopen: the store was not made by storetest.New")
-	}
-	other, err := models.Open(url.(string))
+	other, err := models.Open(URLOf(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func moduleRoot() string {
 type Process struct {
 	t    testing.TB
 	Cmd  *exec.Cmd
-	out  *buffer
+	out  *Buffer
 	done chan struct{}
 	// URL is the base URL once WaitListening has returned.
 	URL string
@@ -69,7 +69,7 @@ func Start(t testing.TB, bin string, env []string, args ...string) *Process {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = t.TempDir()
-	out := &buffer{}
+	out := &Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -154,18 +154,19 @@ func Run(t testing.TB, bin string, env []string, args ...string) (int, string) {
 	return code, p.Output()
 }
 
-type buffer struct {
+// Buffer collects output that several goroutines write (a process's, a test logger's).
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *buffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *buffer) String() string {
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
