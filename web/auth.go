@@ -102,19 +102,9 @@ func setIdentity(c *fiber.Ctx, id *Identity) {
 	c.Context().SetUserValue(identityKey, id)
 }
 
-// LoadSession puts the user of a valid session cookie into the request (c.Locals and the user
-// context). Without a valid session the request goes on anonymously; RequireUser decides.
-// web.New installs it (with the CSRF checks); it is exported for apps built without web.New.
-func LoadSession(store *models.Store) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if _, _, err := loadSession(c, store); err != nil {
-			return err
-		}
-		return c.Next()
-	}
-}
-
-// loadSession loads the session of the request's cookie, once per request. stale reports a
+// loadSession loads the session of the request's cookie, once per request, and puts its user
+// into the request (c.Locals and the user context); without one the request goes on
+// anonymously and RequireUser decides. stale reports a
 // cookie that no longer opens a session (expired, logged out). A database that cannot be
 // reached is an error (503), never a logout: the cookie stays as it is.
 func loadSession(c *fiber.Ctx, store *models.Store) (sess *models.ActiveSession, stale bool, err error) {

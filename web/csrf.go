@@ -54,7 +54,7 @@ func isUnsafe(method string) bool {
 	return true
 }
 
-// browserSession loads the session of the cookie (see LoadSession), hands the views their CSRF
+// browserSession loads the session of the cookie (loadSession), hands the views their CSRF
 // token (CSRFToken) and checks origin and token of every browser mutation.
 func browserSession(store *models.Store, secure bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
