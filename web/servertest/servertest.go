@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,12 +29,18 @@ var (
 	buildOut  []byte
 )
 
-// Build compiles the phaseboard command once per test binary and returns its path.
+// binPrefix names the build folders: phaseboard-bin-<pid of the test process>.
+const binPrefix = "phaseboard-bin-"
+
+// Build compiles the phaseboard command once per test binary and returns its path. The folder
+// it builds into outlives the test process (no hook runs at its end); the next Build removes
+// the folders of test processes that have ended.
 func Build(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "phaseboard-bin-")
-		if buildErr != nil {
+		removeAbandonedBuilds()
+		buildDir = filepath.Join(os.TempDir(), binPrefix+strconv.Itoa(os.Getpid()))
+		if buildErr = os.MkdirAll(buildDir, 0o755); buildErr != nil {
 			return
 		}
 		cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, "phaseboard"), "phaseboard")
@@ -44,6 +51,19 @@ func Build(t testing.TB) string {
 		t.Fatalf("go build phaseboard: %v\n%s", buildErr, buildOut)
 	}
 	return filepath.Join(buildDir, "phaseboard")
+}
+
+func removeAbandonedBuilds() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), binPrefix+"*"))
+	for _, d := range dirs {
+		pid := strings.TrimPrefix(filepath.Base(d), binPrefix)
+		if _, err := strconv.Atoi(pid); err != nil {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); os.IsNotExist(err) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 // moduleRoot is the repository root (two folders above this file).
