@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -108,8 +109,16 @@ func (h *Handler) filterFromValues(c *fiber.Ctx, v url.Values) (models.BoardFilt
 	default:
 		return f, badRequest("Unknown status filter: use open, closed or all.")
 	}
-	if len(f.Text) > 200 {
-		f.Text = f.Text[:200]
+	// The filter also comes from a mutation's return URL or Referer, which no middleware decodes.
+	if err := models.CheckText("q", f.Text); err != nil {
+		return f, badRequest("The search text is not valid: " + models.ErrorMessage(err))
+	}
+	if len(f.Text) > 200 { // cut at a character boundary: half a character is invalid UTF-8
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(f.Text[cut]) {
+			cut--
+		}
+		f.Text = f.Text[:cut]
 	}
 	if v.Get("rep") == "mine" {
 		me := web.ActorOf(c).EmployeeID

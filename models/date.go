@@ -19,11 +19,22 @@ func NewDate(y int, m time.Month, d int) Date {
 	return Date{time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}
 }
 
-// ParseDate parses YYYY-MM-DD.
+// The supported dates are 0001-01-01 to 9999-12-31, as in the OData API (web/odata): PostgreSQL
+// has no year 0 and SQLite's 'YYYY-MM-DD' text sorts right only with four-digit years.
+var (
+	minDate = NewDate(1, time.January, 1)
+	maxDate = NewDate(9999, time.December, 31)
+)
+
+// ParseDate parses YYYY-MM-DD within minDate … maxDate. Every way in (the board's forms, the
+// API's body decoder) parses dates here, so none can store a date the databases disagree on.
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(dateLayout, s)
 	if err != nil {
 		return Date{}, err
+	}
+	if t.Before(minDate.Time) || t.After(maxDate.Time) {
+		return Date{}, fmt.Errorf("date %s is outside the supported range %s to %s", s, minDate, maxDate)
 	}
 	return Date{t}, nil
 }
@@ -51,11 +62,12 @@ func (d *Date) parseText(s string) error {
 	if len(s) >= 10 {
 		s = s[:10]
 	}
-	p, err := ParseDate(s)
+	// Not ParseDate: a stored date is read as it is, even one from before the range was kept.
+	t, err := time.Parse(dateLayout, s)
 	if err != nil {
 		return err
 	}
-	*d = p
+	*d = Date{t}
 	return nil
 }
 

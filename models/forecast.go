@@ -130,11 +130,11 @@ func PeriodKey(by string, d Date) string {
 
 // ParseMonthKey reads a month key ("2026-03") back to its first day.
 func ParseMonthKey(key string) (Date, error) {
-	t, err := time.Parse("2006-01", key)
-	if err != nil {
-		return Date{}, FieldError("month", "A month is written as YYYY-MM.")
+	d, err := ParseDate(key + "-01") // within the supported range, like every date written
+	if err != nil || len(key) != len("2006-01") {
+		return Date{}, FieldError("month", "A month is written as YYYY-MM, from 0001-01 to 9999-12.")
 	}
-	return Date{t}, nil
+	return d, nil
 }
 
 func monthStart(d Date) Date   { return NewDate(d.Year(), d.Month(), 1) }

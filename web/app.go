@@ -59,6 +59,7 @@ func New(cfg Config) *fiber.App {
 		c.Locals(localsClientIP, clientIP(c, cfg.TrustedProxies))
 		return c.Next()
 	})
+	app.Use(RefuseBadText)
 	app.Use("/static", filesystem.New(filesystem.Config{
 		Root:   http.FS(static.FS),
 		MaxAge: 3600,

@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,11 @@ type Dialect interface {
 	indexOf(s, sub string) string
 	round(x string) string
 	mod(l, r string, integer bool) string
+	// inputError recognises a database error caused by the request's own
+	// values or shape (a number out of range, an expression too deep for
+	// the database's parser) and returns the 400 to answer; nil for any
+	// other error, which stays a logged 500.
+	inputError(err error) *Error
 }
 
 // PostgreSQL is the dialect for PostgreSQL (ids uuid, dates date, timestamps
@@ -111,7 +117,51 @@ func (postgres) mod(l, r string, integer bool) string {
 	return "CAST(mod(CAST(" + l + " AS numeric), CAST(NULLIF(" + r + ", 0) AS numeric)) AS double precision)"
 }
 
+// PostgreSQL names its errors by SQLSTATE (pgconn.PgError implements this).
+type sqlStater interface{ SQLState() string }
+
+// inputError: class 22 (data exception: numeric value out of range, invalid
+// datetime, ...) comes from the values a request binds; class 54 (program
+// limit exceeded: statement too complex) from its shape.
+func (postgres) inputError(err error) *Error {
+	var e sqlStater
+	if !errors.As(err, &e) {
+		return nil
+	}
+	switch state := e.SQLState(); {
+	case state == "22003" || state == "22008":
+		return badRequest("", "a value in the query is out of range for the database (SQLSTATE %s): use smaller numbers or dates within %s", state, dateRangeText)
+	case strings.HasPrefix(state, "22"):
+		return badRequest("", "the database cannot evaluate the query with these values (SQLSTATE %s)", state)
+	case strings.HasPrefix(state, "54"):
+		return badRequest("", "the query is too complex for the database (SQLSTATE %s): simplify or split it", state)
+	}
+	return nil
+}
+
 type sqlite struct{}
+
+// sqliteCoder is the driver's error (glebarez/go-sqlite's *sqlite.Error).
+type sqliteCoder interface{ Code() int }
+
+// inputError: SQLite's parser has a small fixed stack (a right-nested
+// expression of 7 to 30 levels, depending on the operators, overflows it)
+// and a bounded expression depth. It reports both as the generic
+// SQLITE_ERROR, so here alone the message tells them apart.
+func (sqlite) inputError(err error) *Error {
+	var e sqliteCoder
+	if !errors.As(err, &e) {
+		return nil
+	}
+	msg := err.Error()
+	switch {
+	case e.Code() == 18: // SQLITE_TOOBIG
+		return badRequest("", "a value in the query is too big for the database")
+	case e.Code()&0xff == 1 && (strings.Contains(msg, "parser stack overflow") || strings.Contains(msg, "Expression tree is too large")):
+		return badRequest("", "the query is nested too deeply for the database: simplify or split it")
+	}
+	return nil
+}
 
 func (sqlite) Name() string { return "sqlite" }
 

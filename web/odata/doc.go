@@ -100,6 +100,16 @@
 // (naming the byte position) and unknown names, 404 for unknown sets and
 // keys. A panic is recovered into a logged 500.
 //
+// Bad input is a 400, never a 500, on every database: the query string and
+// the path are refused when, percent-decoded, they hold invalid UTF-8 or a
+// NUL byte (PostgreSQL refuses both in text; the message names the option
+// and byte); Edm.Date and Edm.DateTimeOffset values are supported from
+// 0001-01-01 to 9999-12-31 (in UTC), and literals or $skiptoken values
+// outside that range are refused (the ABNF allows year 0000, but PostgreSQL
+// has no year 0 and SQLite's text dates sort only with four-digit years);
+// what the database itself refuses as the request's fault (a number out of
+// range, an expression too deep for SQLite's parser) is a 400 too.
+//
 // # Storage assumptions
 //
 // PostgreSQL: uuid keys, date, timestamptz, double precision, boolean.

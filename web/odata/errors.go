@@ -67,6 +67,9 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		oe = badRequest("", "%s", se.Error())
 	case errors.Is(err, context.Canceled):
 		return // the client went away
+	case s.dialect.inputError(err) != nil:
+		oe = s.dialect.inputError(err)
+		s.opts.Logger.Warn("odata: the database refused the request's input", "method", r.Method, "path", r.URL.Path, "err", err) // the query may hold a token: not logged
 	case errors.Is(err, context.DeadlineExceeded):
 		s.opts.Logger.Warn("odata: query timeout", "url", redact.URL(r.URL))
 		oe = &Error{Status: http.StatusServiceUnavailable, Code: "Timeout", Message: "the query took too long; narrow the filter or page size"}

@@ -137,6 +137,9 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 		rel = rel[len(s.opts.Prefix):]
 	}
 	rel = strings.Trim(rel, "/")
+	if pos, problem := textProblem(rel); problem != "" {
+		return badRequest("", "the resource path has %s at byte %d (after percent-decoding)", problem, pos)
+	}
 	values, err := rawQuery(r.URL.RawQuery)
 	if err != nil {
 		return err

@@ -62,7 +62,7 @@ CREATE TABLE product_lines (id text PRIMARY KEY, opportunity_id text, descriptio
 // openPostgres creates a fresh schema on the server at
 // PHASEBOARD_TEST_DATABASE_URL and drops it afterwards. An unreachable server
 // fails the test: PostgreSQL coverage must not silently disappear.
-func openPostgres(t *testing.T) *testDB {
+func openPostgres(t testing.TB) *testDB {
 	if testing.Short() {
 		t.Skip("-short: skipping the PostgreSQL part (make test runs it)")
 	}
@@ -212,7 +212,7 @@ func do(h http.Handler, method, target string, header ...string) response {
 }
 
 // bothDatabases opens, seeds and serves both databases.
-func bothDatabases(t *testing.T, opts Options) []*Service {
+func bothDatabases(t testing.TB, opts Options) []*Service {
 	var out []*Service
 	for _, d := range []*testDB{openSQLite(t), openPostgres(t)} {
 		d.seed(t)

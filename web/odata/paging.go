@@ -88,9 +88,15 @@ func keysetCondition(b *sqlBuilder, order []orderExpr, t *skipToken) (string, er
 // dialect binds for type t.
 func tokenValue(t EdmType, v any) (any, bool) {
 	switch t {
-	case EdmString, EdmGuid:
+	case EdmString:
 		s, ok := v.(string)
+		if pos, _ := textProblem(s); pos >= 0 {
+			return nil, false
+		}
 		return s, ok
+	case EdmGuid:
+		s, ok := v.(string)
+		return s, ok && len(s) == 36 && guidLen(s) == 36
 	case EdmBoolean:
 		b, ok := v.(bool)
 		return b, ok
@@ -111,11 +117,11 @@ func tokenValue(t EdmType, v any) (any, bool) {
 	case EdmDate:
 		s, _ := v.(string)
 		d, err := time.Parse(time.DateOnly, s)
-		return d, err == nil
+		return d, err == nil && inDateRange(d)
 	case EdmDateTimeOffset:
 		s, _ := v.(string)
 		d, err := time.Parse(time.RFC3339Nano, s)
-		return d, err == nil
+		return d, err == nil && inDateRange(d)
 	}
 	return nil, false
 }

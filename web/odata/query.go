@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxExpandDepth bounds $expand nesting ($expand=A($expand=B($expand=C))).
@@ -149,9 +150,33 @@ func rawQuery(raw string) (url.Values, error) {
 		if err1 != nil || err2 != nil {
 			return nil, badRequest("", "malformed query string near %q", pair)
 		}
+		if pos, problem := textProblem(key); problem != "" {
+			return nil, badRequest("", "a query option name has %s at byte %d (after percent-decoding)", problem, pos)
+		}
+		if pos, problem := textProblem(val); problem != "" {
+			return nil, badRequest(key, "%s: the value has %s at byte %d (after percent-decoding)", key, problem, pos)
+		}
 		vals[key] = append(vals[key], val)
 	}
 	return vals, nil
+}
+
+// textProblem says where s is not text the service takes: invalid UTF-8 or a
+// NUL byte, which PostgreSQL refuses in a text parameter (a 500 if it got
+// that far) and SQLite would store. Refusing both up front gives one answer,
+// a 400 naming the position, on every database. pos is -1 when s is fine.
+func textProblem(s string) (pos int, problem string) {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			return i, "invalid UTF-8"
+		case r == 0:
+			return i, "a NUL byte"
+		}
+		i += n
+	}
+	return -1, ""
 }
 
 // parseSelect parses "ID,Name". "*" selects everything.

@@ -1,8 +1,10 @@
 package odata
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
-	"sync"
+	"strings"
 	"testing"
 )
 
@@ -26,6 +28,38 @@ var trickyFilters = []string{
 	"Subject eq 'ünïcödé ✓'", "Subject in ('a')", "_Name eq '2026-00001 Website relaunch'",
 }
 
+// hostileInputs are what an attacker or a broken client sends, in the style of the OData ABNF
+// test corpus: injection attempts, oversized literals, deep nesting, malformed percent-encoding,
+// invalid UTF-8 and NUL bytes, dates outside the range. Every one must get a 4xx (or 501), never
+// a 500, on both databases.
+var hostileInputs = []string{
+	// Injection.
+	"Subject eq 'x'' or 1=1 --'", "Subject eq 'x''; DROP TABLE opportunities; --'", "Subject eq '\\'' or 1 eq 1",
+	"Subject eq '$1' or Subject eq '?1'", "contains(Subject,'%_\\')", "Subject eq 'a' or 1 eq 1) --", "Subject eq 'x' union select id from pipelines",
+	"Subject/**/eq 'x'", "Subject eq 'x'/*", "substring(Subject, 1; DROP TABLE x) eq 'a'", "Phase/../Pipeline/Name eq 'x'",
+	"t.subject eq 'x'", "Subject eq CAST('x' AS text)", "concat(Subject,'''); --') eq 'x'",
+	// Oversized literals.
+	"Amount gt " + strings.Repeat("9", 400), "Amount gt 1e400", "Amount gt -1e400", "Quantity gt 99999999999999999999999",
+	"Quantity gt -9223372036854775809", "Amount gt 0." + strings.Repeat("0", 500) + "1", "Subject eq '" + strings.Repeat("x", maxFilterLength-20) + "'",
+	"ExpectedOrderDate eq 99999-01-01", "ExpectedOrderDate eq 2026-13-45", "CreationDate gt 2026-01-01T25:61:61Z",
+	"substring(Subject, 99999999999) eq ''", "substring(Subject, -99999999999, 99999999999) eq ''", "indexof(Subject, '') gt 9223372036854775807",
+	"Quantity mul 9223372036854775807 gt 0", "Quantity add 9223372036854775807 gt 0", "-(-9223372036854775808) gt 0",
+	"Quantity mod 0 eq 0", "Amount div 0.0 eq 1", "round(1e308 mul 10) eq 1",
+	// Deep nesting.
+	strings.Repeat("(", 150) + "true" + strings.Repeat(")", 150), strings.Repeat("not ", 99) + "true",
+	strings.Repeat("-", 99) + "1 eq 1", strings.Repeat("Amount add ", 120) + "1 gt 0",
+	"ProductLines/any(a: a/Opportunity/ProductLines/any(b: b/Opportunity/ProductLines/any(c: c/Opportunity/ProductLines/any(d: true))))",
+	strings.Repeat("concat(", 60) + "Subject" + strings.Repeat(",'x')", 60) + " eq 'y'",
+	// Malformed percent-encoding (the raw forms are sent unescaped too).
+	"%", "%zz", "Subject eq '%'", "Subject eq '%E2%82'", "%%%", "Subject eq '%G0'",
+	// Invalid UTF-8 and NUL.
+	"Subject eq '\xff\xfe'", "Subject eq 'a\x00b'", "contains(Subject,'\xc3')", "Subject eq '\xed\xa0\x80'", "\x00", "Subject\x00 eq 'x'",
+	"startswith(Subject,'\x00')", "Subject in ('a','\xff')", "ProductLines/any(p: p/Description eq '\x00')",
+	// Dates outside the supported range.
+	"ExpectedOrderDate eq 0000-01-01", "CreationDate gt 0000-12-31T23:59:59Z", "CreationDate lt 9999-12-31T23:59:59-14:00",
+	"year(0000-02-29) eq 0", "date(CreationDate) eq 0000-01-01",
+}
+
 func TestTrickyFiltersRunOnBothDatabases(t *testing.T) {
 	for _, s := range bothDatabases(t, Options{Logger: discardLogger()}) {
 		for _, f := range trickyFilters {
@@ -37,39 +71,82 @@ func TestTrickyFiltersRunOnBothDatabases(t *testing.T) {
 	}
 }
 
-// FuzzServeFilter sends arbitrary filters through the whole stack to SQLite:
-// whatever the input, the answer is never a 500.
+// fuzzSeeds are the seed corpus of every fuzz target: `go test` runs them (on both databases
+// for the serving targets), `go test -fuzz` starts from them.
+func fuzzSeeds() []string {
+	seeds := []string{
+		"Name eq 'x'", "contains(Subject,'a''b') and not (Amount gt -1.5e3)",
+		"ProductLines/any(p: p/Amount gt 100)", "Code in ('A','B')", "CreationDate gt 2024-01-01T00:00:00.5+01:00",
+		"ID eq 453ee597-6208-4b54-b511-da18fd31569d", "- -5 eq 5", "X/any()", "year(now()) eq 2024",
+		"groupby((Phase/Name),aggregate(WeightedAmount with sum as Weighted))", "aggregate(Amount with sum as T,$count as N)",
+		"filter(IsClosed eq false)/groupby((Phase/Name,Pipeline/Name),aggregate(Amount with average as A))", "compute(A as B)",
+		"groupby((Subject))", "filter(Subject eq '\x00')/aggregate($count as N)", "aggregate(Amount with sum as " + strings.Repeat("A", 300) + ")",
+		"groupby((" + strings.Repeat("Phase/", 40) + "Name))", "filter(" + strings.Repeat("(", 120) + "true" + strings.Repeat(")", 120) + ")",
+	}
+	seeds = append(seeds, trickyFilters...)
+	return append(seeds, hostileInputs...)
+}
+
+// acceptable is any answer but a server error; 501 says "not implemented", which is fine.
+func acceptable(status int) bool { return status < 500 || status == http.StatusNotImplemented }
+
+// doRaw sends a request whose query string is taken as it is, unescaped: malformed
+// percent-encoding and raw bytes reach the service as a broken client sends them.
+func doRaw(h http.Handler, path, rawQuery string) response {
+	req := httptest.NewRequest("GET", path, nil)
+	req.URL.RawQuery = rawQuery
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return response{rec.Code, rec.Result().Header, rec.Body.String()}
+}
+
+// FuzzServeFilter sends arbitrary filters through the whole stack to both databases (PostgreSQL
+// refuses what SQLite accepts, so a 500 there is what this finds): as $filter, escaped and raw,
+// and inside a nested $expand. Whatever the input, the answer is never a 500.
 func FuzzServeFilter(f *testing.F) {
-	for _, s := range trickyFilters {
+	for _, s := range fuzzSeeds() {
 		f.Add(s)
 	}
+	services := fuzzServices(f)
 	f.Fuzz(func(t *testing.T, filter string) {
-		svc := fuzzService(t)
-		res := do(svc, "GET", "/v1/odata/Activity_SalesOpportunity?$expand=ProductLines($filter="+url.QueryEscape(filter)+")&$filter="+url.QueryEscape(filter))
-		if res.status >= 500 {
-			t.Fatalf("$filter=%q: %d %s", filter, res.status, res.body)
-		}
-		// The same input inside $apply, and raw as a $apply.
-		for _, apply := range []string{"filter(" + filter + ")/groupby((Phase/Name),aggregate(Amount with sum as S,$count as N))", filter} {
-			res = do(svc, "GET", "/v1/odata/Activity_SalesOpportunity?$apply="+url.QueryEscape(apply)+"&$filter=N gt 0")
-			if res.status >= 500 && res.status != 501 {
-				t.Fatalf("$apply=%q: %d %s", apply, res.status, res.body)
+		for _, svc := range services {
+			res := do(svc, "GET", "/v1/odata/Activity_SalesOpportunity?$expand=ProductLines($filter="+url.QueryEscape(filter)+")&$filter="+url.QueryEscape(filter))
+			if !acceptable(res.status) {
+				t.Fatalf("%s $filter=%q: %d %s", svc.dialect.Name(), filter, res.status, res.body)
+			}
+			res = doRaw(svc, "/v1/odata/Activity_SalesOpportunity", "$select=Number&$filter="+filter)
+			if !acceptable(res.status) {
+				t.Fatalf("%s raw $filter=%q: %d %s", svc.dialect.Name(), filter, res.status, res.body)
 			}
 		}
 	})
 }
 
-var (
-	fuzzOnce sync.Once
-	fuzzSvc  *Service
-)
-
-// fuzzService is one in-memory SQLite service shared by all fuzz inputs.
-func fuzzService(t *testing.T) *Service {
-	fuzzOnce.Do(func() {
-		d := openSQLiteAt(t, ":memory:")
-		d.seed(t)
-		fuzzSvc = newTestService(t, d, Options{Logger: discardLogger()})
+// FuzzServeApply does the same for $apply: the input inside filter() before a groupby, raw as a
+// $apply, and as the $filter over an aggregated result.
+func FuzzServeApply(f *testing.F) {
+	for _, s := range fuzzSeeds() {
+		f.Add(s)
+	}
+	services := fuzzServices(f)
+	f.Fuzz(func(t *testing.T, input string) {
+		for _, svc := range services {
+			for _, q := range []string{
+				"$apply=" + url.QueryEscape("filter("+input+")/groupby((Phase/Name),aggregate(Amount with sum as S,$count as N))") + "&$filter=N gt 0",
+				"$apply=" + url.QueryEscape(input),
+				"$apply=" + url.QueryEscape("groupby((Subject),aggregate($count as N))") + "&$orderby=N desc&$filter=" + url.QueryEscape(input),
+				"$apply=" + input,
+			} {
+				res := doRaw(svc, "/v1/odata/Activity_SalesOpportunity", q)
+				if !acceptable(res.status) {
+					t.Fatalf("%s ?%s: %d %s", svc.dialect.Name(), q, res.status, res.body)
+				}
+			}
+		}
 	})
-	return fuzzSvc
+}
+
+// fuzzServices are one seeded service per database, shared by all inputs of a fuzz target.
+func fuzzServices(f *testing.F) []*Service {
+	return bothDatabases(f, Options{Logger: discardLogger()})
 }

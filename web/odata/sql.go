@@ -258,6 +258,9 @@ func (c *compiler) literal(n *literal, hint EdmType) typed {
 		if err != nil {
 			c.fail(n, "invalid date %s", n.text)
 		}
+		if !inDateRange(d) {
+			c.fail(n, "date %s is outside the supported range %s", n.text, dateRangeText)
+		}
 		if hint == EdmDateTimeOffset { // CreationDate gt 2024-01-01 means midnight UTC
 			return typed{c.b.bind(EdmDateTimeOffset, d), EdmDateTimeOffset, false}
 		}
@@ -267,12 +270,28 @@ func (c *compiler) literal(n *literal, hint EdmType) typed {
 		if err != nil {
 			c.fail(n, "invalid date-time %s", n.text)
 		}
+		if !inDateRange(t) {
+			c.fail(n, "date-time %s is outside the supported range %s (in UTC)", n.text, dateRangeText)
+		}
 		return typed{c.b.bind(EdmDateTimeOffset, t.UTC()), EdmDateTimeOffset, false}
 	case litGuid:
 		return typed{c.b.bind(EdmGuid, n.text), EdmGuid, false}
 	}
 	c.fail(n, "unsupported literal")
 	return typed{}
+}
+
+// The supported range of Edm.Date and Edm.DateTimeOffset values is the years
+// 0001 to 9999 in UTC. The ABNF allows year 0000 and more digits, but
+// PostgreSQL has no year 0 (its date counts 1 BC, 1 AD) and SQLite keeps dates
+// as 'YYYY-MM-DD' text, which sorts right only with four-digit years; JSON
+// writes them with four digits too. Literals and $skiptoken values outside
+// the range are a 400; models.ParseDate refuses them on the way in.
+const dateRangeText = "0001-01-01 to 9999-12-31"
+
+func inDateRange(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
 }
 
 // resolved is the end of a member path: a property, or a navigation

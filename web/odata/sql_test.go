@@ -147,7 +147,7 @@ func TestCompileFilterErrors(t *testing.T) {
 func TestKeysetCondition(t *testing.T) {
 	order := []orderExpr{{sql: "a", typ: EdmDouble}, {sql: "b", typ: EdmString, desc: true}, {sql: "k", typ: EdmGuid}}
 	b := &sqlBuilder{d: SQLite}
-	tok, err := decodeSkipToken(encodeSkipToken([]any{1.5, nil, "x"}, "s"), "s")
+	tok, err := decodeSkipToken(encodeSkipToken([]any{1.5, nil, guid(7)}, "s"), "s")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,60 @@
+package web
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+
+	"phaseboard/models"
+)
+
+// RefuseBadText answers 400 to a request whose path, query or form values hold invalid UTF-8 or
+// a NUL byte (models.CheckText), before any handler runs: PostgreSQL refuses such text, so it
+// would otherwise surface as a 500 from whichever query it reached first, and SQLite would store
+// it. The OData API (/v1/) is left to its own query decoder, which refuses the same with an OData
+// error body naming the option.
+func RefuseBadText(c *fiber.Ctx) error {
+	if strings.HasPrefix(c.Path(), "/v1/") {
+		return c.Next()
+	}
+	if err := models.CheckText("path", c.Path()); err != nil {
+		return badText(err)
+	}
+	var bad error
+	visit := func(what string) func(k, v []byte) {
+		return func(k, v []byte) {
+			if bad == nil {
+				bad = models.CheckText(what+" name", string(k))
+			}
+			if bad == nil {
+				bad = models.CheckText(string(k), string(v))
+			}
+		}
+	}
+	c.Request().URI().QueryArgs().VisitAll(visit("query parameter"))
+	req := c.Request()
+	switch {
+	case bad != nil:
+	case string(req.Header.ContentType()) == fiber.MIMEApplicationForm || strings.HasPrefix(string(req.Header.ContentType()), fiber.MIMEApplicationForm+";"):
+		req.PostArgs().VisitAll(visit("form field"))
+	case strings.HasPrefix(string(req.Header.ContentType()), fiber.MIMEMultipartForm):
+		if form, err := c.MultipartForm(); err == nil {
+			for k, vs := range form.Value {
+				for _, v := range vs {
+					visit("form field")([]byte(k), []byte(v))
+				}
+			}
+		} else if err != fasthttp.ErrNoMultipartForm {
+			return fiber.NewError(fiber.StatusBadRequest, "The form is malformed.")
+		}
+	}
+	if bad != nil {
+		return badText(bad)
+	}
+	return c.Next()
+}
+
+func badText(err error) error {
+	return fiber.NewError(fiber.StatusBadRequest, "The request was refused: "+models.ErrorMessage(err))
+}
