@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/phaseboard
 VENDOR := static/vendor/htmx.min.js static/vendor/Sortable.min.js
 
-.PHONY: run build test generate check-generated vendor browser db-up bench clean
+.PHONY: run build test generate check-generated vendor browser xmllint db-up bench clean
 
 run: build
 	./$(BIN) serve
@@ -43,11 +43,19 @@ browser:
 	  (apt-get update -qq && apt-get install -y -qq chromium) || { echo "could not install chromium: install it, or set PHASEBOARD_CHROMIUM to a Chromium executable"; exit 1; }; \
 	fi
 
+# Debian's xmllint (libxml2-utils) validates $metadata against the OASIS CSDL XML schemas in
+# the tests (Go has no XML Schema validator that handles edm.xsd).
+xmllint:
+	@if ! command -v xmllint >/dev/null; then \
+	  echo "installing Debian's libxml2-utils (xmllint) for the CSDL schema test"; \
+	  (apt-get update -qq && apt-get install -y -qq libxml2-utils) || { echo "could not install xmllint: install libxml2-utils"; exit 1; }; \
+	fi
+
 # PostgreSQL for the tests: PHASEBOARD_TEST_DATABASE_URL, default the local server.
 db-up:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || { echo "PostgreSQL is not running on 127.0.0.1:5432; start it or set PHASEBOARD_TEST_DATABASE_URL"; exit 1; }
 
-test: vendor browser db-up
+test: vendor browser xmllint db-up
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 

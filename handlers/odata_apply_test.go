@@ -81,21 +81,21 @@ func TestODataApply(t *testing.T) {
 			}{
 				// The issue's example: weighted amount per phase, in phase name order.
 				{"$apply=groupby((Phase/Name),aggregate(WeightedAmount with sum as Weighted))", 200,
-					`{"@odata.context":"$metadata#Activity_SalesOpportunity(Phase(Name),Weighted)","value":[{"Phase":{"Name":"Lost"},"Weighted":0},{"Phase":{"Name":"Proposal"},"Weighted":7500},{"Phase":{"Name":"Qualification"},"Weighted":1000},{"Phase":{"Name":"Won"},"Weighted":4000}]}`},
+					`{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(Phase(Name),Weighted)","value":[{"Phase":{"Name":"Lost"},"Weighted":0},{"Phase":{"Name":"Proposal"},"Weighted":7500},{"Phase":{"Name":"Qualification"},"Weighted":1000},{"Phase":{"Name":"Won"},"Weighted":4000}]}`},
 				// filter() before groupby: the open pipeline.
 				{"$apply=filter(IsClosed eq false)/groupby((Phase/Name),aggregate(WeightedAmount with sum as Weighted))", 200,
-					`{"@odata.context":"$metadata#Activity_SalesOpportunity(Phase(Name),Weighted)","value":[{"Phase":{"Name":"Proposal"},"Weighted":7500},{"Phase":{"Name":"Qualification"},"Weighted":1000}]}`},
+					`{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(Phase(Name),Weighted)","value":[{"Phase":{"Name":"Proposal"},"Weighted":7500},{"Phase":{"Name":"Qualification"},"Weighted":1000}]}`},
 				// Per rep, biggest first; E has no rep: a null group.
 				{"$apply=groupby((SalesRepresentative/_Name),aggregate(EstimatedAmount with sum as Total,EstimatedAmount with average as Avg,$count as N))&$orderby=Total desc", 200,
-					`{"@odata.context":"$metadata#Activity_SalesOpportunity(SalesRepresentative(_Name),Total,Avg,N)","value":[{"SalesRepresentative":{"_Name":"Bram Jansen"},"Total":24000,"Avg":12000,"N":2},{"SalesRepresentative":{"_Name":"Anna de Vries"},"Total":15000,"Avg":7500,"N":2},{"SalesRepresentative":{"_Name":null},"Total":3000,"Avg":3000,"N":1}]}`},
+					`{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(SalesRepresentative(_Name),Total,Avg,N)","value":[{"SalesRepresentative":{"_Name":"Bram Jansen"},"Total":24000,"Avg":12000,"N":2},{"SalesRepresentative":{"_Name":"Anna de Vries"},"Total":15000,"Avg":7500,"N":2},{"SalesRepresentative":{"_Name":null},"Total":3000,"Avg":3000,"N":1}]}`},
 				// Everything in one row.
 				{"$apply=aggregate(EstimatedAmount with sum as Total,WeightedAmount with max as MaxW,Probability with min as MinP,Probability with average as AvgP,ExpectedOrderDate with max as Last,Phase/Name with countdistinct as Phases,$count as N)", 200,
-					`{"@odata.context":"$metadata#Activity_SalesOpportunity(Total,MaxW,MinP,AvgP,Last,Phases,N)","value":[{"Total":42000,"MaxW":6000,"MinP":0,"AvgP":34,"Last":"2026-03-14","Phases":4,"N":5}]}`},
+					`{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(Total,MaxW,MinP,AvgP,Last,Phases,N)","value":[{"Total":42000,"MaxW":6000,"MinP":0,"AvgP":34,"Last":"2026-03-14","Phases":4,"N":5}]}`},
 				// $filter, $orderby, $count, $skip and $top on the groups: Proposal 7,500 and Won 4,000 weigh over 1,000.
 				{"$apply=groupby((Pipeline/Name,Phase/Name),aggregate(WeightedAmount with sum as Weighted))&$filter=Weighted gt 1000&$orderby=Weighted desc&$count=true&$skip=1&$top=1", 200,
-					`{"@odata.context":"$metadata#Activity_SalesOpportunity(Pipeline(Name),Phase(Name),Weighted)","@odata.count":2,"value":[{"Pipeline":{"Name":"` + pipeline + `"},"Phase":{"Name":"Won"},"Weighted":4000}]}`},
+					`{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(Pipeline(Name),Phase(Name),Weighted)","@odata.count":2,"value":[{"Pipeline":{"Name":"` + pipeline + `"},"Phase":{"Name":"Won"},"Weighted":4000}]}`},
 				{"$apply=groupby((IsClosed),aggregate(EstimatedAmount with sum as Total))&$filter=IsClosed", 200,
-					`{"@odata.context":"$metadata#Activity_SalesOpportunity(IsClosed,Total)","value":[{"IsClosed":true,"Total":7000}]}`},
+					`{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(IsClosed,Total)","value":[{"IsClosed":true,"Total":7000}]}`},
 				{"$apply=groupby((Phase/Nope),aggregate(WeightedAmount with sum as W))", 400, "unknown property Nope"},
 				{"$apply=groupby((Phase/Name),aggregate(Subject with sum as S))", 400, "cannot compute sum of Subject"},
 				{"$apply=aggregate(Subject with average as S)", 400, "cannot compute average of Subject"},
@@ -107,6 +107,7 @@ func TestODataApply(t *testing.T) {
 				{"$apply=groupby((Phase/Name))&$select=Subject", 400, "cannot be combined with $select or $expand"},
 			}
 			for _, tt := range tests {
+				tt.want = strings.ReplaceAll(tt.want, "{base}", s.URL)
 				code, body := applyGet(t, s, token, tt.query)
 				ok := code == tt.status && (code == 200 && body == tt.want || code != 200 && strings.Contains(body, tt.want))
 				if !ok {

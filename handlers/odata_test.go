@@ -220,7 +220,7 @@ const etag1 = `"@odata.etag":"W/\"1\"",`
 var odataCases = []odataCase{
 	// The service document and $metadata.
 	{name: "service document", path: "/v1/odata/", status: 200,
-		has: []string{`"@odata.context":"$metadata"`, `{"name":"Datastore_Phase","kind":"EntitySet","url":"Datastore_Phase"}`,
+		has: []string{`"@odata.context":"{base}/v1/odata/$metadata"`, `{"name":"Datastore_Phase","kind":"EntitySet","url":"Datastore_Phase"}`,
 			`{"name":"GetCurrentEmployee","kind":"FunctionImport","url":"GetCurrentEmployee"}`}},
 	{name: "metadata XML", path: "/v1/odata/$metadata", status: 200, check: checkMetadataXML},
 	{name: "metadata JSON ($format)", path: "/v1/odata/$metadata?$format=json", status: 200, check: checkMetadataJSON},
@@ -241,39 +241,39 @@ var odataCases = []odataCase{
 		}
 	}},
 	{name: "seed: single phase", path: "/v1/odata/Datastore_Phase({qual})", status: 200,
-		exact: `{"@odata.context":"$metadata#Datastore_Phase/$entity","ID":"{qual}","_Type":"Datastore.Phase.ActivitySalesOpportunity","_Name":"Qualification","SortIndex":1,` + stamped +
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase/$entity","ID":"{qual}","_Type":"Datastore.Phase.ActivitySalesOpportunity","_Name":"Qualification","SortIndex":1,` + stamped +
 			`,"ImportId":null,"Name":"Qualification","Code":"QUAL","LocalizedName":"Qualification","IsDefault":true,"Icon":"circle","ActionName":"Qualify","LocalizedActionName":"Qualify",` +
 			`"IsAssignable":true,"IsTerminal":false,"IsWon":false,"DefaultProbability":10}`},
 	{name: "seed: invoice phases with $select", path: "/v1/odata/Datastore_Phase_ActivityInvoice?$select=Name,Code", status: 200, unordered: true,
-		exact: `{"@odata.context":"$metadata#Datastore_Phase_ActivityInvoice(Name,Code)","value":[{"Name":"Draft","Code":"DRAFT"},{"Name":"Sent","Code":"SENT"},{"Name":"Paid","Code":"PAID"}]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase_ActivityInvoice(Name,Code)","value":[{"Name":"Draft","Code":"DRAFT"},{"Name":"Sent","Code":"SENT"},{"Name":"Paid","Code":"PAID"}]}`},
 	{name: "seed: opportunity phases with $select", path: "/v1/odata/Datastore_Phase_ActivitySalesOpportunity?$select=Name,Code,IsTerminal", status: 200, unordered: true,
-		exact: `{"@odata.context":"$metadata#Datastore_Phase_ActivitySalesOpportunity(Name,Code,IsTerminal)","value":[` +
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase_ActivitySalesOpportunity(Name,Code,IsTerminal)","value":[` +
 			`{"Name":"Qualification","Code":"QUAL","IsTerminal":false},{"Name":"Proposal","Code":"PROP","IsTerminal":false},{"Name":"Negotiation","Code":"NEGO","IsTerminal":false},` +
 			`{"Name":"Won","Code":"WON","IsTerminal":true},{"Name":"Lost","Code":"LOST","IsTerminal":true},{"Name":"Discovery","Code":"DISC","IsTerminal":false},` +
 			`{"Name":"Quote","Code":"QUOTE","IsTerminal":false},{"Name":"Won","Code":"WON","IsTerminal":true},{"Name":"Lost","Code":"LOST","IsTerminal":true}]}`},
 	{name: "seed: subtype single phase", path: "/v1/odata/Datastore_Phase_ActivityInvoice({draft})?$select=Name", status: 200,
-		exact: `{"@odata.context":"$metadata#Datastore_Phase_ActivityInvoice(Name)/$entity","Name":"Draft"}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase_ActivityInvoice(Name)/$entity","Name":"Draft"}`},
 	{name: "a phase is not in another subtype's set", path: "/v1/odata/Datastore_Phase_ActivityInvoice({qual})", status: 404, has: []string{`"code":"NotFound"`}},
 	{name: "seed: phase with $expand=Pipeline", path: "/v1/odata/Datastore_Phase({qual})?$expand=Pipeline&$select=Name", status: 200,
-		exact: `{"@odata.context":"$metadata#Datastore_Phase(Name,Pipeline())/$entity","Name":"Qualification","Pipeline":{"ID":"{pipeline}","_Type":"Pipeline","_Name":"Sales","SortIndex":1,` +
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase(Name,Pipeline())/$entity","Name":"Qualification","Pipeline":{"ID":"{pipeline}","_Type":"Pipeline","_Name":"Sales","SortIndex":1,` +
 			stamped + `,"ImportId":"demo:pipeline:sales","Name":"Sales","ActivityType":"Activity.SalesOpportunity"}}`},
 	{name: "seed: phase/Pipeline", path: "/v1/odata/Datastore_Phase({qual})/Pipeline", status: 200,
-		exact: `{"@odata.context":"$metadata#Pipeline/$entity","ID":"{pipeline}","_Type":"Pipeline","_Name":"Sales","SortIndex":1,` +
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Pipeline/$entity","ID":"{pipeline}","_Type":"Pipeline","_Name":"Sales","SortIndex":1,` +
 			stamped + `,"ImportId":"demo:pipeline:sales","Name":"Sales","ActivityType":"Activity.SalesOpportunity"}`},
 	{name: "seed: terminal opportunity phases", path: "/v1/odata/Datastore_Phase_ActivitySalesOpportunity?$filter=IsTerminal eq true", status: 200,
 		unordered: true, values: "Name: Lost, Lost, Won, Won"},
 	{name: "seed: phases by Name", path: "/v1/odata/Datastore_Phase?$filter=Name eq 'Won'&$top=10", status: 200, unordered: true,
 		values: "_Type: Datastore.Phase.ActivitySalesOpportunity, Datastore.Phase.ActivitySalesOpportunity"},
 	{name: "seed: phases by Name (quote escaped)", path: "/v1/odata/Datastore_Phase?$filter=Name eq 'Won''t'&$top=10", status: 200,
-		exact: `{"@odata.context":"$metadata#Datastore_Phase","value":[]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase","value":[]}`},
 	{name: "seed: phases by Code", path: "/v1/odata/Datastore_Phase?$filter=Code eq 'PAID'&$top=5&$select=Name,Code", status: 200,
-		exact: `{"@odata.context":"$metadata#Datastore_Phase(Name,Code)","value":[{"Name":"Paid","Code":"PAID"}]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase(Name,Code)","value":[{"Name":"Paid","Code":"PAID"}]}`},
 	{name: "seed: phases by IsTerminal", path: "/v1/odata/Datastore_Phase?$filter=IsTerminal eq true&$top=3&$select=IsTerminal", status: 200,
-		exact: `{"@odata.context":"$metadata#Datastore_Phase(IsTerminal)","value":[{"IsTerminal":true},{"IsTerminal":true},{"IsTerminal":true}]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase(IsTerminal)","value":[{"IsTerminal":true},{"IsTerminal":true},{"IsTerminal":true}]}`},
 	{name: "seed: phases by IsAssignable", path: "/v1/odata/Datastore_Phase?$filter=IsAssignable eq false&$top=3", status: 200,
-		exact: `{"@odata.context":"$metadata#Datastore_Phase","value":[]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase","value":[]}`},
 	{name: "seed: phases by IsAssignable (true)", path: "/v1/odata/Datastore_Phase?$filter=IsAssignable eq true&$top=2&$count=true&$select=IsAssignable", status: 200,
-		exact: `{"@odata.context":"$metadata#Datastore_Phase(IsAssignable)","@odata.count":55,"value":[{"IsAssignable":true},{"IsAssignable":true}]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase(IsAssignable)","@odata.count":55,"value":[{"IsAssignable":true},{"IsAssignable":true}]}`},
 	{name: "seed: filtering by _Type is refused", path: "/v1/odata/Datastore_Phase?$filter=_Type eq 'Datastore.Phase.ActivityInvoice'", status: 400,
 		exact: `{"error":{"code":"BadRequest","message":"Filtering by _Type is not supported: query the subtype's own entity set instead (e.g. /v1/odata/Datastore_Phase_ActivityInvoice)","target":"$filter","details":[]}}`},
 	{name: "_Type refused inside a condition too", path: "/v1/odata/Activity_SalesOpportunity?$filter=Amount gt 0 and Phase/_Type eq 'x'", status: 400,
@@ -287,13 +287,13 @@ var odataCases = []odataCase{
 	{name: "seed: list opportunities", path: "/v1/odata/Activity_SalesOpportunity?$select=Subject,Number", status: 200, unordered: true,
 		values: "Subject: Alpha CRM rollout, Bravo renewal, Charlie licence, Delta lost deal, Echo won deal"},
 	{name: "seed: single opportunity (every field)", path: "/v1/odata/Activity_SalesOpportunity({alpha})", status: 200,
-		exact: `{"@odata.context":"$metadata#Activity_SalesOpportunity/$entity",` + etag1 + `"ID":"{alpha}","_Type":"Activity.SalesOpportunity","_Name":"Alpha CRM rollout","SortIndex":1024,` +
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity/$entity",` + etag1 + `"ID":"{alpha}","_Type":"Activity.SalesOpportunity","_Name":"Alpha CRM rollout","SortIndex":1024,` +
 			stamped + `,"ImportId":"crm:alpha","Subject":"Alpha CRM rollout","Number":"2026-00001","Amount":10000,"Currency":"EUR","IsVatIncluded":false,"DiscountPercentage":0,` +
 			`"RelationDescription":"","NumberOfProductLines":0,"NumberOfOpenTasks":0,"NumberOfPlannedActions":0,"BillingAmount":0,"BillingAmountInCurrency":0,"AmountInCurrency":0,` +
 			`"TotalSalesExcludingVAT":0,"TotalSalesIncludingVAT":0,"VatAmount":0,"TotalDiscountExcludingVAT":0,"TotalMargin":0,"TotalPurchaseAmount":0,` +
 			`"Probability":10,"WeightedAmount":1000,"EstimatedAmount":10000,"ExpectedOrderDate":"2026-04-15","ForecastCategory":null}`},
 	{name: "seed: single opportunity, key with guid'' and ID=", path: "/v1/odata/Activity_SalesOpportunity(ID=guid'{alpha}')?$select=Subject", status: 200,
-		exact: `{"@odata.context":"$metadata#Activity_SalesOpportunity(Subject)/$entity",` + etag1 + `"Subject":"Alpha CRM rollout"}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(Subject)/$entity",` + etag1 + `"Subject":"Alpha CRM rollout"}`},
 	{name: "seed: opportunity with expanded relations", path: "/v1/odata/Activity_SalesOpportunity({alpha})?$expand=Relationship,Contact,ProductLines,Phase,Pipeline", status: 200,
 		check: func(t *testing.T, e *odataEnv, body string) {
 			var o map[string]any
@@ -310,20 +310,20 @@ var odataCases = []odataCase{
 			if lines, _ := o["ProductLines"].([]any); len(lines) != 2 {
 				t.Fatalf("ProductLines: %v", o["ProductLines"])
 			}
-			if o["Subject"] != "Alpha CRM rollout" || o["@odata.context"] != "$metadata#Activity_SalesOpportunity(Relationship(),Contact(),ProductLines(),Phase(),Pipeline())/$entity" {
+			if o["Subject"] != "Alpha CRM rollout" || o["@odata.context"] != e.expand("{base}/v1/odata/$metadata#Activity_SalesOpportunity(Relationship(),Contact(),ProductLines(),Phase(),Pipeline())/$entity") {
 				t.Fatalf("entity: %v", o)
 			}
 		}},
 	{name: "seed: opportunity with $expand=Phase", path: "/v1/odata/Activity_SalesOpportunity({charlie})?$select=Subject&$expand=Phase($select=Name,Code)", status: 200,
-		exact: `{"@odata.context":"$metadata#Activity_SalesOpportunity(Subject,Phase(Name,Code))/$entity",` + etag1 + `"Subject":"Charlie licence","Phase":{"Name":"Negotiation","Code":"NEGO"}}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(Subject,Phase(Name,Code))/$entity",` + etag1 + `"Subject":"Charlie licence","Phase":{"Name":"Negotiation","Code":"NEGO"}}`},
 	{name: "seed: opportunity/ProductLines", path: "/v1/odata/Activity_SalesOpportunity({alpha})/ProductLines", status: 200, unordered: true,
-		exact: `{"@odata.context":"$metadata#ProductLine","value":[` +
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#ProductLine","value":[` +
 			`{"ID":"{line1}","_Type":"ProductLine","_Name":"Licences","SortIndex":1,` + stamped + `,"ImportId":null,"Description":"Licences","Quantity":1,"Price":50,"Amount":50},` +
 			`{"ID":"{line2}","_Type":"ProductLine","_Name":"Training","SortIndex":2,` + stamped + `,"ImportId":null,"Description":"Training","Quantity":1,"Price":150,"Amount":150}]}`},
 	{name: "seed: opportunity/Involved", path: "/v1/odata/Activity_SalesOpportunity({alpha})/Involved", status: 200,
-		exact: `{"@odata.context":"$metadata#Involved","value":[{"ID":"{involved}","_Type":"Involved","_Name":"Bram Jansen","SortIndex":1,` + stamped + `,"ImportId":null,"Role":"Pre-sales"}]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Involved","value":[{"ID":"{involved}","_Type":"Involved","_Name":"Bram Jansen","SortIndex":1,` + stamped + `,"ImportId":null,"Role":"Pre-sales"}]}`},
 	{name: "seed: opportunity/Pipeline/$ref", path: "/v1/odata/Activity_SalesOpportunity({alpha})/Pipeline/$ref", status: 200,
-		exact: `{"@odata.context":"$metadata#$ref","@odata.id":"{base}/v1/odata/Pipeline({pipeline})"}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#$ref","@odata.id":"{base}/v1/odata/Pipeline({pipeline})"}`},
 	{name: "seed: contains(Subject, ...)", path: "/v1/odata/Activity_SalesOpportunity?$filter=contains(Subject, 'DEAL')&$top=10", status: 200, unordered: true,
 		values: "Subject: Delta lost deal, Echo won deal"},
 	{name: "seed: Probability gt", path: "/v1/odata/Activity_SalesOpportunity?$filter=Probability gt 50&$top=10", status: 200, unordered: true,
@@ -333,7 +333,7 @@ var odataCases = []odataCase{
 	{name: "seed: EstimatedAmount gt", path: "/v1/odata/Activity_SalesOpportunity?$filter=EstimatedAmount gt 30000.5&$top=10", status: 200, unordered: true,
 		values: "Subject: Bravo renewal, Charlie licence"},
 	{name: "seed: ExpectedOrderDate lt", path: "/v1/odata/Activity_SalesOpportunity?$filter=ExpectedOrderDate lt 2026-04-01&$top=10&$select=Subject,ExpectedOrderDate&$orderby=ExpectedOrderDate", status: 200,
-		exact: `{"@odata.context":"$metadata#Activity_SalesOpportunity(Subject,ExpectedOrderDate)","value":[{` + etag1 + `"Subject":"Echo won deal","ExpectedOrderDate":"2026-03-10"},{` + etag1 + `"Subject":"Delta lost deal","ExpectedOrderDate":"2026-03-20"}]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(Subject,ExpectedOrderDate)","value":[{` + etag1 + `"Subject":"Echo won deal","ExpectedOrderDate":"2026-03-10"},{` + etag1 + `"Subject":"Delta lost deal","ExpectedOrderDate":"2026-03-20"}]}`},
 	{name: "seed: Amount gt", path: "/v1/odata/Activity_SalesOpportunity?$filter=Amount gt 15000&$top=2&$orderby=Amount desc", status: 200,
 		values: "Subject: Charlie licence, Bravo renewal"},
 	{name: "seed: IsClosed eq", path: "/v1/odata/Activity_SalesOpportunity?$filter=IsClosed eq true&$top=10", status: 200, unordered: true,
@@ -348,7 +348,7 @@ var odataCases = []odataCase{
 	// Navigation paths, lambdas, ordering, expand.
 	{name: "Phase/Code path", path: "/v1/odata/Activity_SalesOpportunity?$filter=Phase/Code eq 'NEGO'", status: 200, values: "Subject: Charlie licence"},
 	{name: "Pipeline/Name path", path: "/v1/odata/Activity_SalesOpportunity?$filter=Pipeline/Name eq 'Sales'&$count=true&$top=0", status: 200,
-		exact: `{"@odata.context":"$metadata#Activity_SalesOpportunity","@odata.count":5,"value":[]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity","@odata.count":5,"value":[]}`},
 	{name: "ProductLines/any", path: "/v1/odata/Activity_SalesOpportunity?$filter=ProductLines/any(p: p/Amount gt 100)", status: 200, values: "Subject: Alpha CRM rollout"},
 	{name: "ProductLines/all", path: "/v1/odata/Activity_SalesOpportunity?$filter=ProductLines/all(p: p/Amount lt 100) and ProductLines/any()&$select=Subject", status: 200,
 		values: "Subject: Charlie licence"},
@@ -359,48 +359,48 @@ var odataCases = []odataCase{
 	{name: "orderby a navigation path, then subject", path: "/v1/odata/Activity_SalesOpportunity?$orderby=Phase/SortIndex desc,Subject&$select=Subject", status: 200,
 		values: "Subject: Delta lost deal, Echo won deal, Charlie licence, Bravo renewal, Alpha CRM rollout"},
 	{name: "nested expand", path: "/v1/odata/Activity_SalesOpportunity({alpha})?$select=Subject&$expand=Relationship($select=Name;$expand=Contacts($select=FirstName;$orderby=FirstName))", status: 200,
-		exact: `{"@odata.context":"$metadata#Activity_SalesOpportunity(Subject,Relationship(Name,Contacts(FirstName)))/$entity",` + etag1 + `"Subject":"Alpha CRM rollout",` +
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(Subject,Relationship(Name,Contacts(FirstName)))/$entity",` + etag1 + `"Subject":"Alpha CRM rollout",` +
 			`"Relationship":{"Name":"Acme Logistics","Contacts":[{"FirstName":"Lotte"},{"FirstName":"Sam"}]}}`},
 	{name: "expand 1:N with $filter and $count", path: "/v1/odata/Activity_SalesOpportunity({alpha})?$select=Subject&$expand=ProductLines($filter=Amount gt 100;$select=Description;$count=true)", status: 200,
 		has: []string{`"ProductLines@odata.count":1`, `"ProductLines":[{"Description":"Training"}]`}},
 	{name: "an empty N:1 link is null", path: "/v1/odata/Activity_SalesOpportunity({bravo})?$select=Subject&$expand=Relationship,SalesRepresentative,LostReason", status: 200,
-		exact: `{"@odata.context":"$metadata#Activity_SalesOpportunity(Subject,Relationship(),SalesRepresentative(),LostReason())/$entity",` + etag1 + `"Subject":"Bravo renewal","Relationship":null,"SalesRepresentative":null,"LostReason":null}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(Subject,Relationship(),SalesRepresentative(),LostReason())/$entity",` + etag1 + `"Subject":"Bravo renewal","Relationship":null,"SalesRepresentative":null,"LostReason":null}`},
 	{name: "navigating an empty N:1 link", path: "/v1/odata/Activity_SalesOpportunity({bravo})/Relationship", status: 204},
 	{name: "lost reason and competitor", path: "/v1/odata/Activity_SalesOpportunity({delta})?$select=Subject&$expand=LostReason($select=Name),LostToCompetitor($select=Name)", status: 200,
-		exact: `{"@odata.context":"$metadata#Activity_SalesOpportunity(Subject,LostReason(Name),LostToCompetitor(Name))/$entity",` + etag1 + `"Subject":"Delta lost deal","LostReason":{"Name":"No budget"},"LostToCompetitor":{"Name":"HubSpot"}}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(Subject,LostReason(Name),LostToCompetitor(Name))/$entity",` + etag1 + `"Subject":"Delta lost deal","LostReason":{"Name":"No budget"},"LostToCompetitor":{"Name":"HubSpot"}}`},
 	{name: "every relationship of the seed expands", path: "/v1/odata/Activity_SalesOpportunity({alpha})?$select=ID&$expand=Relationship($select=Name),Contact($select=FirstName),ProductLines($select=Amount;$orderby=Amount),Involved($select=Role),Phase($select=Code),Pipeline($select=Name),Source($select=Name),SalesRepresentative($select=LastName),LostReason,LostToCompetitor,PriceList($select=Name),LinkedActivities($select=Subject),Activity,TimeRegistrations($select=Date,Hours)", status: 200,
-		exact: `{"@odata.context":"$metadata#Activity_SalesOpportunity(ID,Relationship(Name),Contact(FirstName),ProductLines(Amount),Involved(Role),Phase(Code),Pipeline(Name),Source(Name),SalesRepresentative(LastName),LostReason(),LostToCompetitor(),PriceList(Name),LinkedActivities(Subject),Activity(),TimeRegistrations(Date,Hours))/$entity",` + etag1 +
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(ID,Relationship(Name),Contact(FirstName),ProductLines(Amount),Involved(Role),Phase(Code),Pipeline(Name),Source(Name),SalesRepresentative(LastName),LostReason(),LostToCompetitor(),PriceList(Name),LinkedActivities(Subject),Activity(),TimeRegistrations(Date,Hours))/$entity",` + etag1 +
 			`"ID":"{alpha}","Relationship":{"Name":"Acme Logistics"},"Contact":{"FirstName":"Lotte"},"ProductLines":[{"Amount":50},{"Amount":150}],"Involved":[{"Role":"Pre-sales"}],` +
 			`"Phase":{"Code":"QUAL"},"Pipeline":{"Name":"Sales"},"Source":{"Name":"Website"},"SalesRepresentative":{"LastName":"de Vries"},"LostReason":null,"LostToCompetitor":null,` +
 			`"PriceList":{"Name":"Standard 2026"},"LinkedActivities":[{` + etag1 + `"Subject":"Echo won deal"}],"Activity":null,"TimeRegistrations":[{"Date":"2026-03-02","Hours":2.5}]}`},
 	{name: "parent activity", path: "/v1/odata/Activity_SalesOpportunity({echo})/Activity?$select=Subject", status: 200,
-		exact: `{"@odata.context":"$metadata#Activity(Subject)/$entity",` + etag1 + `"Subject":"Alpha CRM rollout"}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity(Subject)/$entity",` + etag1 + `"Subject":"Alpha CRM rollout"}`},
 	{name: "Activity set holds every activity", path: "/v1/odata/Activity/$count", status: 200, exact: `5`},
 	{name: "Set/$count", path: "/v1/odata/Activity_SalesOpportunity/$count?$filter=IsClosed eq false", status: 200, exact: `3`},
 	{name: "$count=true", path: "/v1/odata/Datastore_Phase_ActivityInvoice?$count=true&$top=1&$select=Code&$orderby=Code", status: 200,
-		exact: `{"@odata.context":"$metadata#Datastore_Phase_ActivityInvoice(Code)","@odata.count":3,"value":[{"Code":"DRAFT"}]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase_ActivityInvoice(Code)","@odata.count":3,"value":[{"Code":"DRAFT"}]}`},
 	{name: "GUIDs lowercase, dates YYYY-MM-DD", path: "/v1/odata/Activity_SalesOpportunity?$select=ID,ExpectedOrderDate,CreationDate&$orderby=CreationDate&$top=1", status: 200,
-		exact: `{"@odata.context":"$metadata#Activity_SalesOpportunity(ID,ExpectedOrderDate,CreationDate)","value":[{` + etag1 + `"ID":"{alpha}","CreationDate":"2026-03-01T10:00:00Z","ExpectedOrderDate":"2026-04-15"}]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(ID,ExpectedOrderDate,CreationDate)","value":[{` + etag1 + `"ID":"{alpha}","CreationDate":"2026-03-01T10:00:00Z","ExpectedOrderDate":"2026-04-15"}]}`},
 	{name: "uppercase GUID key", path: "/v1/odata/Activity_SalesOpportunity({ALPHA})?$select=ID", status: 200,
-		exact: `{"@odata.context":"$metadata#Activity_SalesOpportunity(ID)/$entity",` + etag1 + `"ID":"{alpha}"}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(ID)/$entity",` + etag1 + `"ID":"{alpha}"}`},
 	{name: "filter on a GUID", path: "/v1/odata/Activity_SalesOpportunity?$filter=ID eq {alpha} or Relationship eq null&$select=Subject", status: 200, unordered: true,
 		values: "Subject: Alpha CRM rollout, Bravo renewal, Charlie licence, Delta lost deal, Echo won deal"},
 	{name: "the other sets", path: "/v1/odata/Relation_Person_Contact_Employee?$filter=startswith(LastName,'de')&$select=_Name", status: 200,
-		exact: `{"@odata.context":"$metadata#Relation_Person_Contact_Employee(_Name)","value":[{"_Name":"Anna de Vries"}]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Relation_Person_Contact_Employee(_Name)","value":[{"_Name":"Anna de Vries"}]}`},
 	{name: "sources", path: "/v1/odata/Datastore_Source?$orderby=SortIndex&$top=2&$select=Name,Code", status: 200,
-		exact: `{"@odata.context":"$metadata#Datastore_Source(Name,Code)","value":[{"Name":"Website","Code":"S1"},{"Name":"Referral","Code":"S2"}]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Source(Name,Code)","value":[{"Name":"Website","Code":"S1"},{"Name":"Referral","Code":"S2"}]}`},
 	{name: "lost reasons", path: "/v1/odata/Datastore_LostReason/$count", status: 200, exact: `5`},
 	{name: "competitors", path: "/v1/odata/Relationship_Organization_Competitor?$orderby=Name&$select=Name", status: 200, values: "Name: HubSpot, Pipedrive, Salesforce"},
-	{name: "price lists", path: "/v1/odata/PriceList?$select=Name,Currency", status: 200, exact: `{"@odata.context":"$metadata#PriceList(Name,Currency)","value":[{"Name":"Standard 2026","Currency":"EUR"}]}`},
+	{name: "price lists", path: "/v1/odata/PriceList?$select=Name,Currency", status: 200, exact: `{"@odata.context":"{base}/v1/odata/$metadata#PriceList(Name,Currency)","value":[{"Name":"Standard 2026","Currency":"EUR"}]}`},
 	{name: "time registrations", path: "/v1/odata/TimeRegistration({hours})?$select=Date,Hours&$expand=Employee($select=_Name)", status: 200,
-		exact: `{"@odata.context":"$metadata#TimeRegistration(Date,Hours,Employee(_Name))/$entity","Date":"2026-03-02","Hours":2.5,"Employee":{"_Name":"Anna de Vries"}}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#TimeRegistration(Date,Hours,Employee(_Name))/$entity","Date":"2026-03-02","Hours":2.5,"Employee":{"_Name":"Anna de Vries"}}`},
 	{name: "relationships", path: "/v1/odata/Relationship/$count", status: 200, exact: `26`},
 	{name: "contacts", path: "/v1/odata/Relation_Person_Contact/$count?$filter=Relationship/Name eq 'Acme Logistics'", status: 200, exact: `2`},
-	{name: "product lines", path: "/v1/odata/ProductLine?$filter=Activity/Subject eq 'Charlie licence'&$select=Amount", status: 200, exact: `{"@odata.context":"$metadata#ProductLine(Amount)","value":[{"Amount":80}]}`},
+	{name: "product lines", path: "/v1/odata/ProductLine?$filter=Activity/Subject eq 'Charlie licence'&$select=Amount", status: 200, exact: `{"@odata.context":"{base}/v1/odata/$metadata#ProductLine(Amount)","value":[{"Amount":80}]}`},
 	{name: "pipelines with their phases", path: "/v1/odata/Pipeline?$filter=Name eq 'Invoice'&$select=Name&$expand=Phases($select=Name;$orderby=SortIndex)", status: 200,
-		exact: `{"@odata.context":"$metadata#Pipeline(Name,Phases(Name))","value":[{"Name":"Invoice","Phases":[{"Name":"Draft"},{"Name":"Sent"},{"Name":"Paid"}]}]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Pipeline(Name,Phases(Name))","value":[{"Name":"Invoice","Phases":[{"Name":"Draft"},{"Name":"Sent"},{"Name":"Paid"}]}]}`},
 	{name: "GetCurrentEmployee()", path: "/v1/odata/GetCurrentEmployee()?$select=ID,_Name", status: 200,
-		exact: `{"@odata.context":"$metadata#Relation_Person_Contact_Employee(ID,_Name)/$entity","ID":"{anna}","_Name":"Anna de Vries"}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Relation_Person_Contact_Employee(ID,_Name)/$entity","ID":"{anna}","_Name":"Anna de Vries"}`},
 	{name: "arithmetic, in, functions", path: "/v1/odata/Activity_SalesOpportunity?$filter=EstimatedAmount div 1000 mod 7 eq 3 or year(ExpectedOrderDate) eq 2026 and month(ExpectedOrderDate) in (5, 6) and length(tolower(Subject)) gt 3&$select=Subject", status: 200,
 		unordered: true, values: "Subject: Bravo renewal, Charlie licence, Alpha CRM rollout"},
 
@@ -423,7 +423,7 @@ var odataCases = []odataCase{
 	{name: "DELETE on a read-only set", method: "DELETE", path: "/v1/odata/Datastore_Phase({qual})", status: 405},
 	{name: "POST on $metadata", method: "POST", path: "/v1/odata/$metadata", status: 405},
 	{name: "$top out of range", path: "/v1/odata/Datastore_Phase?$top=-1", status: 400},
-	{name: "SQL in a string stays a value", path: "/v1/odata/Datastore_Phase?$filter=Name eq 'x'' OR 1=1 --'", status: 200, exact: `{"@odata.context":"$metadata#Datastore_Phase","value":[]}`},
+	{name: "SQL in a string stays a value", path: "/v1/odata/Datastore_Phase?$filter=Name eq 'x'' OR 1=1 --'", status: 200, exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase","value":[]}`},
 }
 
 func TestODataRequests(t *testing.T) {

@@ -510,7 +510,7 @@ func (n *outNode) contextSelect() string {
 	return "(" + strings.Join(parts, ",") + ")"
 }
 
-func (n *outNode) appendJSON(b []byte, values []any) []byte {
+func (n *outNode) appendJSON(b []byte, out *output, cols []applyColumn, values []any) []byte {
 	b = append(b, '{')
 	for i, ch := range n.children {
 		if i > 0 {
@@ -519,9 +519,9 @@ func (n *outNode) appendJSON(b []byte, values []any) []byte {
 		b = appendJSONString(b, ch.name)
 		b = append(b, ':')
 		if ch.col >= 0 {
-			b = appendJSONValue(b, values[ch.col])
+			b = out.appendValue(b, cols[ch.col].typ, values[ch.col])
 		} else {
-			b = ch.appendJSON(b, values)
+			b = ch.appendJSON(b, out, cols, values)
 		}
 	}
 	return append(b, '}')
@@ -564,13 +564,14 @@ func (s *Service) serveApply(w http.ResponseWriter, r *http.Request, q *queryOpt
 	}
 	defer rows.Close()
 	shape := applyShape(st.cols)
-	b := []byte(`{"@odata.context":`)
-	b = appendJSONString(b, "$metadata#"+set.name+shape.contextSelect())
+	out := q.out
+	b := out.appendContext([]byte{'{'}, set.name+shape.contextSelect())
 	if count >= 0 {
-		b = append(b, `,"@odata.count":`...)
-		b = strconv.AppendInt(b, count, 10)
+		b = append(b, `"@odata.count":`...)
+		b = out.appendCount(b, count)
+		b = append(b, ',')
 	}
-	b = append(b, `,"value":[`...)
+	b = append(b, `"value":[`...)
 	raw := make([]any, len(st.cols))
 	ptrs := make([]any, len(raw))
 	for i := range raw {
@@ -594,7 +595,7 @@ func (s *Service) serveApply(w http.ResponseWriter, r *http.Request, q *queryOpt
 		if n > 0 {
 			b = append(b, ',')
 		}
-		b = shape.appendJSON(b, values)
+		b = shape.appendJSON(b, out, st.cols, values)
 		n++
 	}
 	if err := rows.Err(); err != nil {
@@ -606,7 +607,7 @@ func (s *Service) serveApply(w http.ResponseWriter, r *http.Request, q *queryOpt
 		b = appendJSONString(b, s.applyNextLink(r, q, size))
 	}
 	b = append(b, '}')
-	writeJSON(w, http.StatusOK, b)
+	writeJSON(w, out, http.StatusOK, b)
 	return nil
 }
 

@@ -80,13 +80,14 @@ func (s *Service) serveCollection(w http.ResponseWriter, r *http.Request, q *que
 	if err != nil {
 		return err
 	}
-	head := []byte(`{"@odata.context":`)
-	head = appendJSONString(head, contextURL)
+	out := q.out
+	head := out.appendContext([]byte{'{'}, contextURL)
 	if count >= 0 {
-		head = append(head, `,"@odata.count":`...)
-		head = strconv.AppendInt(head, count, 10)
+		head = append(head, `"@odata.count":`...)
+		head = out.appendCount(head, count)
+		head = append(head, ',')
 	}
-	head = append(head, `,"value":[`...)
+	head = append(head, `"value":[`...)
 
 	written := 0
 	var last *entity
@@ -95,7 +96,7 @@ func (s *Service) serveCollection(w http.ResponseWriter, r *http.Request, q *que
 	started := false
 	flush := func(e *entity) {
 		if !started {
-			w.Header().Set("Content-Type", jsonContentType)
+			w.Header().Set("Content-Type", out.contentType())
 			w.WriteHeader(http.StatusOK)
 			w.Write(head)
 			started = true
@@ -106,10 +107,10 @@ func (s *Service) serveCollection(w http.ResponseWriter, r *http.Request, q *que
 		}
 		if refs {
 			b = append(b, `{"@odata.id":`...)
-			b = appendJSONString(b, s.serviceRoot(r)+"/"+p.set.name+"("+e.key+")")
+			b = appendJSONString(b, out.root+"/"+p.set.name+"("+e.key+")")
 			b = append(b, '}')
 		} else {
-			b = appendEntity(b, "", p, e)
+			b = out.appendEntity(b, "", p, e)
 		}
 		w.Write(b)
 		written++
@@ -145,7 +146,7 @@ func (s *Service) serveCollection(w http.ResponseWriter, r *http.Request, q *que
 		return nil
 	}
 	if !started {
-		w.Header().Set("Content-Type", jsonContentType)
+		w.Header().Set("Content-Type", out.contentType())
 		w.WriteHeader(http.StatusOK)
 		w.Write(head)
 	}

@@ -52,14 +52,34 @@
 //
 // # What is served
 //
-// GET on the service document, $metadata (CSDL XML, or CSDL JSON with
-// $format=json or Accept: application/json), Set, Set/$count, Set(key),
+// GET on the service document, $metadata (CSDL XML unless JSON is asked
+// for: $format=json, or an Accept that accepts application/json and no XML
+// type; axios's "application/json, text/plain, */*" gets XML), Set, Set/$count, Set(key),
 // Set(key)/Property[/$value], Set(key)/Nav, Set(key)/Nav/$ref,
 // Set(key)/Nav/$count and GetCurrentEmployee(). Query options: $filter,
 // $select, $expand (nested options, up to 3 levels), $orderby, $top, $skip,
 // $count, $skiptoken, $format, and $apply on entity sets (below). $search
 // and $compute answer 501; unknown $-options 400; other options
-// (access_token, ...) are ignored.
+// (access_token, ...) are ignored. As OData 4.01 allows, system query
+// option names are case-insensitive and may leave out the "$" ($FILTER,
+// filter); one option given twice in any spelling is a 400, so a filter is
+// never silently ignored. The service otherwise speaks OData 4.0
+// (OData-Version 4.0 and 4.01 requests are taken, older ones or an
+// OData-MaxVersion below 4.0 are a 400).
+//
+// Numbers may carry the type suffixes SDKs send (20D, 2F, 1.5M, 5L, either
+// case). A raw "+" in the query string is a plus in a parameter that writes
+// its spaces as %20 (as browsers and encodeURIComponent do) and a space in
+// one that does not (form encoding: Java, Python, Go's url.Values, which send
+// a plus as %2B); %2B is a plus everywhere.
+//
+// Responses are JSON with odata.metadata=minimal, or full or none as
+// $format or Accept ask (full adds @odata.type, @odata.id, @odata.editLink,
+// the type of Guid, Date, DateTimeOffset and Int64 values and navigation
+// links; none drops @odata.context and @odata.etag), and IEEE754Compatible
+// (Int64 values and counts as strings); the Content-Type echoes both. An
+// Accept without JSON is a 406. @odata.context, @odata.id and links are
+// absolute URLs.
 //
 // $apply (Data Aggregation) supports filter(cond), groupby((Path,...)) with
 // an optional aggregate(...), and aggregate(...): items are

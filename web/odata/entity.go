@@ -51,11 +51,17 @@ func (s *Service) serveEntity(w http.ResponseWriter, r *http.Request, q *queryOp
 	if e.etag != "" {
 		w.Header().Set("ETag", e.etag)
 	}
-	writeJSON(w, http.StatusOK, appendEntity(nil, contextHead("$metadata#"+set.name+p.contextSelect()+"/$entity"), p, e))
+	writeJSON(w, q.out, http.StatusOK, q.out.appendEntity(nil, contextHead(q.out, set.name+p.contextSelect()+"/$entity"), p, e))
 	return nil
 }
 
-func contextHead(u string) string {
+// contextHead is the "@odata.context" member of a single-entity answer, ""
+// without metadata.
+func contextHead(out *output, fragment string) string {
+	u := out.context(fragment)
+	if u == "" {
+		return ""
+	}
 	return string(appendJSONString([]byte(`"@odata.context":`), u))
 }
 
@@ -70,7 +76,7 @@ func (s *Service) requireEntity(ctx context.Context, set *entitySet, key string)
 	return nil
 }
 
-func (s *Service) serveProperty(w http.ResponseWriter, r *http.Request, set *entitySet, key string, prop *Property, raw bool) error {
+func (s *Service) serveProperty(w http.ResponseWriter, r *http.Request, q *queryOptions, set *entitySet, key string, prop *Property, raw bool) error {
 	p := &plan{set: set, props: []*Property{prop}, top: -1}
 	e, err := s.fetchOne(r.Context(), p, key)
 	if err != nil {
@@ -94,9 +100,10 @@ func (s *Service) serveProperty(w http.ResponseWriter, r *http.Request, set *ent
 		}
 		return nil
 	}
-	b := []byte("{" + contextHead("$metadata#"+set.name+"("+key+")/"+prop.Name) + `,"value":`)
-	b = appendJSONValue(b, v)
-	writeJSON(w, http.StatusOK, append(b, '}'))
+	b := q.out.appendContext([]byte{'{'}, set.name+"("+key+")/"+prop.Name)
+	b = append(b, `"value":`...)
+	b = q.out.appendValue(b, prop.Type, v)
+	writeJSON(w, q.out, http.StatusOK, append(b, '}'))
 	return nil
 }
 
@@ -111,9 +118,9 @@ func (s *Service) serveNavigation(w http.ResponseWriter, r *http.Request, q *que
 		if err != nil {
 			return err
 		}
-		ctxURL := "$metadata#" + target.name + p.contextSelect()
+		ctxURL := target.name + p.contextSelect()
 		if refs {
-			ctxURL = "$metadata#Collection($ref)"
+			ctxURL = "Collection($ref)"
 		}
 		return s.serveCollection(w, r, q, p, fkEquals(nav.FK, key), ctxURL, refs)
 	}
@@ -142,11 +149,12 @@ func (s *Service) serveNavigation(w http.ResponseWriter, r *http.Request, q *que
 		return nil
 	}
 	if refs {
-		b := []byte(`{"@odata.context":"$metadata#$ref","@odata.id":`)
-		b = appendJSONString(b, s.serviceRoot(r)+"/"+target.name+"("+linked.key+")")
-		writeJSON(w, http.StatusOK, append(b, '}'))
+		b := q.out.appendContext([]byte{'{'}, "$ref")
+		b = append(b, `"@odata.id":`...)
+		b = appendJSONString(b, q.out.root+"/"+target.name+"("+linked.key+")")
+		writeJSON(w, q.out, http.StatusOK, append(b, '}'))
 		return nil
 	}
-	writeJSON(w, http.StatusOK, appendEntity(nil, contextHead("$metadata#"+target.name+child.contextSelect()+"/$entity"), child, linked))
+	writeJSON(w, q.out, http.StatusOK, q.out.appendEntity(nil, contextHead(q.out, target.name+child.contextSelect()+"/$entity"), child, linked))
 	return nil
 }

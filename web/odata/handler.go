@@ -102,10 +102,7 @@ func (s *Service) builder(ctx context.Context) *sqlBuilder {
 	return &sqlBuilder{d: s.dialect, now: s.opts.Now(), ctx: ctx}
 }
 
-const (
-	jsonContentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
-	functionName    = "GetCurrentEmployee"
-)
+const functionName = "GetCurrentEmployee"
 
 // ServeHTTP routes an OData request. A panic is recovered, logged and
 // answered with a 500 OData error: malformed input must never take the
@@ -148,12 +145,17 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if rel != "$metadata" {
+		if q.out, err = s.negotiate(r, q, isTextResource(rel)); err != nil {
+			return err
+		}
+	}
 	switch rel {
 	case "":
 		if err := readOnly(w, r); err != nil {
 			return err
 		}
-		return s.serveServiceDocument(w, r)
+		return s.serveServiceDocument(w, r, q.out)
 	case "$metadata":
 		if err := readOnly(w, r); err != nil {
 			return err
@@ -171,9 +173,6 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		return s.serveEntity(w, r, q, s.employee, key)
-	}
-	if err := checkFormat(q.format); err != nil {
-		return err
 	}
 	segs := strings.Split(rel, "/")
 	name, keyText, hasKey, err := splitKey(segs[0])
@@ -200,7 +199,7 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 		switch {
 		case len(segs) == 1:
 			if r.Method == http.MethodPost {
-				return s.serveCreate(w, r, set)
+				return s.serveCreate(w, r, q, set)
 			}
 			if err := readOnly(w, r); err != nil {
 				return err
@@ -212,7 +211,7 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return err
 			}
-			return s.serveCollection(w, r, q, p, nil, "$metadata#"+set.name+p.contextSelect(), false)
+			return s.serveCollection(w, r, q, p, nil, set.name+p.contextSelect(), false)
 		case len(segs) == 2 && segs[1] == "$count":
 			if err := readOnly(w, r); err != nil {
 				return err
@@ -232,7 +231,7 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 	if len(segs) == 1 {
 		switch r.Method {
 		case http.MethodPatch, http.MethodPut, http.MethodDelete:
-			return s.serveWrite(w, r, set, key)
+			return s.serveWrite(w, r, q, set, key)
 		}
 		if err := readOnly(w, r); err != nil {
 			return err
@@ -246,9 +245,9 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 	if prop := set.typ.prop(member); prop != nil {
 		switch {
 		case len(rest) == 0:
-			return s.serveProperty(w, r, set, key, prop, false)
+			return s.serveProperty(w, r, q, set, key, prop, false)
 		case len(rest) == 1 && rest[0] == "$value":
-			return s.serveProperty(w, r, set, key, prop, true)
+			return s.serveProperty(w, r, q, set, key, prop, true)
 		}
 		return notFound("no resource at %s", rel)
 	}
@@ -283,11 +282,10 @@ func readOnly(w http.ResponseWriter, r *http.Request) error {
 	return &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: fmt.Sprintf("method %s is not allowed here", r.Method)}
 }
 
-func checkFormat(f string) error {
-	if f == "" || f == "json" || strings.HasPrefix(f, "application/json") {
-		return nil
-	}
-	return &Error{Status: http.StatusNotAcceptable, Code: "NotAcceptable", Message: fmt.Sprintf("$format=%s is not supported: use json", f), Target: "$format"}
+// isTextResource tells the routes answered in text/plain ($count, $value),
+// where Accept need not accept JSON.
+func isTextResource(rel string) bool {
+	return strings.HasSuffix(rel, "/$count") || strings.HasSuffix(rel, "/$value")
 }
 
 // splitKey splits "Set(key)" into "Set" and "key".
@@ -346,8 +344,9 @@ func (s *Service) serviceRoot(r *http.Request) string {
 	return scheme + "://" + r.Host + s.opts.Prefix
 }
 
-func (s *Service) serveServiceDocument(w http.ResponseWriter, r *http.Request) error {
-	b := []byte(`{"@odata.context":"$metadata","value":[`)
+func (s *Service) serveServiceDocument(w http.ResponseWriter, r *http.Request, out *output) error {
+	b := out.appendContext([]byte{'{'}, "")
+	b = append(b, `"value":[`...)
 	for i, set := range s.schema.setOrder {
 		if i > 0 {
 			b = append(b, ',')
@@ -362,12 +361,12 @@ func (s *Service) serveServiceDocument(w http.ResponseWriter, r *http.Request) e
 		b = append(b, `,{"name":"`+functionName+`","kind":"FunctionImport","url":"`+functionName+`"}`...)
 	}
 	b = append(b, "]}"...)
-	writeJSON(w, http.StatusOK, b)
+	writeJSON(w, out, http.StatusOK, b)
 	return nil
 }
 
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", jsonContentType)
+func writeJSON(w http.ResponseWriter, out *output, status int, body []byte) {
+	w.Header().Set("Content-Type", out.contentType())
 	w.WriteHeader(status)
 	w.Write(body)
 }

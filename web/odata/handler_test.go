@@ -269,7 +269,7 @@ func TestCurrentEmployee(t *testing.T) {
 		EmployeeSet: "Pipeline",
 	})
 	res := do(s, "GET", "/v1/odata/GetCurrentEmployee()?$select=Name", "Authorization", "Bearer x")
-	if res.status != 200 || res.body != `{"@odata.context":"$metadata#Pipeline(Name)/$entity","Name":"Renewals"}` {
+	if res.status != 200 || res.body != `{"@odata.context":"http://example.test/v1/odata/$metadata#Pipeline(Name)/$entity","Name":"Renewals"}` {
 		t.Errorf("got %d %s", res.status, res.body)
 	}
 	if res := do(s, "GET", "/v1/odata/GetCurrentEmployee()"); res.status != 401 || !strings.Contains(res.body, "log in first") {
@@ -316,7 +316,7 @@ func TestWriterExtensionPoint(t *testing.T) {
 		return response{rec.Code, rec.Header(), rec.Body.String()}
 	}
 	res := req("POST", "/v1/odata/Pipeline", `{"Name":"Sales"}`)
-	if res.status != 201 || res.header.Get("Location") != serviceRoot+"/Pipeline("+guid(1)+")" || !strings.Contains(res.body, `"$metadata#Pipeline/$entity"`) {
+	if res.status != 201 || res.header.Get("Location") != serviceRoot+"/Pipeline("+guid(1)+")" || !strings.Contains(res.body, `"http://example.test/v1/odata/$metadata#Pipeline/$entity"`) {
 		t.Errorf("POST: %d %v %s", res.status, res.header, res.body)
 	}
 	if res := req("PATCH", "/v1/odata/Pipeline("+guid(1)+")", `{"Name":"X"}`); res.status != 204 {

@@ -162,11 +162,26 @@ type entity struct {
 	counts   []int64
 }
 
+// appendValue appends a property value of type t in the negotiated format:
+// with IEEE754Compatible=true an Edm.Int64 is a string.
+func (o *output) appendValue(b []byte, t EdmType, v any) []byte {
+	if i, ok := v.(int64); ok && o.ieee754 && t == EdmInt64 {
+		return strconv.AppendQuote(b, strconv.FormatInt(i, 10))
+	}
+	return appendJSONValue(b, v)
+}
+
+// typeAnnotated are the types whose values JSON cannot tell apart from a
+// string or a number: full metadata annotates them ("Prop@odata.type").
+var typeAnnotated = map[EdmType]bool{EdmGuid: true, EdmDate: true, EdmDateTimeOffset: true, EdmInt64: true}
+
 // appendEntity writes e as a JSON object: the selected properties in model
-// order, then the expanded navigation properties.
-// head, when not empty, is written first (the "@odata.context" of a single
-// entity response).
-func appendEntity(b []byte, head string, p *plan, e *entity) []byte {
+// order, then the expanded navigation properties. head, when not empty, is
+// written first (the "@odata.context" of a single entity response). Full
+// metadata adds @odata.type, @odata.id, @odata.editLink, the types JSON
+// cannot carry and a navigation link per navigation property; none drops
+// the ETag.
+func (o *output) appendEntity(b []byte, head string, p *plan, e *entity) []byte {
 	b = append(b, '{')
 	b = append(b, head...)
 	first := head == ""
@@ -176,23 +191,48 @@ func appendEntity(b []byte, head string, p *plan, e *entity) []byte {
 		}
 		first = false
 	}
-	if e.etag != "" {
+	full := o.metadata == metadataFull
+	if e.etag != "" && o.metadata != metadataNone {
 		sep()
 		b = append(b, `"@odata.etag":`...)
 		b = appendJSONString(b, e.etag)
 	}
+	idPath := p.set.name + "(" + e.key + ")"
+	if full {
+		sep()
+		b = append(b, `"@odata.type":`...)
+		b = appendJSONString(b, "#"+p.entityType(e).decl.Name)
+		b = append(b, `,"@odata.id":`...)
+		b = appendJSONString(b, o.root+"/"+idPath)
+		b = append(b, `,"@odata.editLink":`...)
+		b = appendJSONString(b, idPath)
+	}
 	for i, prop := range p.props {
 		sep()
+		if full && typeAnnotated[prop.Type] && e.values[i] != nil {
+			b = appendJSONString(b, prop.Name+"@odata.type")
+			b = append(b, ':')
+			b = appendJSONString(b, "#"+strings.TrimPrefix(string(prop.Type), "Edm."))
+			b = append(b, ',')
+		}
 		b = appendJSONString(b, prop.Name)
 		b = append(b, ':')
-		b = appendJSONValue(b, e.values[i])
+		b = o.appendValue(b, prop.Type, e.values[i])
+	}
+	if full {
+		for _, nav := range p.linkedNavs() {
+			sep()
+			b = appendJSONString(b, nav.Name+"@odata.navigationLink")
+			b = append(b, ':')
+			b = appendJSONString(b, idPath+"/"+nav.Name)
+		}
 	}
 	for i, ex := range p.expands {
 		if ex.count {
 			sep()
 			b = appendJSONString(b, ex.nav.Name+"@odata.count")
 			b = append(b, ':')
-			b = strconv.AppendInt(b, e.counts[i], 10)
+			b = o.appendCount(b, e.counts[i])
 		}
 		sep()
 		b = appendJSONString(b, ex.nav.Name)
@@ -202,7 +242,7 @@ func appendEntity(b []byte, head string, p *plan, e *entity) []byte {
 			if x == nil {
 				b = append(b, "null"...)
 			} else {
-				b = appendEntity(b, "", ex.plan, x)
+				b = o.appendEntity(b, "", ex.plan, x)
 			}
 		case []*entity:
 			b = append(b, '[')
@@ -210,7 +250,7 @@ func appendEntity(b []byte, head string, p *plan, e *entity) []byte {
 				if j > 0 {
 					b = append(b, ',')
 				}
-				b = appendEntity(b, "", ex.plan, child)
+				b = o.appendEntity(b, "", ex.plan, child)
 			}
 			b = append(b, ']')
 		default:

@@ -231,11 +231,30 @@ func numberOrDate(src string, i int) (tokenKind, int, error) {
 		}
 		kind = tokDecimal
 	}
+	// Type suffixes, as SDKs send them for every Double, Single, Decimal and
+	// Int64 value (20D, 2F, 1.5M, 5L; either case).
+	if i < len(src) && strings.IndexByte("dDfFmMlL", src[i]) >= 0 && (i+1 == len(src) || !isIdentByte(src[i+1])) {
+		switch src[i] {
+		case 'l', 'L':
+			if kind != tokInt {
+				return 0, 0, &syntaxError{Pos: start, Msg: "the suffix L needs an integer"}
+			}
+		default:
+			kind = tokDecimal
+		}
+		i++
+	}
 	if i < len(src) && isIdentByte(src[i]) {
 		return 0, 0, &syntaxError{Pos: start, Msg: "malformed number"}
 	}
 	return kind, i - start, nil
 }
+
+// numberSuffixes are the type suffixes a numeric literal may carry.
+const numberSuffixes = "DFML"
+
+// withoutSuffix is a numeric literal's text without its type suffix.
+func withoutSuffix(text string) string { return strings.TrimRight(text, numberSuffixes) }
 
 func fixedDigits(s string, i, n int) bool {
 	if i+n > len(s) {

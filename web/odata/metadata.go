@@ -41,12 +41,12 @@ func (s *schema) namespaces() []string {
 }
 
 func (s *Service) serveMetadata(w http.ResponseWriter, r *http.Request, q *queryOptions) error {
-	asJSON := q.format == "json" || strings.HasPrefix(q.format, "application/json")
-	if q.format == "" {
-		accept := r.Header.Get("Accept")
-		asJSON = strings.Contains(accept, "application/json") && !strings.Contains(accept, "xml")
-	} else if !asJSON && q.format != "xml" && !strings.HasPrefix(q.format, "application/xml") {
-		return checkFormat(q.format)
+	if err := checkVersions(r); err != nil {
+		return err
+	}
+	asJSON, err := metadataAsJSON(r, q)
+	if err != nil {
+		return err
 	}
 	if asJSON {
 		body, err := json.Marshal(s.csdlJSON())

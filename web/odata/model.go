@@ -220,12 +220,13 @@ type navProp struct {
 }
 
 type entitySet struct {
-	decl  *EntitySet
-	name  string
-	typ   *entityType
-	table string
-	where string
-	key   *Property
+	schema *schema
+	decl   *EntitySet
+	name   string
+	typ    *entityType
+	table  string
+	where  string
+	key    *Property
 }
 
 func (t *entityType) prop(name string) *Property { return t.propByNm[name] }
@@ -286,7 +287,7 @@ func (m *Model) resolve() (*schema, error) {
 		if t == nil {
 			return nil, fmt.Errorf("odata model: set %q: unknown type %q", d.Name, d.Type)
 		}
-		es := &entitySet{decl: d, name: d.Name, typ: t, table: d.Table, where: d.Where}
+		es := &entitySet{schema: s, decl: d, name: d.Name, typ: t, table: d.Table, where: d.Where}
 		s.sets[d.Name] = es
 		s.setOrder = append(s.setOrder, es)
 	}
@@ -405,6 +406,16 @@ func (t *entityType) addProp(p *Property) {
 	t.props = append(t.props, p)
 	t.ownProps = append(t.ownProps, p)
 	t.propByNm[p.Name] = p
+}
+
+// derivesFrom reports whether t is base or one of its subtypes.
+func (t *entityType) derivesFrom(base *entityType) bool {
+	for ; t != nil; t = t.base {
+		if t == base {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *entityType) root() *entityType {

@@ -228,9 +228,9 @@ func (p *parser) primary() node {
 	case tokString:
 		return &literal{pos: t.pos, kind: litString, text: strings.ReplaceAll(t.text[1:len(t.text)-1], "''", "'")}
 	case tokInt:
-		return &literal{pos: t.pos, kind: litInt, text: t.text}
+		return &literal{pos: t.pos, kind: litInt, text: canonicalNumber(t.text)}
 	case tokDecimal:
-		return &literal{pos: t.pos, kind: litDecimal, text: t.text}
+		return &literal{pos: t.pos, kind: litDecimal, text: canonicalNumber(t.text)}
 	case tokDate:
 		return &literal{pos: t.pos, kind: litDate, text: t.text}
 	case tokDateTime:
@@ -251,6 +251,14 @@ func (p *parser) primary() node {
 	}
 	p.errorf(t.pos, "expected an operand, found %s", t)
 	return nil
+}
+
+// canonicalNumber writes a number's type suffix in capitals (20d prints 20D).
+func canonicalNumber(text string) string {
+	if n := len(text); n > 0 && !isDigit(text[n-1]) {
+		return text[:n-1] + strings.ToUpper(text[n-1:])
+	}
+	return text
 }
 
 func (p *parser) call(name token) node {

@@ -176,3 +176,21 @@ func FuzzParseFilter(f *testing.F) {
 		}
 	})
 }
+
+func TestNumberSuffixes(t *testing.T) {
+	for in, want := range map[string]string{
+		"Amount gt 20D": "(Amount gt 20D)", "Amount gt 20d": "(Amount gt 20D)", "Quantity eq 5L": "(Quantity eq 5L)",
+		"Quantity eq 5l": "(Quantity eq 5L)", "Amount eq 1.5M": "(Amount eq 1.5M)", "Amount eq 1.5m": "(Amount eq 1.5M)",
+		"Probability gt 2F": "(Probability gt 2F)", "Amount gt -1.5e3d": "(Amount gt -1.5e3D)", "Amount gt 1e10F": "(Amount gt 1e10F)",
+	} {
+		n, err := parseFilter(in)
+		if err != nil || n.String() != want {
+			t.Errorf("parseFilter(%q) = %v, %v; want %s", in, n, err, want)
+		}
+	}
+	for _, bad := range []string{"Amount gt 1.5L", "Amount gt 20DD", "Amount gt 20Dx", "Amount gt 20X"} {
+		if _, err := parseFilter(bad); err == nil {
+			t.Errorf("parseFilter(%q): no error", bad)
+		}
+	}
+}

@@ -85,3 +85,42 @@ func (p *plan) contextSelect() string {
 	}
 	return "(" + strings.Join(parts, ",") + ")"
 }
+
+// entityType is the type of entity e of the plan's set: the subtype its
+// _Type names when the set spans subtypes and _Type was read, else the
+// set's type.
+func (p *plan) entityType(e *entity) *entityType {
+	for i, prop := range p.props {
+		if prop.Name != TypeProperty {
+			continue
+		}
+		if name, ok := e.values[i].(string); ok {
+			if t := p.set.schema.types[name]; t != nil && t.derivesFrom(p.set.typ) {
+				return t
+			}
+		}
+	}
+	return p.set.typ
+}
+
+// linkedNavs are the navigation properties full metadata links: all of the
+// type's without $select, else the selected and expanded ones.
+func (p *plan) linkedNavs() []*navProp {
+	if p.selects == nil {
+		return p.set.typ.navs
+	}
+	var out []*navProp
+	for _, nav := range p.set.typ.navs {
+		want := false
+		for _, name := range p.selects {
+			want = want || name == nav.Name
+		}
+		for _, ex := range p.expands {
+			want = want || ex.nav == nav
+		}
+		if want {
+			out = append(out, nav)
+		}
+	}
+	return out
+}

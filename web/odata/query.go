@@ -26,6 +26,7 @@ type queryOptions struct {
 	count     bool
 	skipToken string
 	format    string
+	out       *output // top level only: how the JSON answer is written
 }
 
 type expandItem struct {
@@ -35,19 +36,48 @@ type expandItem struct {
 
 func newQueryOptions() *queryOptions { return &queryOptions{top: -1} }
 
-// parseQuery reads the system query options of a request. Options that do not
-// start with "$" are custom options and ignored (access_token among them).
+// systemOptions are the system query options of OData 4.01, supported or not
+// (those the service does not support answer 501 in set).
+var systemOptions = map[string]bool{
+	"$filter": true, "$select": true, "$expand": true, "$orderby": true, "$top": true, "$skip": true, "$count": true,
+	"$search": true, "$apply": true, "$compute": true, "$format": true, "$skiptoken": true, "$levels": true,
+	"$id": true, "$index": true, "$schemaversion": true, "$deltatoken": true,
+}
+
+// optionName is the system query option a query parameter names, or "" for
+// a custom option (access_token, ...). As OData 4.01 allows, names are
+// case-insensitive and the "$" may be left out: "filter", "$FILTER" and
+// "$filter" are one option, so a filter is never silently ignored. Other
+// names starting with "$" are unknown system options.
+func optionName(name string) string {
+	lname := strings.ToLower(name)
+	if systemOptions[lname] || systemOptions["$"+lname] {
+		return "$" + strings.TrimPrefix(lname, "$")
+	}
+	if strings.HasPrefix(lname, "$") {
+		return lname
+	}
+	return ""
+}
+
+// parseQuery reads the system query options of a request. Custom options
+// are ignored; an option given twice (in any spelling) is a 400.
 func parseQuery(values url.Values) (*queryOptions, error) {
 	q := newQueryOptions()
+	seen := map[string]string{}
 	for name, vals := range values {
-		if !strings.HasPrefix(name, "$") {
+		option := optionName(name)
+		if option == "" || strings.HasPrefix(option, "@") {
 			continue
 		}
-		lname := strings.ToLower(name)
-		if len(vals) > 1 {
-			return nil, badRequest(name, "query option %s given more than once", name)
+		if other, dup := seen[option]; dup || len(vals) > 1 {
+			if !dup {
+				other = name
+			}
+			return nil, badRequest(option, "query option %s given more than once (as %s and %s)", option, other, name)
 		}
-		if err := q.set(lname, vals[0], 0, true); err != nil {
+		seen[option] = name
+		if err := q.set(option, vals[0], 0, true); err != nil {
 			return nil, err
 		}
 	}
@@ -128,8 +158,8 @@ func (q *queryOptions) set(name, value string, depth int, topLevel bool) error {
 		q.apply = a
 	case "$search", "$compute":
 		return notImplemented("the query option %s is not supported", name)
-	case "$levels":
-		return notImplemented("the query option $levels is not supported")
+	case "$levels", "$index", "$schemaversion", "$deltatoken":
+		return notImplemented("the query option %s is not supported", name)
 	default:
 		return badRequest(name, "unknown query option %s", name)
 	}
@@ -138,15 +168,28 @@ func (q *queryOptions) set(name, value string, depth int, topLevel bool) error {
 
 // rawQuery parses a query string splitting at "&" only: OData uses ";"
 // inside $expand, which url.ParseQuery treats as an error and drops.
+//
+// A raw "+" is ambiguous: form-encoding clients (Java's URLEncoder,
+// Python's urlencode, Go's url.Values) send a space as "+" and a plus as
+// "%2B"; clients that encode like a browser or encodeURIComponent send a
+// space as "%20" and may leave a plus raw ('A+B', +01:00). So a parameter
+// that writes any space as "%20" is taken to be of the second kind, where
+// "+" is a plus; any other reads "+" as a space. A plus is always safe as
+// "%2B". (A raw "+" in a date-time offset works either way: the lexer reads
+// a space there as "+".)
 func rawQuery(raw string) (url.Values, error) {
 	vals := url.Values{}
 	for _, pair := range strings.Split(raw, "&") {
 		if pair == "" {
 			continue
 		}
+		unescape := url.QueryUnescape
+		if strings.Contains(pair, "%20") {
+			unescape = url.PathUnescape // "+" stays a plus
+		}
 		k, v, _ := strings.Cut(pair, "=")
-		key, err1 := url.QueryUnescape(k)
-		val, err2 := url.QueryUnescape(v)
+		key, err1 := unescape(k)
+		val, err2 := unescape(v)
 		if err1 != nil || err2 != nil {
 			return nil, badRequest("", "malformed query string near %q", pair)
 		}
@@ -230,9 +273,9 @@ func parseExpand(src string, depth int) ([]*expandItem, error) {
 				if eq < 0 {
 					return nil, &syntaxError{Pos: start + len(name) + 1 + opt.pos, Msg: "expected $option=value"}
 				}
-				optName := strings.ToLower(strings.TrimSpace(o[:eq]))
-				if !strings.HasPrefix(optName, "$") {
-					return nil, &syntaxError{Pos: start + len(name) + 1 + opt.pos, Msg: fmt.Sprintf("unknown option %q in $expand", optName)}
+				optName := optionName(strings.TrimSpace(o[:eq]))
+				if optName == "" {
+					return nil, &syntaxError{Pos: start + len(name) + 1 + opt.pos, Msg: fmt.Sprintf("unknown option %q in $expand", strings.TrimSpace(o[:eq]))}
 				}
 				if err := item.opts.set(optName, o[eq+1:], depth, false); err != nil {
 					return nil, err

@@ -241,14 +241,19 @@ func (c *compiler) literal(n *literal, hint EdmType) typed {
 		}
 		return typed{c.b.bind(EdmString, n.text), EdmString, false}
 	case litInt:
-		i, err := strconv.ParseInt(n.text, 10, 64)
-		if err == nil && hint != EdmDouble {
+		// 5L is an Int64 whatever the other side; a plain integer takes
+		// the other side's type.
+		i, err := strconv.ParseInt(withoutSuffix(n.text), 10, 64)
+		if err == nil && (hint != EdmDouble || strings.HasSuffix(n.text, "L")) {
 			return typed{c.b.bind(EdmInt64, i), EdmInt64, false}
 		}
-		f, _ := strconv.ParseFloat(n.text, 64)
+		if err != nil && strings.HasSuffix(n.text, "L") {
+			c.fail(n, "number %s out of range for Edm.Int64", n.text)
+		}
+		f, _ := strconv.ParseFloat(withoutSuffix(n.text), 64)
 		return typed{c.b.bind(EdmDouble, f), EdmDouble, false}
-	case litDecimal:
-		f, err := strconv.ParseFloat(n.text, 64)
+	case litDecimal: // 1.5, 1e3, 20D, 2F and 1.5M: Phaseboard's numbers are doubles
+		f, err := strconv.ParseFloat(withoutSuffix(n.text), 64)
 		if err != nil || math.IsInf(f, 0) {
 			c.fail(n, "number %s out of range", n.text)
 		}

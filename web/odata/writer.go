@@ -160,7 +160,7 @@ func checkWrite(w http.ResponseWriter, r *http.Request, set *entitySet) error {
 	return nil
 }
 
-func (s *Service) serveCreate(w http.ResponseWriter, r *http.Request, set *entitySet) error {
+func (s *Service) serveCreate(w http.ResponseWriter, r *http.Request, q *queryOptions, set *entitySet) error {
 	if err := checkWrite(w, r, set); err != nil {
 		return err
 	}
@@ -181,10 +181,10 @@ func (s *Service) serveCreate(w http.ResponseWriter, r *http.Request, set *entit
 		status = http.StatusCreated
 		w.Header().Set("Location", s.serviceRoot(r)+"/"+set.name+"("+key+")")
 	}
-	return s.answerWrite(w, r, set, key, status, returnRepresentation)
+	return s.answerWrite(w, r, q.out, set, key, status, returnRepresentation)
 }
 
-func (s *Service) serveWrite(w http.ResponseWriter, r *http.Request, set *entitySet, key string) error {
+func (s *Service) serveWrite(w http.ResponseWriter, r *http.Request, q *queryOptions, set *entitySet, key string) error {
 	if err := checkWrite(w, r, set); err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (s *Service) serveWrite(w http.ResponseWriter, r *http.Request, set *entity
 	if err := set.decl.Writer.Update(r, key, changes, body); err != nil {
 		return err
 	}
-	return s.answerWrite(w, r, set, key, http.StatusOK, returnMinimal)
+	return s.answerWrite(w, r, q.out, set, key, http.StatusOK, returnMinimal)
 }
 
 // readChanges reads and decodes a write's body into the set's Writer's changes value.
@@ -227,7 +227,9 @@ func (s *Service) readChanges(r *http.Request, set *entitySet) (any, *Body, erro
 // The read back sees the entity as stored, possibly already changed by a
 // later write; its ETag is then the later one, which a client's next If-Match
 // correctly refuses.
-func (s *Service) answerWrite(w http.ResponseWriter, r *http.Request, set *entitySet, key string, status, def int) error {
+// out was negotiated before the write, so that a format the client cannot
+// take is refused before anything changes.
+func (s *Service) answerWrite(w http.ResponseWriter, r *http.Request, out *output, set *entitySet, key string, status, def int) error {
 	pref := returnPreference(r)
 	if pref != returnDefault {
 		w.Header().Set("Preference-Applied", map[int]string{returnMinimal: "return=minimal", returnRepresentation: "return=representation"}[pref])
@@ -262,6 +264,6 @@ func (s *Service) answerWrite(w http.ResponseWriter, r *http.Request, set *entit
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	writeJSON(w, status, appendEntity(nil, contextHead("$metadata#"+set.name+"/$entity"), p, e))
+	writeJSON(w, out, status, out.appendEntity(nil, contextHead(out, set.name+"/$entity"), p, e))
 	return nil
 }

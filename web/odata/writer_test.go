@@ -98,7 +98,7 @@ func TestETagsAndWritePreferences(t *testing.T) {
 	// Reads carry the tag: header and body (first after the context).
 	res := req("GET", one, "")
 	if res.status != 200 || res.header.Get("ETag") != `W/"3"` ||
-		!strings.HasPrefix(res.body, `{"@odata.context":"$metadata#Activity_SalesOpportunity/$entity","@odata.etag":"W/\"3\"","ID":`) {
+		!strings.HasPrefix(res.body, `{"@odata.context":"http://example.test/v1/odata/$metadata#Activity_SalesOpportunity/$entity","@odata.etag":"W/\"3\"","ID":`) {
 		t.Fatalf("GET: %d %v %s", res.status, res.header, res.body)
 	}
 	if res := req("GET", "/v1/odata/Activity_SalesOpportunity?$select=Subject&$filter=Quantity%20eq%202", ""); !strings.Contains(res.body, `"value":[{"@odata.etag":"W/\"2\"","Subject":"WEBSITE hosting"}]`) {

@@ -1,0 +1,268 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"phaseboard/models"
+	"phaseboard/models/storetest"
+)
+
+// csdlSchemas is the folder of the OASIS CSDL schemas: PHASEBOARD_CSDL_SCHEMAS, else
+// shared/standards/odata-csdl-schemas beside the repository (or one of its parents: worktrees
+// sit deeper). A missing folder fails the test: the schemas are how CI knows $metadata is valid.
+func csdlSchemas(t *testing.T) string {
+	t.Helper()
+	if dir := os.Getenv("PHASEBOARD_CSDL_SCHEMAS"); dir != "" {
+		return dir
+	}
+	dir, _ := os.Getwd()
+	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		candidate := filepath.Join(dir, "shared", "standards", "odata-csdl-schemas")
+		if _, err := os.Stat(filepath.Join(candidate, "edmx.xsd")); err == nil {
+			return candidate
+		}
+	}
+	t.Fatal("the OASIS CSDL schemas (shared/standards/odata-csdl-schemas) are not beside the repository; set PHASEBOARD_CSDL_SCHEMAS")
+	return ""
+}
+
+// TestODataMetadataValidatesAgainstCSDLSchemas: $metadata is valid CSDL, the XML form by the
+// OASIS XML schemas (xmllint, from Debian's libxml2-utils, which make test installs) and the JSON
+// form by the OASIS JSON schema. The document depends on the model only, so one database serves.
+func TestODataMetadataValidatesAgainstCSDLSchemas(t *testing.T) {
+	dir := csdlSchemas(t)
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Fatal("xmllint is not installed (make test installs Debian's libxml2-utils)")
+	}
+	srv := newServer(t, "sqlite", 0)
+	c := srv.client()
+
+	code, body := c.get("/v1/odata/$metadata")
+	if code != 200 || !strings.HasPrefix(body, "<?xml") {
+		t.Fatalf("$metadata: %d %.200s", code, body)
+	}
+	file := filepath.Join(t.TempDir(), "metadata.xml")
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(xmllint, "--noout", "--nonet", "--schema", filepath.Join(dir, "edmx.xsd"), file)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("CSDL XML does not validate: %v\n%s", err, out)
+	}
+	// The validator must be able to fail: a document with a stray element does not validate.
+	broken := strings.Replace(body, "<Key>", "<Colour/><Key>", 1)
+	os.WriteFile(file, []byte(broken), 0o600)
+	if err := exec.Command(xmllint, "--noout", "--nonet", "--schema", filepath.Join(dir, "edmx.xsd"), file).Run(); err == nil {
+		t.Fatal("xmllint accepted an invalid document")
+	}
+
+	f, err := os.Open(filepath.Join(dir, "csdl.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	schemaDoc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiler := jsonschema.NewCompiler()
+	if err := compiler.AddResource("csdl.schema.json", schemaDoc); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := compiler.Compile("csdl.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body = c.get("/v1/odata/$metadata?$format=json")
+	if code != 200 {
+		t.Fatalf("$metadata?$format=json: %d %.200s", code, body)
+	}
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Validate(doc); err != nil {
+		t.Fatalf("CSDL JSON does not validate: %v", err)
+	}
+	var bad map[string]any
+	json.Unmarshal([]byte(body), &bad)
+	bad["$Version"] = 4
+	if err := schema.Validate(bad); err == nil {
+		t.Fatal("the JSON schema accepted an invalid document")
+	}
+}
+
+// TestODataProtocol covers the protocol items of issue 12 that do not touch writes, over the real
+// server on both databases: $metadata negotiation, absolute context URLs, number suffixes,
+// option spelling and the "+" rule.
+func TestODataProtocol(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			e := newODataEnv(t, dialect)
+			pipe, phases := fixture(t, e.srv.store)
+			subject, ph := "Bolt+Nut deal", phases["Proposal"].ID
+			plus, err := e.srv.store.CreateActivity(context.Background(), models.SalesOpportunity, models.ActivityChanges{Subject: &subject, PipelineID: &pipe.ID, PhaseID: &ph}, models.Actor{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.ids["{plus}"] = plus.ID.String()
+			for _, c := range odataProtocolCases {
+				t.Run(c.name, func(t *testing.T) {
+					runODataCase(t, e, c)
+				})
+			}
+		})
+	}
+}
+
+// runODataCase sends one case and checks its answer (status, exact body, values, substrings,
+// headers given as "Header: value" in has).
+func runODataCase(t *testing.T, e *odataEnv, c odataCase) {
+	t.Helper()
+	method := c.method
+	if method == "" {
+		method = "GET"
+	}
+	status, header, body := e.do(method, c.path, c.header...)
+	if status != c.status {
+		t.Fatalf("%s %s: status %d, want %d: %.500s", method, c.path, status, c.status, body)
+	}
+	if c.exact != "" {
+		if want := e.expand(c.exact); body != want {
+			t.Fatalf("body\n got %s\nwant %s", body, want)
+		}
+	}
+	if c.values != "" {
+		field, list, _ := strings.Cut(c.values, ": ")
+		var got []string
+		for _, v := range decodeList(t, body) {
+			s, _ := json.Marshal(v[field])
+			got = append(got, strings.Trim(string(s), `"`))
+		}
+		if strings.Join(got, ", ") != list {
+			t.Fatalf("%s: got %q, want %s", field, got, list)
+		}
+	}
+	for _, h := range c.has {
+		h = e.expand(h)
+		if name, value, ok := strings.Cut(h, ": "); ok && !strings.ContainsAny(name, `{"`) {
+			if got := header.Get(name); got != value {
+				t.Fatalf("header %s = %q, want %q", name, got, value)
+			}
+			continue
+		}
+		if !strings.Contains(body, h) {
+			t.Fatalf("body lacks %s: %.800s", h, body)
+		}
+	}
+	if c.check != nil {
+		c.check(t, e, body)
+	}
+}
+
+const jsonMinimal = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+var odataProtocolCases = []odataCase{
+	// $metadata: XML unless JSON is asked for and XML is not accepted.
+	{name: "metadata: no Accept is XML", path: "/v1/odata/$metadata", status: 200, has: []string{"Content-Type: application/xml;charset=utf-8", "<edmx:Edmx"}},
+	{name: "metadata: axios's Accept is XML", path: "/v1/odata/$metadata", header: []string{"Accept", "application/json, text/plain, */*"}, status: 200,
+		has: []string{"Content-Type: application/xml;charset=utf-8"}},
+	{name: "metadata: JSON preferred but XML accepted is XML", path: "/v1/odata/$metadata", header: []string{"Accept", "application/json, application/xml;q=0.5"}, status: 200,
+		has: []string{"Content-Type: application/xml;charset=utf-8"}},
+	{name: "metadata: Accept JSON only", path: "/v1/odata/$metadata", header: []string{"Accept", "application/json;q=0.9, text/html"}, status: 200,
+		has: []string{"Content-Type: application/json;charset=utf-8", `"$Version":"4.0"`}},
+	{name: "metadata: XML refused, JSON accepted", path: "/v1/odata/$metadata", header: []string{"Accept", "application/xml;q=0, text/xml;q=0, */*"}, status: 200,
+		has: []string{"Content-Type: application/json;charset=utf-8"}},
+	{name: "metadata: $format=json wins over Accept", path: "/v1/odata/$metadata?$format=json", header: []string{"Accept", "application/xml"}, status: 200,
+		has: []string{"Content-Type: application/json;charset=utf-8"}},
+	{name: "metadata: $format=application/xml", path: "/v1/odata/$metadata?$format=application/xml", status: 200, has: []string{"Content-Type: application/xml;charset=utf-8"}},
+	{name: "metadata: nothing acceptable is 406", path: "/v1/odata/$metadata", header: []string{"Accept", "text/html"}, status: 406, has: []string{`"code":"NotAcceptable"`}},
+	{name: "metadata: $format=atom is 406", path: "/v1/odata/$metadata?$format=atom", status: 406},
+
+	// Absolute context URLs for every kind of resource, with and without the trailing slash.
+	{name: "context: service document", path: "/v1/odata", status: 200, has: []string{`{"@odata.context":"{base}/v1/odata/$metadata","value":[`}},
+	{name: "context: service document (slash)", path: "/v1/odata/", status: 200, has: []string{`{"@odata.context":"{base}/v1/odata/$metadata","value":[`}},
+	{name: "context: collection", path: "/v1/odata/Datastore_Phase_ActivityInvoice?$select=Code&$orderby=Code", status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase_ActivityInvoice(Code)","value":[{"Code":"DRAFT"},{"Code":"PAID"},{"Code":"SENT"}]}`},
+	{name: "context: entity", path: "/v1/odata/Datastore_Phase({qual})?$select=Code", status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase(Code)/$entity","Code":"QUAL"}`},
+	{name: "context: property", path: "/v1/odata/Datastore_Phase({qual})/Code", status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase({qual})/Code","value":"QUAL"}`},
+	{name: "context: to-one navigation", path: "/v1/odata/Datastore_Phase({qual})/Pipeline?$select=Name", status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Pipeline(Name)/$entity","Name":"Sales"}`},
+	{name: "context: to-many navigation", path: "/v1/odata/Activity_SalesOpportunity({alpha})/ProductLines?$select=Description&$orderby=Description", status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#ProductLine(Description)","value":[{"Description":"Licences"},{"Description":"Training"}]}`},
+	{name: "context: to-one $ref", path: "/v1/odata/Datastore_Phase({qual})/Pipeline/$ref", status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#$ref","@odata.id":"{base}/v1/odata/Pipeline({pipeline})"}`},
+	{name: "context: to-many $ref", path: "/v1/odata/Activity_SalesOpportunity({charlie})/ProductLines/$ref", status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Collection($ref)","value":[{"@odata.id":"{base}/v1/odata/ProductLine({line3})"}]}`},
+	{name: "context: $apply", path: "/v1/odata/Activity_SalesOpportunity?$apply=aggregate($count as N)", status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(N)","value":[{"N":6}]}`},
+	{name: "context: function import", path: "/v1/odata/GetCurrentEmployee()?$select=_Name", status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Relation_Person_Contact_Employee(_Name)/$entity","_Name":"Anna de Vries"}`},
+
+	// Numeric literals with type suffixes, either case.
+	{name: "suffix D", path: "/v1/odata/Activity_SalesOpportunity?$filter=EstimatedAmount gt 50000D&$select=Subject", status: 200, values: "Subject: Charlie licence"},
+	{name: "suffix d, M, F, L", path: "/v1/odata/Activity_SalesOpportunity?$filter=EstimatedAmount ge 50000d and EstimatedAmount le 80000.0M and Probability ge 0F and length(Subject) gt 1L&$select=Subject&$orderby=Subject", status: 200,
+		values: "Subject: Bravo renewal, Charlie licence"},
+	{name: "suffix m and l", path: "/v1/odata/Activity_SalesOpportunity?$filter=EstimatedAmount eq 5000.00m or EstimatedAmount eq 10000l&$select=Subject&$orderby=Subject", status: 200,
+		values: "Subject: Alpha CRM rollout, Echo won deal"},
+	{name: "suffix L on a decimal is a 400", path: "/v1/odata/Activity_SalesOpportunity?$filter=EstimatedAmount gt 1.5L", status: 400, has: []string{"suffix L"}},
+
+	// System query options: case-insensitive, and without "$" as OData 4.01 allows.
+	{name: "options: $FILTER and $Select", path: "/v1/odata/Activity_SalesOpportunity?$FILTER=EstimatedAmount gt 50000&$Select=Subject", status: 200, values: "Subject: Charlie licence"},
+	{name: "options: without $", path: "/v1/odata/Activity_SalesOpportunity?filter=EstimatedAmount gt 50000&select=Subject&orderby=Subject&top=1", status: 200, values: "Subject: Charlie licence"},
+	{name: "options: inside $expand without $", path: "/v1/odata/Activity_SalesOpportunity({alpha})?$select=Subject&$expand=ProductLines(select=Description;orderby=Description desc;TOP=1)", status: 200,
+		has: []string{`"ProductLines":[{"Description":"Training"}]`}},
+	{name: "options: one option twice is a 400", path: "/v1/odata/Activity_SalesOpportunity?filter=true&$filter=false", status: 400, has: []string{"more than once"}},
+	{name: "options: custom options stay ignored", path: "/v1/odata/Activity_SalesOpportunity?colour=red&$select=Subject&$filter=EstimatedAmount gt 50000", status: 200, values: "Subject: Charlie licence"},
+
+	// A raw "+": a plus where the parameter writes spaces as %20, a space where it uses "+" for them.
+	{name: "plus: raw + with %20 spaces is a plus", path: "/v1/odata/Activity_SalesOpportunity?$filter=Subject eq 'Bolt+Nut deal'&$select=Subject", status: 200, values: "Subject: Bolt+Nut deal"},
+	{name: "plus: form encoding, + is a space", path: "/v1/odata/Activity_SalesOpportunity?$filter=Subject+eq+'Bravo+renewal'&$select=Subject", status: 200, values: "Subject: Bravo renewal"},
+	{name: "plus: form encoding, %2B is a plus", path: "/v1/odata/Activity_SalesOpportunity?$filter=Subject+eq+'Bolt%2BNut+deal'&$select=Subject", status: 200, values: "Subject: Bolt+Nut deal"},
+	{name: "plus: raw + in a date-time offset", path: "/v1/odata/Activity_SalesOpportunity?$filter=CreationDate gt 2026-03-05T10:30:00+01:00&$select=Subject", status: 200, values: "Subject: Echo won deal"},
+	{name: "plus: form-encoded date-time offset", path: "/v1/odata/Activity_SalesOpportunity?$filter=CreationDate+gt+2026-03-05T10:30:00%2B01:00&$select=Subject", status: 200, values: "Subject: Echo won deal"},
+
+	// odata.metadata, IEEE754Compatible, $format, Accept and the version headers.
+	{name: "metadata=full", path: "/v1/odata/Datastore_Phase({qual})?$select=ID,Code&$format=application/json;odata.metadata=full", status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase(ID,Code)/$entity","@odata.type":"#Datastore.Phase","@odata.id":"{base}/v1/odata/Datastore_Phase({qual})",` +
+			`"@odata.editLink":"Datastore_Phase({qual})","ID@odata.type":"#Guid","ID":"{qual}","Code":"QUAL"}`,
+		has: []string{"Content-Type: application/json;odata.metadata=full;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"}},
+	{name: "metadata=full links navigation properties", path: "/v1/odata/Pipeline({pipeline})?$select=Name&$expand=Phases($select=Code;$filter=Code eq 'QUAL')", header: []string{"Accept", "application/json;odata.metadata=full"}, status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Pipeline(Name,Phases(Code))/$entity","@odata.type":"#Pipeline","@odata.id":"{base}/v1/odata/Pipeline({pipeline})","@odata.editLink":"Pipeline({pipeline})",` +
+			`"Name":"Sales","Phases@odata.navigationLink":"Pipeline({pipeline})/Phases","Phases":[{"@odata.type":"#Datastore.Phase","@odata.id":"{base}/v1/odata/Datastore_Phase({qual})","@odata.editLink":"Datastore_Phase({qual})","Code":"QUAL"}]}`},
+	{name: "metadata=full on a collection", path: "/v1/odata/Activity_SalesOpportunity?$select=Subject,ExpectedOrderDate&$filter=Subject eq 'Bravo renewal'", header: []string{"Accept", "application/json;odata.metadata=full"}, status: 200,
+		has: []string{`"@odata.etag":"W/\"1\"","@odata.type":"#Activity.SalesOpportunity","@odata.id":"{base}/v1/odata/Activity_SalesOpportunity({bravo})","@odata.editLink":"Activity_SalesOpportunity({bravo})","Subject":"Bravo renewal","ExpectedOrderDate@odata.type":"#Date","ExpectedOrderDate":"2026-06-30"`}},
+	{name: "metadata=none", path: "/v1/odata/Activity_SalesOpportunity({alpha})?$select=Subject", header: []string{"Accept", "application/json;odata.metadata=none"}, status: 200,
+		exact: `{"Subject":"Alpha CRM rollout"}`, has: []string{"Content-Type: application/json;odata.metadata=none;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"}},
+	{name: "metadata=none keeps count and next link", path: "/v1/odata/Datastore_Phase?$select=Code&$count=true&$format=application/json;odata.metadata=none", header: []string{"Prefer", "odata.maxpagesize=1"}, status: 200,
+		has: []string{`{"@odata.count":52,"value":[{"Code":`, `"@odata.nextLink":"{base}/v1/odata/Datastore_Phase?`}},
+	{name: "metadata=minimal is the default", path: "/v1/odata/Datastore_Phase({qual})?$select=Code", status: 200, has: []string{"Content-Type: " + jsonMinimal}},
+	{name: "IEEE754Compatible: Int64 and counts as strings", path: "/v1/odata/Activity_SalesOpportunity?$apply=aggregate($count as N)&$count=true", header: []string{"Accept", "application/json;IEEE754Compatible=true"}, status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(N)","@odata.count":"1","value":[{"N":"6"}]}`,
+		has:   []string{"Content-Type: application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=true;charset=utf-8"}},
+	{name: "IEEE754Compatible in $format", path: "/v1/odata/Datastore_Phase?$top=0&$count=true&$format=application/json;IEEE754Compatible=true", status: 200,
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase","@odata.count":"52","value":[]}`},
+	{name: "IEEE754Compatible malformed", path: "/v1/odata/Datastore_Phase", header: []string{"Accept", "application/json;IEEE754Compatible=maybe"}, status: 400},
+	{name: "Accept without JSON is a 406", path: "/v1/odata/Datastore_Phase", header: []string{"Accept", "application/xml, text/html"}, status: 406, has: []string{`"code":"NotAcceptable"`}},
+	{name: "Accept with JSON at q=0 is a 406", path: "/v1/odata/Datastore_Phase", header: []string{"Accept", "application/json;q=0, */*;q=0.1"}, status: 406},
+	{name: "Accept */* is JSON", path: "/v1/odata/Datastore_Phase?$top=1&$select=Code&$orderby=Code", header: []string{"Accept", "*/*"}, status: 200, has: []string{"Content-Type: " + jsonMinimal}},
+	{name: "unknown odata.metadata is a 406", path: "/v1/odata/Datastore_Phase", header: []string{"Accept", "application/json;odata.metadata=verbose"}, status: 406},
+	{name: "$format=xml on data is a 406", path: "/v1/odata/Datastore_Phase?$format=xml", status: 406},
+	{name: "$count is text/plain whatever Accept says", path: "/v1/odata/Datastore_Phase/$count", header: []string{"Accept", "text/plain"}, status: 200, exact: "52"},
+	{name: "OData-Version 4.01 is taken", path: "/v1/odata/Datastore_Phase/$count", header: []string{"OData-Version", "4.01", "OData-MaxVersion", "4.01"}, status: 200, has: []string{"OData-Version: 4.0"}},
+	{name: "OData-MaxVersion above 4.01 is taken", path: "/v1/odata/Datastore_Phase/$count", header: []string{"OData-MaxVersion", "5.0"}, status: 200},
+	{name: "OData-Version 3.0 is a 400", path: "/v1/odata/Datastore_Phase", header: []string{"OData-Version", "3.0"}, status: 400, has: []string{"OData 4.0"}},
+	{name: "OData-MaxVersion 3.0 is a 400", path: "/v1/odata/$metadata", header: []string{"OData-MaxVersion", "3.0"}, status: 400},
+	{name: "OData-Version malformed is a 400", path: "/v1/odata/Datastore_Phase", header: []string{"OData-Version", "four"}, status: 400},
+}
