@@ -92,7 +92,12 @@
 // {"Phase":{"Name":"Proposal"},"Weighted":1234.5}. $select and $expand
 // cannot be combined with it (400). An $apply of filter() steps alone is a
 // $filter.
-// Writes go to the set's Writer if it has one, else 405.
+// Writes go to the set's Writer if it has one, else 405. Every 405 carries
+// the resource's true Allow (GET, HEAD, plus POST on a writable collection
+// and PATCH, PUT, DELETE on its entities); writing a property, a link or
+// through a navigation of a writable set is a 501. A single-entity GET takes
+// If-None-Match (304 when it matches or is *) and If-Match (412 when stale);
+// HEAD answers every GET resource without a body.
 //
 // # Writes and concurrency
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // fetchOne reads the entity with key from set through plan p, expanded.
@@ -51,8 +52,37 @@ func (s *Service) serveEntity(w http.ResponseWriter, r *http.Request, q *queryOp
 	if e.etag != "" {
 		w.Header().Set("ETag", e.etag)
 	}
+	if done, err := conditionalGet(w, r, set, e); done || err != nil {
+		return err
+	}
 	writeJSON(w, q.out, http.StatusOK, q.out.appendEntity(nil, contextHead(q.out, set.name+p.contextSelect()+"/$entity"), p, e))
 	return nil
+}
+
+// conditionalGet applies If-Match and If-None-Match to a GET of entity e:
+// If-Match that does not match is a 412 (as for writes, on a set without
+// ETags only * matches), If-None-Match that matches (or *) a 304 without a
+// body. Weak and strong tags compare alike. done tells that the answer is
+// written.
+func conditionalGet(w http.ResponseWriter, r *http.Request, set *entitySet, e *entity) (done bool, err error) {
+	value := strings.TrimSuffix(strings.TrimPrefix(e.etag, `W/"`), `"`)
+	pre, err := IfMatch(r)
+	if err != nil {
+		return false, err
+	}
+	if pre.Present && !pre.Any && (set.decl.ETag == "" || !pre.Matches(value)) {
+		return false, PreconditionFailed("%s(%s) has changed: its ETag is %s", set.name, e.key, e.etag)
+	}
+	for _, h := range r.Header.Values("If-None-Match") {
+		for _, tag := range strings.Split(h, ",") {
+			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+			if tag == "*" || set.decl.ETag != "" && tag == `"`+value+`"` {
+				w.WriteHeader(http.StatusNotModified)
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // contextHead is the "@odata.context" member of a single-entity answer, ""

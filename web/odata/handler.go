@@ -152,12 +152,12 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch rel {
 	case "":
-		if err := readOnly(w, r); err != nil {
+		if err := allow(w, r, false); err != nil {
 			return err
 		}
 		return s.serveServiceDocument(w, r, q.out)
 	case "$metadata":
-		if err := readOnly(w, r); err != nil {
+		if err := allow(w, r, false); err != nil {
 			return err
 		}
 		return s.serveMetadata(w, r, q)
@@ -165,7 +165,7 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 		if s.employee == nil {
 			return notFound("%s is not available", functionName)
 		}
-		if err := readOnly(w, r); err != nil {
+		if err := allow(w, r, false); err != nil {
 			return err
 		}
 		key, err := s.opts.CurrentEmployee(r)
@@ -201,7 +201,7 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 			if r.Method == http.MethodPost {
 				return s.serveCreate(w, r, q, set)
 			}
-			if err := readOnly(w, r); err != nil {
+			if err := allow(w, r, set.writable(), http.MethodPost); err != nil {
 				return err
 			}
 			if q.apply != nil {
@@ -213,7 +213,7 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 			}
 			return s.serveCollection(w, r, q, p, nil, set.name+p.contextSelect(), false)
 		case len(segs) == 2 && segs[1] == "$count":
-			if err := readOnly(w, r); err != nil {
+			if err := allow(w, r, false); err != nil {
 				return err
 			}
 			p, err := newPlan(set, q)
@@ -233,15 +233,21 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 		case http.MethodPatch, http.MethodPut, http.MethodDelete:
 			return s.serveWrite(w, r, q, set, key)
 		}
-		if err := readOnly(w, r); err != nil {
+		if err := allow(w, r, set.writable(), http.MethodPatch, http.MethodPut, http.MethodDelete); err != nil {
 			return err
 		}
 		return s.serveEntity(w, r, q, set, key)
 	}
-	if err := readOnly(w, r); err != nil {
-		return err
-	}
 	member, rest := segs[1], segs[2:]
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Writing a property, a link ($ref) or through a navigation is OData
+		// the service does not implement; on a read-only set it is not allowed.
+		if set.writable() {
+			w.Header().Set("Allow", "GET, HEAD")
+			return notImplemented("%s on %s is not supported: write the entity itself (PATCH %s(key))", r.Method, rel, set.name)
+		}
+		return allow(w, r, false)
+	}
 	if prop := set.typ.prop(member); prop != nil {
 		switch {
 		case len(rest) == 0:
@@ -273,13 +279,19 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 	return notFound("no resource at %s", rel)
 }
 
-// readOnly answers 405 for methods other than GET and HEAD on read routes.
-func readOnly(w http.ResponseWriter, r *http.Request) error {
+// allow answers 405 with the resource's true Allow header for a method the
+// resource does not take: GET and HEAD always, the write methods when the
+// set is writable.
+func allow(w http.ResponseWriter, r *http.Request, writable bool, writes ...string) error {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return nil
 	}
-	w.Header().Set("Allow", "GET")
-	return &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: fmt.Sprintf("method %s is not allowed here", r.Method)}
+	methods := []string{http.MethodGet, http.MethodHead}
+	if writable {
+		methods = append(methods, writes...)
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	return &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: fmt.Sprintf("method %s is not allowed here (allowed: %s)", r.Method, strings.Join(methods, ", "))}
 }
 
 // isTextResource tells the routes answered in text/plain ($count, $value),

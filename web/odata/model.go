@@ -229,6 +229,8 @@ type entitySet struct {
 	key    *Property
 }
 
+func (s *entitySet) writable() bool { return s.decl.Writer != nil }
+
 func (t *entityType) prop(name string) *Property { return t.propByNm[name] }
 func (t *entityType) nav(name string) *navProp   { return t.navByNm[name] }
 

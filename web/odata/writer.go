@@ -139,7 +139,7 @@ func returnPreference(r *http.Request) int {
 }
 
 func writesNotAllowed(w http.ResponseWriter, set *entitySet, method string) error {
-	w.Header().Set("Allow", "GET")
+	w.Header().Set("Allow", "GET, HEAD")
 	return &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: fmt.Sprintf("%s does not accept %s", set.name, method)}
 }
 
