@@ -110,12 +110,16 @@ func (n *aggregateItem) String() string {
 
 // parseApply parses a $apply value. An unknown transformation is a
 // *syntaxError; a known but unsupported one is a 501 *Error.
-func parseApply(src string) (a *applyExpr, err error) {
+func parseApply(src string) (a *applyExpr, err error) { return parseApplyWith(src, aliases{}) }
+
+// parseApplyWith parses a $apply whose filter() steps may use the
+// parameter aliases al.
+func parseApplyWith(src string, al aliases) (a *applyExpr, err error) {
 	if len(src) > maxApplyLength {
 		return nil, &syntaxError{Pos: maxApplyLength, Msg: fmt.Sprintf("$apply longer than %d bytes", maxApplyLength)}
 	}
 	unsupported := ""
-	err = runParser(src, func(p *parser) {
+	err = runParser(src, al, func(p *parser) {
 		a = &applyExpr{}
 		if p.peek().kind == tokEOF {
 			p.errorf(0, "empty $apply")

@@ -34,6 +34,8 @@ type Dialect interface {
 	indexOf(s, sub string) string
 	round(x string) string
 	mod(l, r string, integer bool) string
+	// cast converts x to t (String, Int32, Int64 or Double).
+	cast(x string, t EdmType) string
 	// inputError recognises a database error caused by the request's own
 	// values or shape (a number out of range, an expression too deep for
 	// the database's parser) and returns the 400 to answer; nil for any
@@ -109,6 +111,8 @@ func (postgres) indexOf(s, sub string) string { return "(strpos(" + s + ", " + s
 func (postgres) round(x string) string {
 	return "CAST(round(CAST(" + x + " AS numeric)) AS double precision)"
 }
+
+func (postgres) cast(x string, t EdmType) string { return "CAST(" + x + " AS " + pgTypes[t] + ")" }
 
 func (postgres) mod(l, r string, integer bool) string {
 	if integer {
@@ -199,6 +203,10 @@ func (sqlite) datePart(part, x string, _ EdmType) string {
 func (sqlite) toDate(x string) string       { return "date(" + x + ")" }
 func (sqlite) indexOf(s, sub string) string { return "(instr(" + s + ", " + sub + ") - 1)" }
 func (sqlite) round(x string) string        { return "round(" + x + ")" }
+
+var sqliteTypes = map[EdmType]string{EdmString: "TEXT", EdmInt32: "INTEGER", EdmInt64: "INTEGER", EdmDouble: "REAL"}
+
+func (sqlite) cast(x string, t EdmType) string { return "CAST(" + x + " AS " + sqliteTypes[t] + ")" }
 
 // modernc's SQLite is built with the math functions (floor, ceiling, mod).
 func (sqlite) mod(l, r string, integer bool) string {

@@ -54,13 +54,23 @@
 //
 // GET on the service document, $metadata (CSDL XML unless JSON is asked
 // for: $format=json, or an Accept that accepts application/json and no XML
-// type; axios's "application/json, text/plain, */*" gets XML), Set, Set/$count, Set(key),
-// Set(key)/Property[/$value], Set(key)/Nav, Set(key)/Nav/$ref,
-// Set(key)/Nav/$count and GetCurrentEmployee(). Query options: $filter,
-// $select, $expand (nested options, up to 3 levels), $orderby, $top, $skip,
-// $count, $skiptoken, $format, and $apply on entity sets (below). $search
-// and $compute answer 501; unknown $-options 400; other options
-// (access_token, ...) are ignored. As OData 4.01 allows, system query
+// type; axios's "application/json, text/plain, */*" gets XML), Set,
+// Set/$count, Set/$ref, Set(key), Set(key)/Property[/$value], Set(key)/Nav,
+// Set(key)/Nav/$ref, Set(key)/Nav/$count, /$entity?$id=<entity URL> and
+// GetCurrentEmployee(). A type-cast segment narrows a set to a subtype
+// (Datastore_Phase/Datastore.Phase.ActivityInvoice, Set(key)/Type,
+// Set/Type(key)) where a set of the model serves that subtype. Query
+// options: $filter, $select (* for all), $expand (nested options, up to 3
+// levels; * for every navigation property; $levels=n|max on a recursive
+// one), $orderby, $top, $skip, $count, $skiptoken, $format, and $apply on
+// entity sets (below); parameter aliases (@p=value) in $filter, $apply,
+// $top and $skip. $filter also takes isof(Type), isof(expr, Edm.Type),
+// cast(expr, Edm.String|Int32|Int64|Double|Decimal) and Nav/$count (also
+// in $orderby). Unknown $-options are a 400; other options (access_token,
+// ...) are ignored. Features of the protocol the service does not implement
+// ($batch, $crossjoin, $all, $index, canonical functions such as
+// fractionalseconds, $expand=Nav/$ref, writes to properties and links)
+// answer 501, never 404 or 400. As OData 4.01 allows, system query
 // option names are case-insensitive and may leave out the "$" ($FILTER,
 // filter); one option given twice in any spelling is a 400, so a filter is
 // never silently ignored. The service otherwise speaks OData 4.0

@@ -55,7 +55,7 @@ func (s *Service) serveEntity(w http.ResponseWriter, r *http.Request, q *queryOp
 	if done, err := conditionalGet(w, r, set, e); done || err != nil {
 		return err
 	}
-	writeJSON(w, q.out, http.StatusOK, q.out.appendEntity(nil, contextHead(q.out, set.name+p.contextSelect()+"/$entity"), p, e))
+	writeJSON(w, q.out, http.StatusOK, q.out.appendEntity(nil, contextHead(q.out, set.contextName()+p.contextSelect()+"/$entity"), p, e))
 	return nil
 }
 

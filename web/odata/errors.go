@@ -46,6 +46,9 @@ func notImplemented(format string, args ...any) *Error {
 type syntaxError struct {
 	Pos int
 	Msg string
+	// unsupported marks valid OData the service does not implement (a
+	// canonical function it lacks): the answer is 501, not 400.
+	unsupported bool
 }
 
 func (e *syntaxError) Error() string {
@@ -63,6 +66,8 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	switch {
 	case errors.As(err, &oe):
+	case errors.As(err, &se) && se.unsupported:
+		oe = notImplemented("%s", se.Error())
 	case errors.As(err, &se):
 		oe = badRequest("", "%s", se.Error())
 	case errors.Is(err, context.Canceled):

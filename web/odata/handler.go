@@ -173,8 +173,20 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		return s.serveEntity(w, r, q, s.employee, key)
+	case "$entity":
+		if err := allow(w, r, false); err != nil {
+			return err
+		}
+		set, key, err := s.resolveID(q.id)
+		if err != nil {
+			return err
+		}
+		return s.serveEntity(w, r, q, set, key)
 	}
 	segs := strings.Split(rel, "/")
+	if resource, _, _ := strings.Cut(segs[0], "("); unsupportedResources[resource] {
+		return notImplemented("%s is not supported", resource)
+	}
 	name, keyText, hasKey, err := splitKey(segs[0])
 	if err != nil {
 		return err
@@ -182,6 +194,24 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 	set := s.schema.sets[name]
 	if set == nil {
 		return notFound("unknown entity set %s", name)
+	}
+	// A type-cast segment (Datastore_Phase/Datastore.Phase.ActivityInvoice,
+	// Set(key)/Type) narrows the set to a subtype's entities.
+	if len(segs) > 1 && strings.Contains(segs[1], ".") {
+		typeName, key, castKey, err := splitKey(segs[1])
+		if err != nil {
+			return err
+		}
+		if castKey { // Set/Type(key)
+			if hasKey {
+				return notFound("no resource at %s", rel)
+			}
+			keyText, hasKey = key, true
+		}
+		if set, err = s.cast(set, typeName); err != nil {
+			return err
+		}
+		segs = append(segs[:1:1], segs[2:]...)
 	}
 	if q.apply != nil {
 		if hasKey || len(segs) != 1 || r.Method == http.MethodPost {
@@ -211,7 +241,16 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return err
 			}
-			return s.serveCollection(w, r, q, p, nil, set.name+p.contextSelect(), false)
+			return s.serveCollection(w, r, q, p, nil, set.contextName()+p.contextSelect(), false)
+		case len(segs) == 2 && segs[1] == "$ref":
+			if err := allow(w, r, false); err != nil {
+				return err
+			}
+			p, err := newPlan(set, q)
+			if err != nil {
+				return err
+			}
+			return s.serveCollection(w, r, q, p, nil, "Collection($ref)", true)
 		case len(segs) == 2 && segs[1] == "$count":
 			if err := allow(w, r, false); err != nil {
 				return err
@@ -261,6 +300,9 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 	if nav == nil {
 		return notFound("%s has no property %s", set.name, member)
 	}
+	if len(rest) > 0 && strings.Contains(rest[0], ".") {
+		return notImplemented("type-cast segments after a navigation property are not supported: cast on the target's own set")
+	}
 	switch {
 	case len(rest) == 0:
 		return s.serveNavigation(w, r, q, set, key, nav, false)
@@ -277,6 +319,58 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 		return s.serveCount(w, r, p, fkEquals(nav.FK, key))
 	}
 	return notFound("no resource at %s", rel)
+}
+
+// unsupportedResources are resources of the protocol the service does not
+// serve: 501, not 404.
+var unsupportedResources = map[string]bool{"$batch": true, "$crossjoin": true, "$all": true, "$root": true, "$query": true,
+	"$entity": true} // $entity alone is served; /$entity/Type is not
+
+// cast resolves a type-cast segment on set: set itself for its own type, the
+// subtype's entities for a derived type (the rows the subtype's own set
+// serves, named as set), 404 for an unknown or unrelated type.
+func (s *Service) cast(set *entitySet, typeName string) (*entitySet, error) {
+	t := s.schema.typeNamed(typeName)
+	if t == nil || !t.derivesFrom(set.typ) {
+		return nil, notFound("%s has no entities of type %s", set.name, typeName)
+	}
+	if t == set.typ {
+		return set, nil
+	}
+	sub := set.subtypeSet(t)
+	if sub == nil {
+		return nil, notImplemented("the type cast to %s is not supported on %s: no entity set serves that type", typeName, set.name)
+	}
+	c := *set
+	c.typ, c.cast = t, typeName
+	c.where = sub.where
+	if set.where != "" {
+		c.where = "(" + set.where + ") AND (" + sub.where + ")"
+	}
+	return &c, nil
+}
+
+// resolveID reads the $id of /$entity?$id=...: an entity's URL, absolute
+// (as @odata.id writes it) or relative to the service root.
+func (s *Service) resolveID(id string) (*entitySet, string, error) {
+	if id == "" {
+		return nil, "", badRequest("$id", "/$entity needs $id=<entity URL>")
+	}
+	rel := id
+	if i := strings.Index(rel, s.opts.Prefix+"/"); i >= 0 {
+		rel = rel[i+len(s.opts.Prefix)+1:]
+	}
+	rel = strings.TrimPrefix(strings.TrimPrefix(rel, "../"), "/")
+	name, keyText, hasKey, err := splitKey(rel)
+	if err != nil || !hasKey || strings.Contains(name, "/") {
+		return nil, "", badRequest("$id", "$id %q is not the URL of an entity (Set(key))", id)
+	}
+	set := s.schema.sets[name]
+	if set == nil {
+		return nil, "", notFound("unknown entity set %s", name)
+	}
+	key, err := parseKey(keyText, set)
+	return set, key, err
 }
 
 // allow answers 405 with the resource's true Allow header for a method the

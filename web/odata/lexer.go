@@ -25,12 +25,13 @@ const (
 	tokSlash
 	tokColon
 	tokMinus
+	tokAlias // @p, a parameter alias
 )
 
 var tokenNames = map[tokenKind]string{
 	tokEOF: "end of input", tokIdent: "identifier", tokString: "string", tokInt: "integer",
 	tokDecimal: "decimal", tokDate: "date", tokDateTime: "date-time", tokGuid: "guid",
-	tokLParen: "'('", tokRParen: "')'", tokComma: "','", tokSlash: "'/'", tokColon: "':'", tokMinus: "'-'",
+	tokLParen: "'('", tokRParen: "')'", tokComma: "','", tokSlash: "'/'", tokColon: "':'", tokMinus: "'-'", tokAlias: "parameter alias",
 }
 
 func (k tokenKind) String() string { return tokenNames[k] }
@@ -89,10 +90,16 @@ func lex(src string) ([]token, error) {
 			}
 			toks = append(toks, token{kind: kind, pos: i, text: src[i : i+n]})
 			i += n
-		case isIdentStart(c) || c == '$':
+		case c == '@' && i+1 < len(src) && isIdentStart(src[i+1]):
 			i++
 			for i < len(src) && isIdentByte(src[i]) {
 				i++
+			}
+			toks = append(toks, token{kind: tokAlias, pos: start, text: src[start:i]})
+		case isIdentStart(c) || c == '$':
+			i++
+			for i < len(src) && (isIdentByte(src[i]) || src[i] == '.' && i+1 < len(src) && isIdentStart(src[i+1])) {
+				i++ // a dot inside a word joins a qualified name: Datastore.Phase.ActivityInvoice, Edm.String
 			}
 			word := src[start:i]
 			// Legacy typed literals: guid'...'.

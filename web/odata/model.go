@@ -221,6 +221,7 @@ type navProp struct {
 
 type entitySet struct {
 	schema *schema
+	cast   string // the type-cast segment this set was narrowed by, if any
 	decl   *EntitySet
 	name   string
 	typ    *entityType
@@ -229,7 +230,37 @@ type entitySet struct {
 	key    *Property
 }
 
+// typeNamed finds an entity type by its name in a URL: as declared
+// ("Pipeline", "Datastore.Phase") or qualified as CSDL writes it
+// ("Phaseboard.Pipeline").
+func (s *schema) typeNamed(name string) *entityType {
+	if t := s.types[name]; t != nil {
+		return t
+	}
+	return s.types[strings.TrimPrefix(name, s.model.Namespace+".")]
+}
+
 func (s *entitySet) writable() bool { return s.decl.Writer != nil }
+
+// contextName is the set as a context URL names it: "Set" or "Set/Type".
+func (s *entitySet) contextName() string {
+	if s.cast != "" {
+		return s.name + "/" + s.cast
+	}
+	return s.name
+}
+
+// subtypeSet is the set that serves subtype t from s's table with a
+// condition telling its rows apart (Datastore_Phase_ActivityInvoice for
+// Datastore_Phase and Datastore.Phase.ActivityInvoice), or nil.
+func (s *entitySet) subtypeSet(t *entityType) *entitySet {
+	for _, es := range s.schema.setOrder {
+		if es.typ == t && es.table == s.table && es.where != "" {
+			return es
+		}
+	}
+	return nil
+}
 
 func (t *entityType) prop(name string) *Property { return t.propByNm[name] }
 func (t *entityType) nav(name string) *navProp   { return t.navByNm[name] }

@@ -43,6 +43,15 @@ var functionArity = map[string][2]int{
 	"indexof": {2, 2}, "substring": {2, 3}, "concat": {2, 2},
 	"year": {1, 1}, "month": {1, 1}, "day": {1, 1}, "hour": {1, 1}, "minute": {1, 1}, "second": {1, 1},
 	"date": {1, 1}, "now": {0, 0}, "round": {1, 1}, "floor": {1, 1}, "ceiling": {1, 1},
+	"isof": {1, 2}, "cast": {1, 2},
+}
+
+// unsupportedFunctions are canonical functions of the specification that the
+// service knows but does not implement: they answer 501, not 400.
+var unsupportedFunctions = map[string]bool{
+	"fractionalseconds": true, "totaloffsetminutes": true, "totalseconds": true, "maxdatetime": true,
+	"mindatetime": true, "time": true, "matchespattern": true, "hassubset": true, "hassubsequence": true,
+	"case": true, "geo.distance": true, "geo.intersects": true, "geo.length": true,
 }
 
 type parser struct {
@@ -51,7 +60,14 @@ type parser struct {
 	depth int
 	nodes int
 	vars  []string // lambda variables in scope
+	// aliases are the request's parameter aliases (@p=value); nil inside an
+	// alias's own value, which may not use another alias.
+	aliases aliases
 }
+
+// aliases maps a parameter alias ("@p") to its value, as the query string
+// gives them.
+type aliases map[string]string
 
 // bailout carries a *syntaxError through panics inside the parser; parse
 // recovers it. Any other panic is turned into an error too, so that none ever
@@ -111,7 +127,7 @@ func (p *parser) countNode(pos int) {
 
 // runParser runs fn with the recovery that turns parse failures (and any
 // unexpected panic) into an error.
-func runParser(src string, fn func(p *parser)) (err error) {
+func runParser(src string, al aliases, fn func(p *parser)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if b, ok := r.(bailout); ok {
@@ -125,16 +141,22 @@ func runParser(src string, fn func(p *parser)) (err error) {
 	if lexErr != nil {
 		return lexErr
 	}
-	fn(&parser{toks: toks})
+	fn(&parser{toks: toks, aliases: al})
 	return nil
 }
 
-// parseFilter parses a $filter expression.
-func parseFilter(src string) (n node, err error) {
+// parseFilter parses a $filter expression without parameter aliases.
+func parseFilter(src string) (n node, err error) { return parseFilterWith(src, aliases{}) }
+
+// parseFilterWith parses a $filter expression whose parameter aliases are
+// al. An alias is replaced by its parsed value, so the tree (and its printed
+// form) holds no aliases; an alias the request does not give is null, as the
+// specification says.
+func parseFilterWith(src string, al aliases) (n node, err error) {
 	if len(src) > maxFilterLength {
 		return nil, &syntaxError{Pos: maxFilterLength, Msg: fmt.Sprintf("filter longer than %d bytes", maxFilterLength)}
 	}
-	err = runParser(src, func(p *parser) {
+	err = runParser(src, al, func(p *parser) {
 		if p.peek().kind == tokEOF {
 			p.errorf(0, "empty expression")
 		}
@@ -237,6 +259,8 @@ func (p *parser) primary() node {
 		return &literal{pos: t.pos, kind: litDateTime, text: strings.Replace(t.text, " ", "+", 1)}
 	case tokGuid:
 		return &literal{pos: t.pos, kind: litGuid, text: strings.ToLower(t.text)}
+	case tokAlias:
+		return p.alias(t)
 	case tokIdent:
 		switch t.text {
 		case "true", "false":
@@ -261,9 +285,33 @@ func canonicalNumber(text string) string {
 	return text
 }
 
+// alias parses the value of the parameter alias t where it is used.
+func (p *parser) alias(t token) node {
+	if p.aliases == nil {
+		p.errorf(t.pos, "the value of a parameter alias cannot use another alias (%s)", t.text)
+	}
+	value, ok := p.aliases[t.text]
+	if !ok {
+		return &literal{pos: t.pos, kind: litNull, text: "null"}
+	}
+	n, err := parseFilterWith(value, nil)
+	if err != nil {
+		se, _ := err.(*syntaxError)
+		if se == nil {
+			se = &syntaxError{Msg: err.Error()}
+		}
+		p.errorf(t.pos, "in the value of %s: %s (at position %d of it)", t.text, se.Msg, se.Pos)
+	}
+	p.countNode(t.pos)
+	return n
+}
+
 func (p *parser) call(name token) node {
 	arity, ok := functionArity[name.text]
 	if !ok {
+		if unsupportedFunctions[strings.ToLower(name.text)] {
+			panic(bailout{&syntaxError{Pos: name.pos, Msg: fmt.Sprintf("the function %s is not supported", name.text), unsupported: true}})
+		}
 		p.errorf(name.pos, "unknown function %q", name.text)
 	}
 	p.expect(tokLParen)
@@ -367,7 +415,7 @@ func parseOrderBy(src string) (items []orderItem, err error) {
 	if len(src) > maxFilterLength {
 		return nil, &syntaxError{Pos: maxFilterLength, Msg: "$orderby too long"}
 	}
-	err = runParser(src, func(p *parser) {
+	err = runParser(src, nil, func(p *parser) {
 		for {
 			t := p.expect(tokIdent)
 			item := orderItem{path: []string{t.text}}

@@ -40,6 +40,10 @@ func TestParseFilterPrints(t *testing.T) {
 		{"Number eq '2026-00001'", "(Number eq '2026-00001')"},
 		{"  Name   eq\t'x'  ", "(Name eq 'x')"},
 		{"(((a)))", "a"},
+		{"ProductLines/$count gt 1", "(ProductLines/$count gt 1)"},
+		{"isof(Datastore.Phase.ActivityInvoice)", "isof(Datastore.Phase.ActivityInvoice)"},
+		{"cast(Amount, Edm.Int64) eq 5L", "(cast(Amount,Edm.Int64) eq 5L)"},
+		{"Amount gt @missing", "(Amount gt null)"},
 	}
 	for _, tt := range tests {
 		n, err := parseFilter(tt.in)
@@ -114,7 +118,7 @@ func TestParseOrderBy(t *testing.T) {
 }
 
 func TestParseExpand(t *testing.T) {
-	items, err := parseExpand("Phase($select=ID,Name),Relationship($select=Name;$expand=Contact($select=ID)),ProductLines($filter=Amount gt 1;$orderby=Amount desc;$top=2;$skip=1;$count=true)", 1)
+	items, err := parseExpand("Phase($select=ID,Name),Relationship($select=Name;$expand=Contact($select=ID)),ProductLines($filter=Amount gt 1;$orderby=Amount desc;$top=2;$skip=1;$count=true)", 1, aliases{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +134,7 @@ func TestParseExpand(t *testing.T) {
 		t.Errorf("ProductLines options wrong: %+v", pl)
 	}
 	for _, bad := range []string{"A($expand=B($expand=C($expand=D)))", "A(", "A($select=)", "A($foo=1)", "A(x)", "1A", "A($skiptoken=x)"} {
-		if _, err := parseExpand(bad, 1); err == nil {
+		if _, err := parseExpand(bad, 1, aliases{}); err == nil {
 			t.Errorf("parseExpand(%q): no error", bad)
 		}
 	}
@@ -191,6 +195,28 @@ func TestNumberSuffixes(t *testing.T) {
 	for _, bad := range []string{"Amount gt 1.5L", "Amount gt 20DD", "Amount gt 20Dx", "Amount gt 20X"} {
 		if _, err := parseFilter(bad); err == nil {
 			t.Errorf("parseFilter(%q): no error", bad)
+		}
+	}
+}
+
+func TestParameterAliases(t *testing.T) {
+	al := aliases{"@p": "100", "@s": "'it''s'", "@e": "Amount add 1", "@bad": "(", "@nested": "@p"}
+	for in, want := range map[string]string{
+		"Amount gt @p":                   "(Amount gt 100)",
+		"Subject eq @s or Name eq @s":    "((Subject eq 'it''s') or (Name eq 'it''s'))",
+		"@e mul 2 gt @p":                 "(((Amount add 1) mul 2) gt 100)",
+		"Amount eq @unknown":             "(Amount eq null)",
+		"contains(Subject,@s)":           "contains(Subject,'it''s')",
+		"ProductLines/any(p: p/A gt @p)": "ProductLines/any(p:(p/A gt 100))",
+	} {
+		n, err := parseFilterWith(in, al)
+		if err != nil || n.String() != want {
+			t.Errorf("parseFilterWith(%q) = %v, %v; want %s", in, n, err, want)
+		}
+	}
+	for in, want := range map[string]string{"Amount gt @bad": "in the value of @bad", "Amount gt @nested": "cannot use another alias"} {
+		if _, err := parseFilterWith(in, al); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("parseFilterWith(%q): %v, want %q", in, err, want)
 		}
 	}
 }

@@ -47,7 +47,7 @@ func newPlan(set *entitySet, q *queryOptions) (*plan, error) {
 			}
 		}
 	}
-	for _, ex := range q.expand {
+	for _, ex := range expandItems(t, q.expand) {
 		nav := t.nav(ex.nav)
 		if nav == nil {
 			if t.prop(ex.nav) != nil {
@@ -59,6 +59,14 @@ func newPlan(set *entitySet, q *queryOptions) (*plan, error) {
 		if !nav.Many && (o.top >= 0 || o.skip > 0 || o.orderBy != nil || o.count) {
 			return nil, badRequest("$expand", "$top, $skip, $orderby and $count are not allowed when expanding the single-valued %s", ex.nav)
 		}
+		if o.levels > 1 {
+			// Nav($levels=n) is Nav($expand=Nav(... n deep)): only for a
+			// navigation that leads back to a type that has it.
+			if nav.target.typ.nav(nav.Name) == nil {
+				return nil, badRequest("$expand", "$levels applies to a recursive navigation property; %s of %s is not", nav.Name, set.name)
+			}
+			o = levelled(nav.Name, o)
+		}
 		child, err := newPlan(nav.target, o)
 		if err != nil {
 			return nil, err
@@ -66,6 +74,33 @@ func newPlan(set *entitySet, q *queryOptions) (*plan, error) {
 		p.expands = append(p.expands, &expandPlan{nav: nav, plan: child, count: o.count})
 	}
 	return p, nil
+}
+
+// levelled is o for one level of Nav($levels=n): o's own options, plus Nav
+// expanded again with them and one level less.
+func levelled(nav string, o *queryOptions) *queryOptions {
+	inner := *o
+	inner.levels = o.levels - 1
+	out := *o
+	out.levels = 0
+	out.expand = append(append([]*expandItem{}, o.expand...), &expandItem{nav: nav, opts: &inner})
+	return &out
+}
+
+// expandItems resolves $expand=*: every navigation property of t, each
+// with the options given to the star.
+func expandItems(t *entityType, items []*expandItem) []*expandItem {
+	var out []*expandItem
+	for _, it := range items {
+		if it.nav != "*" {
+			out = append(out, it)
+			continue
+		}
+		for _, nav := range t.navs {
+			out = append(out, &expandItem{nav: nav.Name, opts: it.opts})
+		}
+	}
+	return out
 }
 
 // contextSelect renders the select list of a context URL ("(ID,Name,Phase())")

@@ -27,6 +27,9 @@ type queryOptions struct {
 	skipToken string
 	format    string
 	out       *output // top level only: how the JSON answer is written
+	aliases   aliases // the request's parameter aliases, shared by nested options
+	levels    int     // $levels inside $expand: how deep to repeat the navigation (0: once)
+	id        string  // $id of /$entity
 }
 
 type expandItem struct {
@@ -34,7 +37,7 @@ type expandItem struct {
 	opts *queryOptions
 }
 
-func newQueryOptions() *queryOptions { return &queryOptions{top: -1} }
+func newQueryOptions() *queryOptions { return &queryOptions{top: -1, aliases: aliases{}} }
 
 // systemOptions are the system query options of OData 4.01, supported or not
 // (those the service does not support answer 501 in set).
@@ -64,10 +67,21 @@ func optionName(name string) string {
 // are ignored; an option given twice (in any spelling) is a 400.
 func parseQuery(values url.Values) (*queryOptions, error) {
 	q := newQueryOptions()
+	for name, vals := range values {
+		if strings.HasPrefix(name, "@") {
+			if !identRE.MatchString(name[1:]) {
+				return nil, badRequest(name, "invalid parameter alias name %q", name)
+			}
+			if len(vals) > 1 {
+				return nil, badRequest(name, "parameter alias %s given more than once", name)
+			}
+			q.aliases[name] = vals[0]
+		}
+	}
 	seen := map[string]string{}
 	for name, vals := range values {
 		option := optionName(name)
-		if option == "" || strings.HasPrefix(option, "@") {
+		if option == "" {
 			continue
 		}
 		if other, dup := seen[option]; dup || len(vals) > 1 {
@@ -89,13 +103,18 @@ func parseQuery(values url.Values) (*queryOptions, error) {
 func (q *queryOptions) set(name, value string, depth int, topLevel bool) error {
 	wrap := func(err error) error {
 		if se, ok := err.(*syntaxError); ok {
+			if se.unsupported {
+				e := notImplemented("%s: %s", name, se.Error())
+				e.Target = name
+				return e
+			}
 			return badRequest(name, "invalid %s: %s", name, se.Error())
 		}
 		return err
 	}
 	switch name {
 	case "$filter":
-		n, err := parseFilter(value)
+		n, err := parseFilterWith(value, q.aliases)
 		if err != nil {
 			return wrap(err)
 		}
@@ -113,12 +132,15 @@ func (q *queryOptions) set(name, value string, depth int, topLevel bool) error {
 		}
 		q.selects = sel
 	case "$expand":
-		items, err := parseExpand(value, depth+1)
+		items, err := parseExpand(value, depth+1, q.aliases)
 		if err != nil {
 			return wrap(err)
 		}
 		q.expand = items
 	case "$top", "$skip":
+		if v, ok := q.aliases[strings.TrimSpace(value)]; ok {
+			value = v // $top=@n&@n=10
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(value))
 		if err != nil || n < 0 || n > math.MaxInt32 {
 			return badRequest(name, "%s must be a non-negative integer below 2^31", name)
@@ -151,14 +173,32 @@ func (q *queryOptions) set(name, value string, depth int, topLevel bool) error {
 		if !topLevel {
 			return notImplemented("$apply is not supported inside $expand")
 		}
-		a, err := parseApply(value)
+		a, err := parseApplyWith(value, q.aliases)
 		if err != nil {
 			return wrap(err)
 		}
 		q.apply = a
 	case "$search", "$compute":
 		return notImplemented("the query option %s is not supported", name)
-	case "$levels", "$index", "$schemaversion", "$deltatoken":
+	case "$levels":
+		if topLevel {
+			return notImplemented("$levels is only supported inside $expand (Nav($levels=2))")
+		}
+		if strings.TrimSpace(value) == "max" {
+			q.levels = maxExpandDepth
+			break
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(value))
+		if err != nil || n < 1 {
+			return badRequest(name, "$levels must be a positive integer or max")
+		}
+		q.levels = min(n, maxExpandDepth)
+	case "$id":
+		if !topLevel {
+			return badRequest(name, "$id is not allowed inside $expand")
+		}
+		q.id = value
+	case "$index", "$schemaversion", "$deltatoken":
 		return notImplemented("the query option %s is not supported", name)
 	default:
 		return badRequest(name, "unknown query option %s", name)
@@ -241,7 +281,7 @@ func parseSelect(src string) ([]string, error) {
 }
 
 // parseExpand parses "Phase($select=ID,Name),Relationship($select=Name;$expand=Contact)".
-func parseExpand(src string, depth int) ([]*expandItem, error) {
+func parseExpand(src string, depth int, al aliases) ([]*expandItem, error) {
 	if depth > maxExpandDepth {
 		return nil, &syntaxError{Pos: 0, Msg: fmt.Sprintf("$expand nested deeper than %d levels", maxExpandDepth)}
 	}
@@ -262,10 +302,14 @@ func parseExpand(src string, depth int) ([]*expandItem, error) {
 			}
 			rest = rest[1 : len(rest)-1]
 		}
-		if !identRE.MatchString(name) {
+		switch {
+		case name == "*/$ref" || strings.HasSuffix(name, "/$ref"):
+			return nil, notImplemented("$expand with $ref is not supported: expand the entities")
+		case name != "*" && !identRE.MatchString(name):
 			return nil, &syntaxError{Pos: start, Msg: fmt.Sprintf("invalid navigation property %q in $expand", name)}
 		}
 		item := &expandItem{nav: name, opts: newQueryOptions()}
+		item.opts.aliases = al
 		if rest != "" {
 			for _, opt := range splitTopLevel(rest, ';') {
 				o := strings.TrimSpace(opt.text)

@@ -26,6 +26,10 @@ var trickyFilters = []string{
 	"Amount gt 99999999999999999999", "Quantity gt 9223372036854775807", "Quantity gt -9223372036854775808",
 	"Probability eq 1e308", "Amount eq -0.0", "Subject eq ''", "contains(Subject,'%')", "contains(Subject,'\\')", "contains(Subject,'_')",
 	"Subject eq 'ünïcödé ✓'", "Subject in ('a')", "_Name eq '2026-00001 Website relaunch'",
+	// Syntax of issue 12: suffixes, Nav/$count, isof, cast.
+	"Amount gt 20D and Quantity lt 5L and Probability ge 0.5F and Amount ne 1.5M", "ProductLines/$count ge 0",
+	"ProductLines/any(p: p/Opportunity/ProductLines/$count gt 1)", "cast(Amount, Edm.String) ne 'x'", "cast(Quantity, Edm.Double) gt 0.5",
+	"isof(Amount, Edm.Double)", "isof(Activity.SalesOpportunity)", "isof($it, 'Activity.SalesOpportunity')", "not isof(Pipeline)",
 }
 
 // hostileInputs are what an attacker or a broken client sends, in the style of the OData ABNF
@@ -82,6 +86,9 @@ func fuzzSeeds() []string {
 		"filter(IsClosed eq false)/groupby((Phase/Name,Pipeline/Name),aggregate(Amount with average as A))", "compute(A as B)",
 		"groupby((Subject))", "filter(Subject eq '\x00')/aggregate($count as N)", "aggregate(Amount with sum as " + strings.Repeat("A", 300) + ")",
 		"groupby((" + strings.Repeat("Phase/", 40) + "Name))", "filter(" + strings.Repeat("(", 120) + "true" + strings.Repeat(")", 120) + ")",
+		"Amount gt @p", "@p", "isof(@p)", "cast(Amount, @t)", "ProductLines/$count/$count eq 1", "$count eq 1", "ProductLines/$count/any()",
+		"Amount gt 5LL", "Amount gt 1.5L", "isof(Datastore.Phase.)", "cast(Subject, Edm.Boolean)", "fractionalseconds(CreationDate) eq 0",
+		"Datastore.Phase.ActivityInvoice/Name eq 'x'", "isof(" + strings.Repeat("A.", 200) + "B)",
 	}
 	seeds = append(seeds, trickyFilters...)
 	return append(seeds, hostileInputs...)

@@ -307,6 +307,7 @@ type resolved struct {
 	prop  *Property
 	nav   *navProp
 	from  *scope // the scope whose FROM holds the joins
+	count bool   // Nav/$count: the number of entities nav leads to
 }
 
 // walk resolves a path: a leading lambda variable, then N:1 navigation
@@ -344,7 +345,10 @@ func (c *compiler) walk(sc *scope, n node, segs []string) resolved {
 			return resolved{alias: alias, typ: t, nav: nav, from: start}
 		}
 		if nav.Many {
-			c.fail(n, "%s is a collection: use %s/any(...) or %s/all(...)", seg, seg, seg)
+			if i == len(segs)-2 && segs[i+1] == "$count" {
+				return resolved{alias: alias, typ: t, nav: nav, from: start, count: true}
+			}
+			c.fail(n, "%s is a collection: use %s/any(...), %s/all(...) or %s/$count", seg, seg, seg, seg)
 		}
 		pathKey += "/" + seg
 		a, ok := start.joinAlias[pathKey]
@@ -373,6 +377,9 @@ func (c *compiler) member(sc *scope, n *memberExpr) typed {
 		return v
 	}
 	r := c.walk(sc, n, n.segments)
+	if r.count {
+		return typed{c.navCount(sc, r), EdmInt64, false}
+	}
 	if r.nav != nil {
 		if r.nav.Many {
 			c.fail(n, "%s is a collection: use %s/any(...)", r.nav.Name, r.nav.Name)
@@ -576,14 +583,115 @@ func (c *compiler) call(sc *scope, n *callExpr) typed {
 		return typed{"floor(" + arg(0, EdmDouble).sql + ")", EdmDouble, false}
 	case "ceiling":
 		return typed{"ceiling(" + arg(0, EdmDouble).sql + ")", EdmDouble, false}
+	case "isof":
+		return c.isOf(sc, n)
+	case "cast":
+		if len(n.args) == 1 {
+			panic(compileError{notImplemented("cast with one argument (casting the entity itself) is not supported")})
+		}
+		name := c.typeArg(n.args[1])
+		x := c.value(sc, n.args[0], "")
+		to := EdmType(name)
+		if to == EdmDecimal {
+			to = EdmDouble
+		}
+		switch to {
+		case EdmString, EdmInt32, EdmInt64, EdmDouble:
+		default:
+			if !strings.HasPrefix(name, "Edm.") {
+				panic(compileError{notImplemented("cast to the entity type %s is not supported: use the type-cast segment /%s", name, name)})
+			}
+			panic(compileError{notImplemented("cast to %s is not supported (supported: Edm.String, Edm.Int32, Edm.Int64, Edm.Double, Edm.Decimal)", name)})
+		}
+		if x.typ == "" {
+			return typed{"NULL", to, false}
+		}
+		return typed{d.cast(x.sql, to), to, false}
 	}
 	c.fail(n, "unknown function %s", n.name)
 	return typed{}
 }
 
+// EdmDecimal is only understood in cast(): Phaseboard's numbers are doubles.
+const EdmDecimal EdmType = "Edm.Decimal"
+
+// typeArg reads the type name argument of isof and cast: a qualified name
+// (Datastore.Phase.ActivityInvoice, Edm.String) or, as older clients send
+// it, a string literal.
+func (c *compiler) typeArg(n node) string {
+	switch x := n.(type) {
+	case *memberExpr:
+		if len(x.segments) == 1 {
+			return x.segments[0]
+		}
+	case *literal:
+		if x.kind == litString && qualifiedRE.MatchString(x.text) {
+			return x.text
+		}
+	}
+	c.fail(n, "expected a qualified type name such as Edm.String")
+	return ""
+}
+
+// isOf compiles isof(Type), isof($it, Type) (the entity is of Type: its set's
+// type derives from Type, or its row matches the condition of the set that
+// serves the subtype) and isof(expr, Edm.Type) (the static type of a value).
+func (c *compiler) isOf(sc *scope, n *callExpr) typed {
+	if c.cols != nil {
+		c.fail(n, "isof cannot be used on an aggregated result")
+	}
+	name := c.typeArg(n.args[len(n.args)-1])
+	ent := sc.root()
+	if len(n.args) == 2 {
+		m, ok := n.args[0].(*memberExpr)
+		isEntity := ok && len(m.segments) == 1 && m.segments[0] == "$it"
+		for s := sc; ok && !isEntity && s != nil; s = s.parent {
+			if s.variable != "" && s.variable == m.segments[0] && len(m.segments) == 1 {
+				isEntity, ent = true, s
+			}
+		}
+		if !isEntity {
+			v := c.value(sc, n.args[0], "")
+			if v.typ == EdmType(name) || name == string(EdmDecimal) && v.typ == EdmDouble {
+				return typed{"(" + v.sql + " IS NOT NULL)", EdmBoolean, false}
+			}
+			return typed{"FALSE", EdmBoolean, false}
+		}
+	}
+	t := ent.set.schema.typeNamed(name)
+	if t == nil {
+		if strings.HasPrefix(name, "Edm.") {
+			return typed{"FALSE", EdmBoolean, false} // an entity is never of a primitive type
+		}
+		c.fail(n, "unknown type %s", name)
+	}
+	switch {
+	case ent.set.typ.derivesFrom(t):
+		return typed{"TRUE", EdmBoolean, false}
+	case !t.derivesFrom(ent.set.typ):
+		return typed{"FALSE", EdmBoolean, false}
+	}
+	sub := ent.set.subtypeSet(t)
+	if sub == nil {
+		panic(compileError{notImplemented("isof(%s) is not supported on %s: no entity set serves that type", name, ent.set.name)})
+	}
+	return typed{"(" + qualify(sub.where, ent.alias) + ")", EdmBoolean, false}
+}
+
 // escapeLike escapes LIKE wildcards so that a user's % and _ match literally.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// navCount compiles Nav/$count: a correlated COUNT over the 1:N target.
+func (c *compiler) navCount(sc *scope, r resolved) string {
+	target := r.nav.target
+	sub := newScope(target, c.b.newAlias("s"), sc, "")
+	conds := []string{sub.alias + "." + r.nav.FK + " = " + qualify(r.typ.key.SQL, r.alias)}
+	if w := sub.setWhere(c.b); w != "" {
+		conds = append(conds, w)
+	}
+	return "(SELECT COUNT(*) FROM " + sub.from() + " WHERE " + strings.Join(conds, " AND ") + ")"
 }
 
 // lambda compiles Nav/any(v: cond) to EXISTS and Nav/all(v: cond) to NOT
@@ -621,6 +729,10 @@ func compileOrderBy(b *sqlBuilder, sc *scope, items []orderItem) (out []orderExp
 	c := &compiler{b: b, option: "$orderby"}
 	for _, it := range items {
 		r := c.walk(sc, nil, it.path)
+		if r.count {
+			out = append(out, orderExpr{sql: c.navCount(sc, r), typ: EdmInt64, desc: it.desc, name: strings.Join(it.path, "/")})
+			continue
+		}
 		if r.prop == nil {
 			panic(compileError{badRequest("$orderby", "%s is not a property", strings.Join(it.path, "/"))})
 		}
