@@ -225,10 +225,12 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 		return "EXISTS (SELECT 1 FROM activities va WHERE va.id = t.activity_id AND " + cond + ")", args
 	}
 
+	// $search looks in an activity's subject, number, customer and contact names.
+	activitySearch := []string{"Subject", "Number", "Relationship/Name", "Contact/_Name"}
 	sets := []odata.EntitySet{
 		{Name: odataSetPhase, Type: odataPhaseType, Table: "phases"},
 		// ETag: activities.version, bumped on every write (If-Match, @odata.etag).
-		{Name: odataSetActivity, Type: "Activity", Table: "activities", ETag: "t.version", Restrict: ownActivities},
+		{Name: odataSetActivity, Type: "Activity", Table: "activities", ETag: "t.version", Restrict: ownActivities, Search: activitySearch},
 	}
 	for _, k := range models.Kinds {
 		// The kind's phases: a subtype of Datastore.Phase over the phases table.
@@ -245,7 +247,7 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 		}
 		types = append(types, kind)
 		sets = append(sets, odata.EntitySet{Name: odataSetName(k.Type), Type: k.Type, Table: "activities",
-			Where: "t.type = '" + k.Type + "'", ETag: "t.version", Restrict: ownActivities})
+			Where: "t.type = '" + k.Type + "'", ETag: "t.version", Restrict: ownActivities, Search: activitySearch})
 	}
 	sets = append(sets,
 		odata.EntitySet{Name: odataSetPipeline, Type: models.TypePipeline, Table: "pipelines"},

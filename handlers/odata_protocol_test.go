@@ -115,6 +115,11 @@ func TestODataProtocol(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.ids["{plus}"] = plus.ID.String()
+			var contact models.Contact
+			if err := e.srv.store.DB.Where("id = ?", e.ids["{contact}"]).Take(&contact).Error; err != nil {
+				t.Fatal(err)
+			}
+			e.ids["{contact.name}"] = contact.FirstName + " " + contact.LastName
 			for _, c := range odataProtocolCases {
 				t.Run(c.name, func(t *testing.T) {
 					runODataCase(t, e, c)
@@ -351,4 +356,20 @@ var odataProtocolCases = []odataCase{
 	{name: "501: $index", path: "/v1/odata/Activity_SalesOpportunity?$index=1", status: 501},
 	{name: "501: cast after a navigation", path: "/v1/odata/Pipeline({pipeline})/Phases/Datastore.Phase.ActivityInvoice", status: 501},
 	{name: "400: an unknown function stays a 400", path: "/v1/odata/Activity_SalesOpportunity?$filter=frobnicate(Subject)", status: 400},
+
+	// $search: real boolean semantics over subject, number, customer and contact names.
+	{name: "search: a customer name", path: "/v1/odata/Activity_SalesOpportunity?$search=acme&$select=Subject&$count=true", status: 200, values: "Subject: Alpha CRM rollout", has: []string{`"@odata.count":1,`}},
+	{name: "search: a contact's name as a phrase", path: "/v1/odata/Activity_SalesOpportunity?$search=\"{contact.name}\"&$select=Subject", status: 200, values: "Subject: Alpha CRM rollout"},
+	{name: "search: a number", path: "/v1/odata/Activity_SalesOpportunity?$search={bravo.number}&$select=Subject", status: 200, values: "Subject: Bravo renewal"},
+	{name: "search: two terms are AND", path: "/v1/odata/Activity_SalesOpportunity?$search=deal won&$select=Subject&$count=true", status: 200, values: "Subject: Echo won deal", has: []string{`"@odata.count":1,`}},
+	{name: "search: AND across fields", path: "/v1/odata/Activity_SalesOpportunity?$search=acme AND rollout&$select=Subject", status: 200, values: "Subject: Alpha CRM rollout"},
+	{name: "search: OR", path: "/v1/odata/Activity_SalesOpportunity?$search=renewal OR licence&$select=Subject&$orderby=Subject&$count=true", status: 200,
+		values: "Subject: Bravo renewal, Charlie licence", has: []string{`"@odata.count":2,`}},
+	{name: "search: NOT", path: "/v1/odata/Activity_SalesOpportunity?$search=NOT deal&$select=Subject&$orderby=Subject&$count=true", status: 200,
+		values: "Subject: Alpha CRM rollout, Bravo renewal, Charlie licence", has: []string{`"@odata.count":3,`}},
+	{name: "search: NOT with a phrase and parentheses", path: "/v1/odata/Activity_SalesOpportunity?$search=(deal OR renewal) NOT \"won deal\"&$select=Subject&$orderby=Subject", status: 200,
+		values: "Subject: Bolt+Nut deal, Bravo renewal, Delta lost deal"},
+	{name: "search: $count", path: "/v1/odata/Activity_SalesOpportunity/$count?$search=deal", status: 200, exact: "3"},
+	{name: "search: on the Activity base set", path: "/v1/odata/Activity?$search=acme&$select=Subject", status: 200, values: "Subject: Alpha CRM rollout"},
+	{name: "search: malformed", path: "/v1/odata/Activity_SalesOpportunity?$search=deal AND", status: 400, has: []string{`"target":"$search"`}},
 }

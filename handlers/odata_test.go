@@ -417,7 +417,7 @@ var odataCases = []odataCase{
 	{name: "malformed filter names the position", path: "/v1/odata/Activity_SalesOpportunity?$filter=Amount gt (1", status: 400, has: []string{"position"}},
 	{name: "unterminated string", path: "/v1/odata/Activity_SalesOpportunity?$filter=Subject eq 'x", status: 400, has: []string{"position"}},
 	{name: "type mismatch", path: "/v1/odata/Activity_SalesOpportunity?$filter=Amount eq 'x'", status: 400, has: []string{"cannot compare"}},
-	{name: "$search is not implemented", path: "/v1/odata/Activity_SalesOpportunity?$search=acme", status: 501, has: []string{`"code":"NotImplemented"`}},
+	{name: "$search on a set without searchable properties", path: "/v1/odata/Datastore_Phase?$search=acme", status: 501, has: []string{`"code":"NotImplemented"`}},
 	{name: "unknown $ option", path: "/v1/odata/Activity_SalesOpportunity?$colour=red", status: 400},
 	{name: "POST to a read-only set", method: "POST", path: "/v1/odata/Datastore_Phase", status: 405, has: []string{`"code":"MethodNotAllowed"`}},
 	{name: "DELETE on a read-only set", method: "DELETE", path: "/v1/odata/Datastore_Phase({qual})", status: 405},

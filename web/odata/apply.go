@@ -293,6 +293,13 @@ func buildApply(b *sqlBuilder, set *entitySet, a *applyExpr, q *queryOptions, li
 	if w := sc.setWhere(b); w != "" {
 		where = append(where, w)
 	}
+	if q.search != nil {
+		cond, err := compileSearch(b, sc, q.search)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, cond) // $search narrows the input of the aggregation
+	}
 	var final node
 	for _, step := range a.steps {
 		if f, ok := step.(*filterStep); ok {

@@ -36,7 +36,7 @@ func (s *Service) pageSize(w http.ResponseWriter, r *http.Request) int {
 // shape identifies what a $skiptoken's values mean: the set, filter and order.
 func shape(p *plan, extra string) string {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%s\x00%v\x00%s", p.set.name, p.filter, p.orderBy, extra)
+	fmt.Fprintf(h, "%s\x00%s\x00%v\x00%v\x00%s", p.set.name, p.filter, p.search, p.orderBy, extra)
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 

@@ -67,7 +67,15 @@
 // $top and $skip. $filter also takes isof(Type), isof(expr, Edm.Type),
 // cast(expr, Edm.String|Int32|Int64|Double|Decimal) and Nav/$count (also
 // in $orderby). Unknown $-options are a 400; other options (access_token,
-// ...) are ignored. Features of the protocol the service does not implement
+// ...) are ignored.
+//
+// $search takes OData's search expressions (words, "phrases", NOT, AND or
+// juxtaposition, OR, parentheses) over the properties a set declares in
+// EntitySet.Search (paths to strings, N:1 navigation allowed): a term
+// matches an entity when any of them contains it, case-insensitively, and
+// the operators combine terms per entity (a NULL property contains nothing,
+// so NOT never drops a row for it); sets without Search answer 501.
+// Features of the protocol the service does not implement
 // ($batch, $crossjoin, $all, $index, canonical functions such as
 // fractionalseconds, $expand=Nav/$ref, writes to properties and links)
 // answer 501, never 404 or 400. As OData 4.01 allows, system query

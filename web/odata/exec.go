@@ -40,9 +40,9 @@ type selectSpec struct {
 	perGroup   bool // apply plan.top/skip per group with ROW_NUMBER
 }
 
-// buildSelect compiles the plan to one SELECT with bound arguments.
-func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
-	sc := newScope(p.set, "t", nil, "")
+// planWhere is the conditions every query of the plan shares: the set's own
+// (fixed and per-request), $filter and $search.
+func planWhere(b *sqlBuilder, sc *scope, p *plan) ([]string, error) {
 	var where []string
 	if w := sc.setWhere(b); w != "" {
 		where = append(where, w)
@@ -53,6 +53,23 @@ func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
 			return nil, err
 		}
 		where = append(where, cond)
+	}
+	if p.search != nil {
+		cond, err := compileSearch(b, sc, p.search)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, cond)
+	}
+	return where, nil
+}
+
+// buildSelect compiles the plan to one SELECT with bound arguments.
+func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
+	sc := newScope(p.set, "t", nil, "")
+	where, err := planWhere(b, sc, p)
+	if err != nil {
+		return nil, err
 	}
 	if spec.extraWhere != nil {
 		where = append(where, spec.extraWhere(b, sc))
@@ -173,16 +190,9 @@ func inList(b *sqlBuilder, expr string, keys []string) string {
 // buildCount compiles SELECT COUNT(*) with the plan's filter.
 func buildCount(b *sqlBuilder, p *plan, extraWhere func(*sqlBuilder, *scope) string, groupFK string, groupKeys []string) (string, error) {
 	sc := newScope(p.set, "t", nil, "")
-	var where []string
-	if w := sc.setWhere(b); w != "" {
-		where = append(where, w)
-	}
-	if p.filter != nil {
-		cond, err := compileFilter(b, sc, p.filter)
-		if err != nil {
-			return "", err
-		}
-		where = append(where, cond)
+	where, err := planWhere(b, sc, p)
+	if err != nil {
+		return "", err
 	}
 	if extraWhere != nil {
 		where = append(where, extraWhere(b, sc))

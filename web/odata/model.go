@@ -184,6 +184,10 @@ type EntitySet struct {
 	Writer   Writer
 	ETag     string
 	Restrict func(ctx context.Context) (cond string, args []any)
+	// Search lists the properties $search looks in: paths to Edm.String
+	// properties, through N:1 navigation ("Subject", "Relationship/Name").
+	// A set without them answers $search with 501.
+	Search []string
 }
 
 var (
@@ -406,6 +410,9 @@ func (m *Model) resolve() (*schema, error) {
 		keyName := es.decl.Key
 		if keyName == "" {
 			keyName = "ID"
+		}
+		if err := checkSearchPaths(es); err != nil {
+			return nil, err
 		}
 		es.key = es.typ.prop(keyName)
 		if es.key == nil {

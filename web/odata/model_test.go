@@ -57,7 +57,7 @@ func testModel() *Model {
 			{Name: "Datastore_Phase", Type: "Datastore.Phase", Table: "phases"},
 			{Name: "Datastore_Phase_ActivityInvoice", Type: "Datastore.Phase.ActivityInvoice", Table: "phases", Where: "t.type = 'Datastore.Phase.ActivityInvoice'"},
 			{Name: "Datastore_Phase_ActivitySalesOpportunity", Type: "Datastore.Phase.ActivitySalesOpportunity", Table: "phases", Where: "t.type = 'Datastore.Phase.ActivitySalesOpportunity'"},
-			{Name: "Activity_SalesOpportunity", Type: "Activity.SalesOpportunity", Table: "opportunities"},
+			{Name: "Activity_SalesOpportunity", Type: "Activity.SalesOpportunity", Table: "opportunities", Search: []string{"Subject", "Number", "Phase/Name"}},
 			{Name: "ProductLine", Type: "ProductLine", Table: "product_lines"},
 		},
 	}

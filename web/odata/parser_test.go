@@ -148,6 +148,14 @@ func FuzzParseFilter(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// The same input as a $search.
+		if n, err := parseSearch(s); err != nil {
+			if strings.Contains(err.Error(), "internal") {
+				t.Fatalf("internal error for $search %q: %v", s, err)
+			}
+		} else if again, err := parseSearch(n.String()); err != nil || again.String() != n.String() {
+			t.Fatalf("$search not a fixed point: %q -> %q -> %v %v", s, n, again, err)
+		}
 		// The same input as a $apply: never a panic, and printing is a fixed point.
 		if a, err := parseApply(s); err != nil {
 			if strings.Contains(err.Error(), "internal") {

@@ -10,6 +10,7 @@ type plan struct {
 	selects []string    // $select as given (nil: all), for the context URL
 	expands []*expandPlan
 	filter  node
+	search  searchNode
 	orderBy []orderItem
 	top     int // -1: no $top
 	skip    int
@@ -24,7 +25,7 @@ type expandPlan struct {
 
 // newPlan resolves q against set. Unknown names are 400s naming them.
 func newPlan(set *entitySet, q *queryOptions) (*plan, error) {
-	p := &plan{set: set, filter: q.filter, orderBy: q.orderBy, top: q.top, skip: q.skip, count: q.count, selects: q.selects}
+	p := &plan{set: set, filter: q.filter, search: q.search, orderBy: q.orderBy, top: q.top, skip: q.skip, count: q.count, selects: q.selects}
 	t := set.typ
 	if q.selects == nil {
 		p.props = t.props

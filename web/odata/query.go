@@ -17,6 +17,7 @@ const maxExpandDepth = 3
 type queryOptions struct {
 	filter    node
 	filterSrc string
+	search    searchNode
 	apply     *applyExpr // top level only
 	orderBy   []orderItem
 	selects   []string // nil means all properties
@@ -178,7 +179,13 @@ func (q *queryOptions) set(name, value string, depth int, topLevel bool) error {
 			return wrap(err)
 		}
 		q.apply = a
-	case "$search", "$compute":
+	case "$search":
+		n, err := parseSearch(value)
+		if err != nil {
+			return wrap(err)
+		}
+		q.search = n
+	case "$compute":
 		return notImplemented("the query option %s is not supported", name)
 	case "$levels":
 		if topLevel {
