@@ -372,4 +372,13 @@ var odataProtocolCases = []odataCase{
 	{name: "search: $count", path: "/v1/odata/Activity_SalesOpportunity/$count?$search=deal", status: 200, exact: "3"},
 	{name: "search: on the Activity base set", path: "/v1/odata/Activity?$search=acme&$select=Subject", status: 200, values: "Subject: Alpha CRM rollout"},
 	{name: "search: malformed", path: "/v1/odata/Activity_SalesOpportunity?$search=deal AND", status: 400, has: []string{`"target":"$search"`}},
+
+	// $compute: arithmetic and string functions, usable in $select, $filter and $orderby.
+	{name: "compute: arithmetic", path: "/v1/odata/Activity_SalesOpportunity?$compute=EstimatedAmount mul Probability div 100 as W&$select=Subject,W,WeightedAmount&$filter=W gt 5000&$orderby=W desc", status: 200,
+		has: []string{`"value":[{` + etag1 + `"Subject":"Charlie licence","WeightedAmount":48000,"W":48000},{` + etag1 + `"Subject":"Bravo renewal","WeightedAmount":15000,"W":15000}]`}},
+	{name: "compute: string functions over a navigation path", path: "/v1/odata/Activity_SalesOpportunity?$compute=concat(concat(Subject,' / '),toupper(Phase/Name)) as Label&$select=Label&$filter=startswith(Label,'Alpha')", status: 200,
+		has: []string{`"Label":"Alpha CRM rollout / QUALIFICATION"`}},
+	{name: "compute: inside $expand", path: "/v1/odata/Activity_SalesOpportunity({alpha})?$select=Subject&$expand=ProductLines($compute=Amount mul 2 as Twice;$select=Twice;$orderby=Twice)", status: 200,
+		has: []string{`"ProductLines":[{"Twice":100},{"Twice":300}]`}},
+	{name: "compute: alias clash", path: "/v1/odata/Activity_SalesOpportunity?$compute=1 as Subject", status: 400},
 }

@@ -542,6 +542,9 @@ func (n *outNode) appendJSON(b []byte, out *output, cols []applyColumn, values [
 // paged by $skip: a page holds at most the page size, and @odata.nextLink
 // asks for the next one.
 func (s *Service) serveApply(w http.ResponseWriter, r *http.Request, q *queryOptions, set *entitySet) error {
+	if q.compute != nil {
+		return notImplemented("$compute cannot be combined with a groupby or aggregate $apply (compute inside $apply is not supported either)")
+	}
 	if q.selects != nil || q.expand != nil {
 		return badRequest("$apply", "$apply with groupby or aggregate cannot be combined with $select or $expand: the result holds only the grouped properties and the aggregates")
 	}

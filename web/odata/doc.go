@@ -69,6 +69,12 @@
 // in $orderby). Unknown $-options are a 400; other options (access_token,
 // ...) are ignored.
 //
+// $compute=expr as Alias,... adds computed properties (any $filter
+// expression: arithmetic, string and date functions, N:1 paths), written
+// after the entity's own properties and usable in $select, $filter and
+// $orderby (paging included), also inside $expand; not with a groupby or
+// aggregate $apply (501).
+//
 // $search takes OData's search expressions (words, "phrases", NOT, AND or
 // juxtaposition, OR, parentheses) over the properties a set declares in
 // EntitySet.Search (paths to strings, N:1 navigation allowed): a term

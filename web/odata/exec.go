@@ -3,6 +3,7 @@ package odata
 import (
 	"context"
 	"database/sql"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -67,6 +68,7 @@ func planWhere(b *sqlBuilder, sc *scope, p *plan) ([]string, error) {
 // buildSelect compiles the plan to one SELECT with bound arguments.
 func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
 	sc := newScope(p.set, "t", nil, "")
+	sc.computed = p.computed
 	where, err := planWhere(b, sc, p)
 	if err != nil {
 		return nil, err
@@ -95,6 +97,13 @@ func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
 	var cols []string
 	for _, prop := range p.props {
 		cols = append(cols, "("+prop.SQL+")")
+	}
+	for _, cp := range p.outComputed {
+		v, err := compileValue(b, sc, cp.expr, "$compute")
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, "("+v.sql+")")
 	}
 	st.keyCol = len(cols)
 	cols = append(cols, "("+p.set.key.SQL+")")
@@ -165,10 +174,17 @@ func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
 	return st, nil
 }
 
+// constantSQL matches SQL that PostgreSQL reads as a bare constant, which it
+// refuses in ORDER BY ("non-integer constant") or takes as a column number.
+var constantSQL = regexp.MustCompile(`^\(*(TRUE|FALSE|NULL|'([^']|'')*'|-?[0-9.]+)\)*$`)
+
 // orderTerm sorts NULLs first ascending and last descending on both
 // databases (PostgreSQL's default is the opposite), so results and keyset
 // paging agree.
 func orderTerm(expr string, desc bool) string {
+	if constantSQL.MatchString(expr) {
+		expr = "COALESCE(" + expr + ", " + expr + ")" // still the constant, no longer a bare one
+	}
 	if desc {
 		return expr + " DESC NULLS LAST"
 	}
@@ -190,6 +206,7 @@ func inList(b *sqlBuilder, expr string, keys []string) string {
 // buildCount compiles SELECT COUNT(*) with the plan's filter.
 func buildCount(b *sqlBuilder, p *plan, extraWhere func(*sqlBuilder, *scope) string, groupFK string, groupKeys []string) (string, error) {
 	sc := newScope(p.set, "t", nil, "")
+	sc.computed = p.computed
 	where, err := planWhere(b, sc, p)
 	if err != nil {
 		return "", err
@@ -230,8 +247,9 @@ func scanRows(rows *sql.Rows, st *statement, fn func(*entity) error) error {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
-		e := &entity{values: make([]any, len(p.props)), expanded: make([]any, len(p.expands)), counts: make([]int64, len(p.expands))}
-		for i, prop := range p.props {
+		out := p.columns()
+		e := &entity{values: make([]any, len(out)), expanded: make([]any, len(p.expands)), counts: make([]int64, len(p.expands))}
+		for i, prop := range out {
 			if e.values[i], err = normalize(prop.Type, raw[i]); err != nil {
 				return err
 			}

@@ -207,7 +207,7 @@ func (o *output) appendEntity(b []byte, head string, p *plan, e *entity) []byte 
 		b = append(b, `,"@odata.editLink":`...)
 		b = appendJSONString(b, idPath)
 	}
-	for i, prop := range p.props {
+	for i, prop := range p.columns() {
 		sep()
 		if full && typeAnnotated[prop.Type] && e.values[i] != nil {
 			b = appendJSONString(b, prop.Name+"@odata.type")

@@ -184,7 +184,7 @@ func (p *parser) expr(minPrec int) node {
 		}
 		prec, ok := binaryPrec[t.text]
 		if !ok {
-			if t.kind == tokIdent && t.text != "asc" && t.text != "desc" {
+			if t.kind == tokIdent && t.text != "asc" && t.text != "desc" && t.text != "as" {
 				p.errorf(t.pos, "unknown operator %s", t)
 			}
 			return left

@@ -5,16 +5,20 @@ import "strings"
 // plan is a request's query options resolved against one entity set: what
 // to select, which neighbours to expand and how.
 type plan struct {
-	set     *entitySet
-	props   []*Property // output properties, in model order
-	selects []string    // $select as given (nil: all), for the context URL
-	expands []*expandPlan
-	filter  node
-	search  searchNode
-	orderBy []orderItem
-	top     int // -1: no $top
-	skip    int
-	count   bool
+	set   *entitySet
+	props []*Property // output properties, in model order
+	// computed are the $compute properties; the selected ones are written
+	// after props (outComputed).
+	computed    []*computedProp
+	outComputed []*computedProp
+	selects     []string // $select as given (nil: all), for the context URL
+	expands     []*expandPlan
+	filter      node
+	search      searchNode
+	orderBy     []orderItem
+	top         int // -1: no $top
+	skip        int
+	count       bool
 }
 
 type expandPlan struct {
@@ -27,13 +31,28 @@ type expandPlan struct {
 func newPlan(set *entitySet, q *queryOptions) (*plan, error) {
 	p := &plan{set: set, filter: q.filter, search: q.search, orderBy: q.orderBy, top: q.top, skip: q.skip, count: q.count, selects: q.selects}
 	t := set.typ
+	if q.compute != nil {
+		var err error
+		if p.computed, err = resolveCompute(set, q.compute); err != nil {
+			return nil, err
+		}
+	}
+	isComputed := func(name string) bool {
+		for _, cp := range p.computed {
+			if cp.alias == name {
+				return true
+			}
+		}
+		return false
+	}
 	if q.selects == nil {
 		p.props = t.props
+		p.outComputed = p.computed
 	} else {
 		wanted := map[string]bool{}
 		for _, name := range q.selects {
 			switch {
-			case t.prop(name) != nil:
+			case t.prop(name) != nil, isComputed(name):
 				wanted[name] = true
 			case t.nav(name) != nil:
 				// Selecting a navigation property is allowed and adds nothing
@@ -45,6 +64,11 @@ func newPlan(set *entitySet, q *queryOptions) (*plan, error) {
 		for _, prop := range t.props {
 			if wanted[prop.Name] {
 				p.props = append(p.props, prop)
+			}
+		}
+		for _, cp := range p.computed {
+			if wanted[cp.alias] {
+				p.outComputed = append(p.outComputed, cp)
 			}
 		}
 	}
@@ -120,6 +144,19 @@ func (p *plan) contextSelect() string {
 		return ""
 	}
 	return "(" + strings.Join(parts, ",") + ")"
+}
+
+// columns are the values an entity of the plan carries: the properties, then
+// the selected computed ones.
+func (p *plan) columns() []*Property {
+	if len(p.outComputed) == 0 {
+		return p.props
+	}
+	out := append([]*Property{}, p.props...)
+	for _, cp := range p.outComputed {
+		out = append(out, cp.prop)
+	}
+	return out
 }
 
 // entityType is the type of entity e of the plan's set: the subtype its

@@ -18,6 +18,7 @@ type queryOptions struct {
 	filter    node
 	filterSrc string
 	search    searchNode
+	compute   []computeItem
 	apply     *applyExpr // top level only
 	orderBy   []orderItem
 	selects   []string // nil means all properties
@@ -186,7 +187,11 @@ func (q *queryOptions) set(name, value string, depth int, topLevel bool) error {
 		}
 		q.search = n
 	case "$compute":
-		return notImplemented("the query option %s is not supported", name)
+		items, err := parseCompute(value, q.aliases)
+		if err != nil {
+			return wrap(err)
+		}
+		q.compute = items
 	case "$levels":
 		if topLevel {
 			return notImplemented("$levels is only supported inside $expand (Nav($levels=2))")

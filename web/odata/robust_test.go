@@ -89,6 +89,7 @@ func fuzzSeeds() []string {
 		"Amount gt @p", "@p", "isof(@p)", "cast(Amount, @t)", "ProductLines/$count/$count eq 1", "$count eq 1", "ProductLines/$count/any()",
 		"Amount gt 5LL", "Amount gt 1.5L", "isof(Datastore.Phase.)", "cast(Subject, Edm.Boolean)", "fractionalseconds(CreationDate) eq 0",
 		"Datastore.Phase.ActivityInvoice/Name eq 'x'", "isof(" + strings.Repeat("A.", 200) + "B)",
+		"Amount mul 2 as D", "concat(Subject,'x') as S,length(S) as L", "D as D",
 		"website relaunch", "NOT (a OR b) \"exact phrase\"", "a AND NOT NOT b OR (c d)", "\"\\\"\"", "%_\\", "'; DROP TABLE x; --",
 	}
 	seeds = append(seeds, trickyFilters...)
@@ -125,6 +126,10 @@ func FuzzServeFilter(f *testing.F) {
 			res = doRaw(svc, "/v1/odata/Activity_SalesOpportunity", "$select=Number&$filter="+filter)
 			if !acceptable(res.status) {
 				t.Fatalf("%s raw $filter=%q: %d %s", svc.dialect.Name(), filter, res.status, res.body)
+			}
+			res = do(svc, "GET", "/v1/odata/Activity_SalesOpportunity?$select=Number,C&$orderby=C&$compute="+url.QueryEscape(filter)+" as C")
+			if !acceptable(res.status) {
+				t.Fatalf("%s $compute=%q as C: %d %s", svc.dialect.Name(), filter, res.status, res.body)
 			}
 			res = do(svc, "GET", "/v1/odata/Activity_SalesOpportunity?$select=Number&$count=true&$search="+url.QueryEscape(filter))
 			if !acceptable(res.status) {

@@ -50,6 +50,10 @@ type scope struct {
 	joinAlias map[string]string
 	parent    *scope
 	variable  string // lambda variable naming this scope's rows ("" for the root)
+	// computed are the $compute properties of the query (root scope only).
+	computed []*computedProp
+	// computing guards against a computed property that uses itself.
+	computing map[*computedProp]bool
 }
 
 func newScope(set *entitySet, alias string, parent *scope, variable string) *scope {
@@ -375,6 +379,18 @@ func (c *compiler) member(sc *scope, n *memberExpr) typed {
 			c.fail(n, "unknown property %s: after $apply only the grouped properties and aggregate aliases are available", name)
 		}
 		return v
+	}
+	if cp := sc.computedNamed(n.segments); cp != nil {
+		root := sc.root()
+		if root.computing == nil {
+			root.computing = map[*computedProp]bool{}
+		}
+		if root.computing[cp] {
+			c.fail(n, "%s of $compute refers to itself", cp.alias)
+		}
+		root.computing[cp] = true
+		defer delete(root.computing, cp)
+		return c.value(root, cp.expr, "")
 	}
 	r := c.walk(sc, n, n.segments)
 	if r.count {
@@ -728,6 +744,11 @@ func compileOrderBy(b *sqlBuilder, sc *scope, items []orderItem) (out []orderExp
 	defer catchCompile(&err)
 	c := &compiler{b: b, option: "$orderby"}
 	for _, it := range items {
+		if cp := sc.computedNamed(it.path); cp != nil {
+			v := c.value(sc, &memberExpr{segments: it.path}, "")
+			out = append(out, orderExpr{sql: "(" + v.sql + ")", typ: cp.prop.Type, desc: it.desc, name: cp.alias})
+			continue
+		}
 		r := c.walk(sc, nil, it.path)
 		if r.count {
 			out = append(out, orderExpr{sql: c.navCount(sc, r), typ: EdmInt64, desc: it.desc, name: strings.Join(it.path, "/")})
