@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,6 +121,9 @@ func TestODataProtocol(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.ids["{contact.name}"] = contact.FirstName + " " + contact.LastName
+			var phaseCount int64
+			e.srv.store.DB.Model(&models.Phase{}).Count(&phaseCount)
+			e.ids["{phases}"] = fmt.Sprint(phaseCount)
 			for _, c := range odataProtocolCases {
 				t.Run(c.name, func(t *testing.T) {
 					runODataCase(t, e, c)
@@ -251,20 +255,20 @@ var odataProtocolCases = []odataCase{
 	{name: "metadata=none", path: "/v1/odata/Activity_SalesOpportunity({alpha})?$select=Subject", header: []string{"Accept", "application/json;odata.metadata=none"}, status: 200,
 		exact: `{"Subject":"Alpha CRM rollout"}`, has: []string{"Content-Type: application/json;odata.metadata=none;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"}},
 	{name: "metadata=none keeps count and next link", path: "/v1/odata/Datastore_Phase?$select=Code&$count=true&$format=application/json;odata.metadata=none", header: []string{"Prefer", "odata.maxpagesize=1"}, status: 200,
-		has: []string{`{"@odata.count":52,"value":[{"Code":`, `"@odata.nextLink":"{base}/v1/odata/Datastore_Phase?`}},
+		has: []string{`{"@odata.count":{phases},"value":[{"Code":`, `"@odata.nextLink":"{base}/v1/odata/Datastore_Phase?`}},
 	{name: "metadata=minimal is the default", path: "/v1/odata/Datastore_Phase({qual})?$select=Code", status: 200, has: []string{"Content-Type: " + jsonMinimal}},
 	{name: "IEEE754Compatible: Int64 and counts as strings", path: "/v1/odata/Activity_SalesOpportunity?$apply=aggregate($count as N)&$count=true", header: []string{"Accept", "application/json;IEEE754Compatible=true"}, status: 200,
 		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(N)","@odata.count":"1","value":[{"N":"6"}]}`,
 		has:   []string{"Content-Type: application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=true;charset=utf-8"}},
 	{name: "IEEE754Compatible in $format", path: "/v1/odata/Datastore_Phase?$top=0&$count=true&$format=application/json;IEEE754Compatible=true", status: 200,
-		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase","@odata.count":"52","value":[]}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase","@odata.count":"{phases}","value":[]}`},
 	{name: "IEEE754Compatible malformed", path: "/v1/odata/Datastore_Phase", header: []string{"Accept", "application/json;IEEE754Compatible=maybe"}, status: 400},
 	{name: "Accept without JSON is a 406", path: "/v1/odata/Datastore_Phase", header: []string{"Accept", "application/xml, text/html"}, status: 406, has: []string{`"code":"NotAcceptable"`}},
 	{name: "Accept with JSON at q=0 is a 406", path: "/v1/odata/Datastore_Phase", header: []string{"Accept", "application/json;q=0, */*;q=0.1"}, status: 406},
 	{name: "Accept */* is JSON", path: "/v1/odata/Datastore_Phase?$top=1&$select=Code&$orderby=Code", header: []string{"Accept", "*/*"}, status: 200, has: []string{"Content-Type: " + jsonMinimal}},
 	{name: "unknown odata.metadata is a 406", path: "/v1/odata/Datastore_Phase", header: []string{"Accept", "application/json;odata.metadata=verbose"}, status: 406},
 	{name: "$format=xml on data is a 406", path: "/v1/odata/Datastore_Phase?$format=xml", status: 406},
-	{name: "$count is text/plain whatever Accept says", path: "/v1/odata/Datastore_Phase/$count", header: []string{"Accept", "text/plain"}, status: 200, exact: "52"},
+	{name: "$count is text/plain whatever Accept says", path: "/v1/odata/Datastore_Phase/$count", header: []string{"Accept", "text/plain"}, status: 200, exact: "{phases}"},
 	{name: "OData-Version 4.01 is taken", path: "/v1/odata/Datastore_Phase/$count", header: []string{"OData-Version", "4.01", "OData-MaxVersion", "4.01"}, status: 200, has: []string{"OData-Version: 4.0"}},
 	{name: "OData-MaxVersion above 4.01 is taken", path: "/v1/odata/Datastore_Phase/$count", header: []string{"OData-MaxVersion", "5.0"}, status: 200},
 	{name: "OData-Version 3.0 is a 400", path: "/v1/odata/Datastore_Phase", header: []string{"OData-Version", "3.0"}, status: 400, has: []string{"OData 4.0"}},
@@ -314,7 +318,7 @@ var odataProtocolCases = []odataCase{
 	{name: "type cast on the activity base set", path: "/v1/odata/Activity/Activity.SalesOpportunity/$count", status: 200, exact: "6"},
 	{name: "isof(Type)", path: "/v1/odata/Datastore_Phase?$filter=isof(Datastore.Phase.ActivityInvoice)&$select=Code&$orderby=Code", status: 200, values: "Code: DRAFT, PAID, SENT"},
 	{name: "isof('Type') and isof($it, Type)", path: "/v1/odata/Datastore_Phase/$count?$filter=isof('Datastore.Phase.ActivityInvoice') or isof($it, Datastore.Phase.ActivitySalesOpportunity)", status: 200, exact: "12"},
-	{name: "isof of the set's own type", path: "/v1/odata/Datastore_Phase/$count?$filter=isof(Datastore.Phase)", status: 200, exact: "52"},
+	{name: "isof of the set's own type", path: "/v1/odata/Datastore_Phase/$count?$filter=isof(Datastore.Phase)", status: 200, exact: "{phases}"},
 	{name: "isof of an unrelated type", path: "/v1/odata/Datastore_Phase/$count?$filter=isof(Pipeline) or isof(Phaseboard.Pipeline)", status: 200, exact: "0"},
 	{name: "isof of a value", path: "/v1/odata/Activity_SalesOpportunity/$count?$filter=isof(EstimatedAmount, Edm.Double) and not isof(Subject, Edm.Int64)", status: 200, exact: "6"},
 	{name: "cast of a value", path: "/v1/odata/Activity_SalesOpportunity?$filter=cast(EstimatedAmount, Edm.Int64) eq 50000 and cast(cast(EstimatedAmount, Edm.Int32), 'Edm.String') ne 'x'&$select=Subject", status: 200, values: "Subject: Bravo renewal"},
