@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"phaseboard/migrations"
 	"phaseboard/models"
@@ -27,13 +26,9 @@ func (h *Handler) registerOData(app *fiber.App) {
 	if err != nil {
 		panic(fmt.Sprintf("odata: %v", err))
 	}
-	serve := adaptor.HTTPHandler(withFiberContext(svc))
-	handler := func(c *fiber.Ctx) error {
-		// Hand the request's context (with the caller's identity, set by web.APIAuth through
-		// c.SetUserContext) to the net/http side; see withFiberContext.
-		c.Context().SetUserValue(fiberContextKey{}, c.UserContext())
-		return serve(c)
-	}
+	// web.HTTPHandler streams the answers (a page of 1,000 entities goes out as it is read) and
+	// hands the service Fiber's user context, where web.APIAuth put the caller's identity.
+	handler := web.HTTPHandler(svc)
 	api := app.Group(odataPrefix)
 	api.All("", handler)
 	api.All("/*", handler)
@@ -52,29 +47,6 @@ func (h *Handler) newODataService() (*odata.Service, error) {
 		EmployeeSet:     odataSetEmployee,
 		Logger:          h.Logger,
 		MapError:        web.ODataError,
-	})
-}
-
-// fiberContextKey keys Fiber's user context among the fasthttp request's user values. The type
-// is unexported, so only this package can set the value: it is server state, never something a
-// client sends (unlike a header).
-type fiberContextKey struct{}
-
-// withFiberContext gives the net/http request the context Fiber's middleware built.
-//
-// adaptor.HTTPHandler serves h with the *fasthttp.RequestCtx as the request's context, not Fiber's
-// UserContext, where web.APIAuth put the caller's identity; RequestCtx.Value(k) does return the
-// fasthttp user value k, though. So the Fiber handler stores UserContext() as a user value under
-// fiberContextKey and this wrapper makes it the request's context: web.CurrentEmployeeID,
-// web.CurrentActor (the writers' permission checks) and cancellation then work as in every other
-// handler. A request that comes without it (not through registerOData) keeps its own context and
-// so carries no identity: the hooks answer 401.
-func withFiberContext(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ctx, ok := r.Context().Value(fiberContextKey{}).(context.Context); ok {
-			r = r.WithContext(ctx)
-		}
-		h.ServeHTTP(w, r)
 	})
 }
 

@@ -562,17 +562,20 @@ func (s *Service) serveApply(w http.ResponseWriter, r *http.Request, q *queryOpt
 		return err
 	}
 	var count int64 = -1
+	awaitCount := func() error { return nil }
 	if q.count {
 		cb := s.builder(r.Context())
 		cst, err := buildApply(cb, set, q.apply, q, -1, 0, true)
 		if err != nil {
 			return err
 		}
-		if err := s.queryScalar(ctx, cst.sql, cst.args, &count); err != nil {
-			return err
-		}
+		awaitCount = s.startCount(ctx, cst.sql, cst.args, &count)
 	}
 	rows, err := s.db.QueryContext(ctx, st.sql, st.args...)
+	if cerr := awaitCount(); err == nil && cerr != nil {
+		rows.Close()
+		err = cerr
+	}
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package odata
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -55,15 +56,14 @@ func (s *Service) serveCollection(w http.ResponseWriter, r *http.Request, q *que
 		}
 	}
 	var count int64 = -1
+	awaitCount := func() error { return nil }
 	if p.count {
 		b := s.builder(r.Context())
 		cq, err := buildCount(b, p, extraWhere, "", nil)
 		if err != nil {
 			return err
 		}
-		if err := s.queryScalar(ctx, cq, b.args, &count); err != nil {
-			return err
-		}
+		awaitCount = s.startCount(ctx, cq, b.args, &count)
 	}
 	spec := selectSpec{extraWhere: extraWhere, afterToken: token, limit: size + 1}
 	if p.top >= 0 && p.top <= size {
@@ -74,9 +74,14 @@ func (s *Service) serveCollection(w http.ResponseWriter, r *http.Request, q *que
 	}
 	st, err := buildSelect(s.builder(r.Context()), p, spec)
 	if err != nil {
+		awaitCount()
 		return err
 	}
 	rows, err := s.db.QueryContext(ctx, st.sql, st.args...)
+	if cerr := awaitCount(); err == nil && cerr != nil {
+		rows.Close()
+		err = cerr
+	}
 	if err != nil {
 		return err
 	}
@@ -203,6 +208,22 @@ func encodeQuery(v url.Values) string {
 		}
 	}
 	return strings.Join(parts, "&")
+}
+
+// startCount runs the $count query of a page, concurrently with the page's
+// own query where the database serves several connections (PostgreSQL), so
+// the answer costs the longer of the two rather than their sum; on SQLite,
+// whose pool is one connection that the page's cursor then holds, and on a
+// transaction or single connection, it runs first. The returned function
+// waits for it.
+func (s *Service) startCount(ctx context.Context, q string, args []any, dest *int64) func() error {
+	if _, pool := s.db.(*sql.DB); !pool || !s.dialect.concurrent() {
+		err := s.queryScalar(ctx, q, args, dest)
+		return func() error { return err }
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.queryScalar(ctx, q, args, dest) }()
+	return func() error { return <-done }
 }
 
 func (s *Service) queryScalar(ctx context.Context, q string, args []any, dest *int64) error {

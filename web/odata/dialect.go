@@ -41,6 +41,9 @@ type Dialect interface {
 	// the database's parser) and returns the 400 to answer; nil for any
 	// other error, which stays a logged 500.
 	inputError(err error) *Error
+	// concurrent reports whether two queries of one request may run at once
+	// (on separate connections of the pool).
+	concurrent() bool
 }
 
 // PostgreSQL is the dialect for PostgreSQL (ids uuid, dates date, timestamps
@@ -143,7 +146,11 @@ func (postgres) inputError(err error) *Error {
 	return nil
 }
 
+func (postgres) concurrent() bool { return true }
+
 type sqlite struct{}
+
+func (sqlite) concurrent() bool { return false }
 
 // sqliteCoder is the driver's error (glebarez/go-sqlite's *sqlite.Error).
 type sqliteCoder interface{ Code() int }

@@ -139,7 +139,12 @@
 // Collections are paged by the server (Options.DefaultPageSize, at most
 // MaxPageSize, or Prefer: odata.maxpagesize) with keyset $skiptoken links, so
 // deep pages cost the same as the first. Without $expand rows stream from
-// the database to the client.
+// the database to the ResponseWriter as they are read (with $expand a page
+// is held to fetch the neighbours in batches); the server in front must
+// stream too (Phaseboard's web.HTTPHandler does, with a bounded buffer so
+// that a slow client does not hold the rows cursor). With $count=true the
+// count and the page are two queries, run at once on PostgreSQL (a *sql.DB
+// pool) and one after the other on SQLite.
 //
 // # Safety
 //

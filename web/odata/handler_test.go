@@ -372,3 +372,47 @@ func TestMapError(t *testing.T) {
 		}
 	}
 }
+
+// TestCountRunsWithThePageOnPostgreSQL: $count=true and the page are two queries that
+// PostgreSQL runs at once, on two connections. Both evaluate barrier(), which waits (up to 3 s)
+// until two queries have reached it: run one after the other, the first would give up and the
+// count would be 0.
+func TestCountRunsWithThePageOnPostgreSQL(t *testing.T) {
+	d := openPostgres(t)
+	d.seed(t)
+	for _, ddl := range []string{
+		`CREATE SEQUENCE barrier_seq`,
+		`CREATE FUNCTION barrier() RETURNS boolean LANGUAGE plpgsql AS $$
+		BEGIN
+			IF current_setting('odata_test.joined', true) IS DISTINCT FROM '1' THEN
+				PERFORM set_config('odata_test.joined', '1', true);
+				PERFORM nextval('barrier_seq');
+			END IF;
+			FOR i IN 1..300 LOOP
+				IF (SELECT last_value FROM barrier_seq) >= 2 THEN
+					RETURN true;
+				END IF;
+				PERFORM pg_sleep(0.01);
+			END LOOP;
+			RETURN false;
+		END $$`,
+	} {
+		if _, err := d.db.Exec(ddl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := testModel()
+	for i := range m.Types {
+		if m.Types[i].Name == "Activity.SalesOpportunity" {
+			m.Types[i].Properties = append(m.Types[i].Properties, Prop("Barrier", EdmBoolean, "barrier()"))
+		}
+	}
+	s, err := NewService(m, d.db, d.dialect, Options{ServiceRoot: serviceRoot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := do(s, "GET", "/v1/odata/Activity_SalesOpportunity?$count=true&$select=Number&$filter=Barrier")
+	if res.status != 200 || !strings.Contains(res.body, `"@odata.count":4,`) || strings.Count(res.body, `"Number"`) != 4 {
+		t.Errorf("count and page did not run together: %d %s", res.status, res.body)
+	}
+}
