@@ -3,10 +3,12 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -385,4 +387,108 @@ var odataProtocolCases = []odataCase{
 	{name: "compute: inside $expand", path: "/v1/odata/Activity_SalesOpportunity({alpha})?$select=Subject&$expand=ProductLines($compute=Amount mul 2 as Twice;$select=Twice;$orderby=Twice)", status: 200,
 		has: []string{`"ProductLines":[{"Twice":100},{"Twice":300}]`}},
 	{name: "compute: alias clash", path: "/v1/odata/Activity_SalesOpportunity?$compute=1 as Subject", status: 400},
+}
+
+// TestODataMetadataAnnotations: the capabilities and ownership that tools read from $metadata,
+// the same in the XML and JSON forms, and nullability that agrees between them.
+func TestODataMetadataAnnotations(t *testing.T) {
+	srv := newServer(t, "sqlite", 0)
+	c := srv.client()
+	_, x := c.get("/v1/odata/$metadata")
+	_, j := c.get("/v1/odata/$metadata?$format=json")
+	setXML := func(name string) string {
+		m := regexp.MustCompile(`<EntitySet Name="` + name + `" [^>]*>(.*?)</EntitySet>`).FindStringSubmatch(x)
+		if m == nil {
+			t.Fatalf("no set %s", name)
+		}
+		return m[1]
+	}
+	for set, want := range map[string][]string{
+		"Activity": {`<Annotation Term="Capabilities.InsertRestrictions"><Record><PropertyValue Property="Insertable" Bool="false"/></Record></Annotation>`,
+			`<PropertyValue Property="Updatable" Bool="false"/>`, `<PropertyValue Property="Deletable" Bool="false"/>`, `<PropertyValue Property="Searchable" Bool="true"/>`},
+		"Activity_SalesOpportunity": {`<PropertyValue Property="Insertable" Bool="true"/>`, `<PropertyValue Property="Updatable" Bool="true"/>`, `<PropertyValue Property="Deletable" Bool="true"/>`,
+			`<Annotation Term="Capabilities.FilterRestrictions"><Record><PropertyValue Property="NonFilterableProperties"><Collection><PropertyPath>_Type</PropertyPath></Collection></PropertyValue></Record></Annotation>`},
+		"Datastore_Phase": {`<PropertyValue Property="Insertable" Bool="false"/>`, `<PropertyValue Property="Searchable" Bool="false"/>`},
+	} {
+		body := setXML(set)
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s lacks %s: %s", set, w, body)
+			}
+		}
+	}
+	for _, w := range []string{
+		`<edmx:Reference Uri="https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Capabilities.V1.xml"><edmx:Include Namespace="Org.OData.Capabilities.V1" Alias="Capabilities"/></edmx:Reference>`,
+		`<edmx:Include Namespace="Org.OData.Core.V1" Alias="Core"/>`,
+		`<EntityContainer Name="Container"><Annotation Term="Capabilities.BatchSupported" Bool="false"/>`,
+		`<Property Name="CreationDate" Type="Edm.DateTimeOffset" Nullable="false" Precision="6"><Annotation Term="Core.Computed" Bool="true"/></Property>`,
+		`<Property Name="Number" Type="Edm.String" Nullable="false"><Annotation Term="Core.Computed" Bool="true"/></Property>`,
+		`<ReturnType Type="Relation.Person.Contact.Employee" Nullable="false"/>`,
+	} {
+		if !strings.Contains(x, w) {
+			t.Errorf("$metadata lacks %s", w)
+		}
+	}
+	for _, w := range []string{`"$Reference":{"https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Capabilities.V1.json":{"$Include":[{"$Namespace":"Org.OData.Capabilities.V1","$Alias":"Capabilities"}]}`,
+		`"@Capabilities.BatchSupported":false`, `"CreationDate":{"$Type":"Edm.DateTimeOffset","$Precision":6,"@Core.Computed":true}`,
+		`"@Capabilities.InsertRestrictions":{"Insertable":true}`, `"@Capabilities.FilterRestrictions":{"NonFilterableProperties":[{"$PropertyPath":"_Type"}]}`} {
+		if !strings.Contains(j, w) {
+			t.Errorf("CSDL JSON lacks %s", w)
+		}
+	}
+
+	// Nullable agrees: XML's Nullable="false" is JSON's missing $Nullable, and the other way round.
+	var doc struct {
+		Schemas []struct {
+			Namespace string `xml:"Namespace,attr"`
+			Types     []struct {
+				Name  string `xml:"Name,attr"`
+				Props []struct {
+					Name     string `xml:"Name,attr"`
+					Nullable string `xml:"Nullable,attr"`
+				} `xml:"Property"`
+				Navs []struct {
+					Name     string `xml:"Name,attr"`
+					Type     string `xml:"Type,attr"`
+					Nullable string `xml:"Nullable,attr"`
+				} `xml:"NavigationProperty"`
+			} `xml:"EntityType"`
+		} `xml:"DataServices>Schema"`
+	}
+	if err := xml.Unmarshal([]byte(x), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var js map[string]json.RawMessage
+	mustJSON(t, j, &js)
+	checked := 0
+	for _, s := range doc.Schemas {
+		var schema map[string]json.RawMessage
+		mustJSON(t, string(js[s.Namespace]), &schema)
+		for _, ty := range s.Types {
+			var members map[string]json.RawMessage
+			mustJSON(t, string(schema[ty.Name]), &members)
+			nullableJSON := func(name string) bool {
+				var m struct {
+					Nullable bool `json:"$Nullable"`
+				}
+				mustJSON(t, string(members[name]), &m)
+				return m.Nullable
+			}
+			for _, p := range ty.Props {
+				if (p.Nullable != "false") != nullableJSON(p.Name) {
+					t.Errorf("%s.%s/%s: XML Nullable=%q, JSON $Nullable=%v", s.Namespace, ty.Name, p.Name, p.Nullable, nullableJSON(p.Name))
+				}
+				checked++
+			}
+			for _, n := range ty.Navs {
+				if !strings.HasPrefix(n.Type, "Collection(") && (n.Nullable != "false") != nullableJSON(n.Name) {
+					t.Errorf("%s.%s/%s: XML Nullable=%q, JSON $Nullable=%v", s.Namespace, ty.Name, n.Name, n.Nullable, nullableJSON(n.Name))
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 100 {
+		t.Errorf("only %d members compared", checked)
+	}
 }

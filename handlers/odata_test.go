@@ -630,7 +630,7 @@ func checkMetadataXML(t *testing.T, e *odataEnv, body string) {
 	if bases["Activity.SalesOpportunity"] != "Phaseboard.Activity" {
 		t.Errorf("opportunity BaseType %q", bases["Activity.SalesOpportunity"])
 	}
-	for _, frag := range []string{`<Property Name="ExpectedOrderDate" Type="Edm.Date"/>`, `<Property Name="ID" Type="Edm.Guid" Nullable="false"/>`,
+	for _, frag := range []string{`<Property Name="ExpectedOrderDate" Type="Edm.Date"/>`, `<Property Name="ID" Type="Edm.Guid" Nullable="false"`,
 		`<NavigationProperty Name="ProductLines" Type="Collection(ProductLine.ProductLine)"/>`, `<NavigationProperty Name="Phase" Type="Datastore.Phase.ActivitySalesOpportunity" Nullable="false"/>`,
 		`<Key><PropertyRef Name="ID"/></Key>`} {
 		if !strings.Contains(body, frag) && !strings.Contains(body, strings.ReplaceAll(frag, "ProductLine.ProductLine", "Phaseboard.ProductLine")) {

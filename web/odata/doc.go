@@ -116,6 +116,15 @@
 // {"Phase":{"Name":"Proposal"},"Weighted":1234.5}. $select and $expand
 // cannot be combined with it (400). An $apply of filter() steps alone is a
 // $filter.
+// $metadata carries the annotations tools read: per set Capabilities
+// Insert/Update/DeleteRestrictions (as its Writer allows), Filter- and
+// SortRestrictions (the NoFilter and NoSort properties, and _Type) and
+// SearchRestrictions; BatchSupported on the container; on the properties of
+// writable types Core.Computed (server-owned), Core.Immutable (set on
+// create) or Core.Permissions Read; Precision="6" on every DateTimeOffset
+// (values are written to the microsecond on both databases); the same
+// Nullable in the XML and JSON forms.
+//
 // Writes go to the set's Writer if it has one, else 405. Every 405 carries
 // the resource's true Allow (GET, HEAD, plus POST on a writable collection
 // and PATCH, PUT, DELETE on its entities); writing a property, a link or

@@ -253,6 +253,9 @@ func scanRows(rows *sql.Rows, st *statement, fn func(*entity) error) error {
 			if e.values[i], err = normalize(prop.Type, raw[i]); err != nil {
 				return err
 			}
+			if prop.Type == EdmDateTimeOffset {
+				e.values[i] = toPrecision(e.values[i])
+			}
 		}
 		k, err := normalize(EdmGuid, raw[st.keyCol])
 		if err != nil {

@@ -476,3 +476,6 @@ func writeJSON(w http.ResponseWriter, out *output, status int, body []byte) {
 	w.WriteHeader(status)
 	w.Write(body)
 }
+
+// batchSupported tells whether /$batch is served.
+func (s *Service) batchSupported() bool { return false }

@@ -416,3 +416,21 @@ func TestCountRunsWithThePageOnPostgreSQL(t *testing.T) {
 		t.Errorf("count and page did not run together: %d %s", res.status, res.body)
 	}
 }
+
+// TestDateTimeOffsetsAtTheirPrecision: a timestamp with nanoseconds reads the same from both
+// databases, to the microsecond that $metadata declares (Precision="6").
+func TestDateTimeOffsetsAtTheirPrecision(t *testing.T) {
+	var bodies []string
+	for _, d := range []*testDB{openSQLite(t), openPostgres(t)} {
+		d.insert(t, "opportunities", "id,number,creation_date,is_closed", []any{guid(900), "N", time.Date(2026, 1, 1, 10, 0, 0, 123456789, time.UTC), false})
+		s := newTestService(t, d, Options{})
+		res := do(s, "GET", "/v1/odata/Activity_SalesOpportunity("+guid(900)+")/CreationDate")
+		if !strings.Contains(res.body, `"value":"2026-01-01T10:00:00.123456Z"`) {
+			t.Errorf("%s: %s", d.name, res.body)
+		}
+		bodies = append(bodies, res.body)
+		if meta := do(s, "GET", "/v1/odata/$metadata"); !strings.Contains(meta.body, `<Property Name="CreationDate" Type="Edm.DateTimeOffset" Nullable="false" Precision="6"/>`) {
+			t.Errorf("$metadata lacks the precision: %.300s", meta.body)
+		}
+	}
+}

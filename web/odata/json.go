@@ -102,6 +102,21 @@ func normalize(t EdmType, v any) (any, error) {
 	return nil, fmt.Errorf("odata: cannot read %T %v as %s", v, v, t)
 }
 
+// toPrecision cuts a normalized DateTimeOffset to the microsecond, the
+// Precision $metadata declares: PostgreSQL keeps microseconds (the driver
+// cuts what it sends), SQLite the nanoseconds Go wrote: both read alike.
+func toPrecision(v any) any {
+	s, ok := v.(string)
+	if !ok {
+		return v
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return v
+	}
+	return t.Truncate(time.Microsecond).Format(time.RFC3339Nano)
+}
+
 var timestampLayouts = []string{
 	sqliteTimeLayout,
 	time.RFC3339Nano,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -75,7 +76,12 @@ func attr(name, value string) string {
 func (s *Service) csdlXML() []byte {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n")
-	b.WriteString(`<edmx:Edmx xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx" Version="4.0"><edmx:DataServices>`)
+	b.WriteString(`<edmx:Edmx xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx" Version="4.0">`)
+	for _, v := range vocabularies {
+		b.WriteString("<edmx:Reference" + attr("Uri", v.uri+".xml") + "><edmx:Include" + attr("Namespace", v.namespace) + attr("Alias", v.alias) + "/></edmx:Reference>")
+	}
+	b.WriteString("<edmx:DataServices>")
+	writable := s.schema.writableTypes()
 	for _, ns := range s.schema.namespaces() {
 		b.WriteString(`<Schema xmlns="http://docs.oasis-open.org/odata/ns/edm"` + attr("Namespace", ns) + ">")
 		for _, t := range s.schema.typeOrder {
@@ -99,7 +105,16 @@ func (s *Service) csdlXML() []byte {
 				if !p.Nullable || p == t.key {
 					b.WriteString(attr("Nullable", "false"))
 				}
-				b.WriteString("/>")
+				if p.Type == EdmDateTimeOffset {
+					b.WriteString(attr("Precision", strconv.Itoa(dateTimePrecision)))
+				}
+				if as := propertyAnnotations(p, writable[t]); len(as) > 0 {
+					b.WriteString(">")
+					annotationsXML(&b, as)
+					b.WriteString("</Property>")
+				} else {
+					b.WriteString("/>")
+				}
 			}
 			for _, n := range t.ownNavs {
 				typ := s.schema.qualified(n.target.typ.decl.Name)
@@ -116,14 +131,16 @@ func (s *Service) csdlXML() []byte {
 		}
 		if ns == s.schema.model.Namespace {
 			if s.employee != nil {
-				b.WriteString(`<Function Name="` + functionName + `"><ReturnType` + attr("Type", s.schema.qualified(s.employee.typ.decl.Name)) + "/></Function>")
+				b.WriteString(`<Function Name="` + functionName + `"><ReturnType` + attr("Type", s.schema.qualified(s.employee.typ.decl.Name)) + attr("Nullable", "false") + "/></Function>")
 			}
 			b.WriteString("<EntityContainer" + attr("Name", containerName) + ">")
+			annotationsXML(&b, s.containerAnnotations())
 			for _, set := range s.schema.setOrder {
 				b.WriteString("<EntitySet" + attr("Name", set.name) + attr("EntityType", s.schema.qualified(set.typ.decl.Name)) + ">")
 				for _, n := range set.typ.navs {
 					b.WriteString("<NavigationPropertyBinding" + attr("Path", n.Name) + attr("Target", n.target.name) + "/>")
 				}
+				annotationsXML(&b, setAnnotations(set))
 				b.WriteString("</EntitySet>")
 			}
 			if s.employee != nil {
@@ -170,6 +187,12 @@ func (o object) MarshalJSON() ([]byte, error) {
 func (s *Service) csdlJSON() object {
 	sch := s.schema
 	doc := object{{"$Version", "4.0"}, {"$EntityContainer", sch.model.Namespace + "." + containerName}}
+	refs := object{}
+	for _, v := range vocabularies {
+		refs = append(refs, member{v.uri + ".json", object{{"$Include", []object{{{"$Namespace", v.namespace}, {"$Alias", v.alias}}}}}})
+	}
+	doc = append(doc, member{"$Reference", refs})
+	writable := sch.writableTypes()
 	for _, ns := range sch.namespaces() {
 		schemaObj := object{}
 		for _, t := range sch.typeOrder {
@@ -195,7 +218,10 @@ func (s *Service) csdlJSON() object {
 				if p.Nullable && p != t.key {
 					po = append(po, member{"$Nullable", true})
 				}
-				to = append(to, member{p.Name, po})
+				if p.Type == EdmDateTimeOffset {
+					po = append(po, member{"$Precision", dateTimePrecision})
+				}
+				to = append(to, member{p.Name, annotationsJSON(po, propertyAnnotations(p, writable[t]))})
 			}
 			for _, n := range t.ownNavs {
 				no := object{{"$Kind", "NavigationProperty"}, {"$Type", sch.qualified(n.target.typ.decl.Name)}}
@@ -210,10 +236,10 @@ func (s *Service) csdlJSON() object {
 		}
 		if ns == sch.model.Namespace {
 			if s.employee != nil {
-				fn := object{{"$Kind", "Function"}, {"$ReturnType", object{{"$Type", sch.qualified(s.employee.typ.decl.Name)}}}}
+				fn := object{{"$Kind", "Function"}, {"$ReturnType", object{{"$Type", sch.qualified(s.employee.typ.decl.Name)}}}} // $Nullable false is the default
 				schemaObj = append(schemaObj, member{functionName, []object{fn}})
 			}
-			container := object{{"$Kind", "EntityContainer"}}
+			container := annotationsJSON(object{{"$Kind", "EntityContainer"}}, s.containerAnnotations())
 			for _, set := range sch.setOrder {
 				so := object{{"$Collection", true}, {"$Type", sch.qualified(set.typ.decl.Name)}}
 				if len(set.typ.navs) > 0 {
@@ -223,7 +249,7 @@ func (s *Service) csdlJSON() object {
 					}
 					so = append(so, member{"$NavigationPropertyBinding", bindings})
 				}
-				container = append(container, member{set.name, so})
+				container = append(container, member{set.name, annotationsJSON(so, setAnnotations(set))})
 			}
 			if s.employee != nil {
 				container = append(container, member{functionName, object{{"$Function", ns + "." + functionName}, {"$EntitySet", s.employee.name}}})
