@@ -41,13 +41,35 @@ func (h *Handler) newODataService() (*odata.Service, error) {
 		dialect = odata.PostgreSQL
 	}
 	scope := func(ctx context.Context) models.Scope { return h.Store.ReadScope(web.CurrentActor(ctx)) }
-	return odata.NewService(odataModel(h.odataWriters(), scope), h.Store.SQL(), dialect, odata.Options{
-		Prefix:          odataPrefix,
-		CurrentEmployee: currentEmployee,
-		EmployeeSet:     odataSetEmployee,
-		Logger:          h.Logger,
-		MapError:        web.ODataError,
+	// The service reads through the store, so that the reads of a $batch change set (run in one
+	// Store.InTx transaction) see its writes.
+	return odata.NewService(odataModel(h.odataWriters(), scope), h.Store, dialect, odata.Options{
+		Prefix:             odataPrefix,
+		CurrentEmployee:    currentEmployee,
+		EmployeeSet:        odataSetEmployee,
+		Logger:             h.Logger,
+		MapError:           web.ODataError,
+		Atomic:             h.Store.InTx,
+		BeforeBatchRequest: batchRequestAllowed,
 	})
+}
+
+// batchRequestAllowed checks a request inside a $batch as web.APIAuth checks a single one: a
+// read needs the read scope, a change the write scope (web.APIAuth lets a read-only client post
+// a $batch, so that it can batch reads).
+func batchRequestAllowed(r *http.Request) error {
+	id, ok := web.IdentityFrom(r.Context())
+	if !ok {
+		return &odata.Error{Status: http.StatusUnauthorized, Code: "Unauthorized", Message: "Authentication required."}
+	}
+	need := models.ScopeWrite
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		need = models.ScopeRead
+	}
+	if !models.HasScope(id.Scopes, need) && !models.HasScope(id.Scopes, models.ScopeWrite) {
+		return &odata.Error{Status: http.StatusForbidden, Code: "Forbidden", Message: "This access token lacks the '" + need + "' scope."}
+	}
+	return nil
 }
 
 // currentEmployee is GetCurrentEmployee(): the employee the caller's credentials act as.

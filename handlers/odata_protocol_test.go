@@ -353,7 +353,8 @@ var odataProtocolCases = []odataCase{
 	{name: "$entity without $id is a 400", path: "/v1/odata/$entity", status: 400},
 
 	// Unsupported features answer 501, not 404 or 400.
-	{name: "501: $batch", method: "POST", path: "/v1/odata/$batch", status: 501},
+	{name: "$batch without a body type is a 415", method: "POST", path: "/v1/odata/$batch", status: 415},
+	{name: "$batch takes only POST", path: "/v1/odata/$batch", status: 405, has: []string{"Allow: POST"}},
 	{name: "501: $crossjoin", path: "/v1/odata/$crossjoin(Pipeline,Datastore_Phase)", status: 501},
 	{name: "501: $all", path: "/v1/odata/$all", status: 501},
 	{name: "501: $entity with a type cast", path: "/v1/odata/$entity/Pipeline?$id=Pipeline({pipeline})", status: 501},
@@ -420,7 +421,7 @@ func TestODataMetadataAnnotations(t *testing.T) {
 	for _, w := range []string{
 		`<edmx:Reference Uri="https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Capabilities.V1.xml"><edmx:Include Namespace="Org.OData.Capabilities.V1" Alias="Capabilities"/></edmx:Reference>`,
 		`<edmx:Include Namespace="Org.OData.Core.V1" Alias="Core"/>`,
-		`<EntityContainer Name="Container"><Annotation Term="Capabilities.BatchSupported" Bool="false"/>`,
+		`<EntityContainer Name="Container"><Annotation Term="Capabilities.BatchSupported" Bool="true"/>`,
 		`<Property Name="CreationDate" Type="Edm.DateTimeOffset" Nullable="false" Precision="6"><Annotation Term="Core.Computed" Bool="true"/></Property>`,
 		`<Property Name="Number" Type="Edm.String" Nullable="false"><Annotation Term="Core.Computed" Bool="true"/></Property>`,
 		`<ReturnType Type="Relation.Person.Contact.Employee" Nullable="false"/>`,
@@ -430,7 +431,7 @@ func TestODataMetadataAnnotations(t *testing.T) {
 		}
 	}
 	for _, w := range []string{`"$Reference":{"https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Capabilities.V1.json":{"$Include":[{"$Namespace":"Org.OData.Capabilities.V1","$Alias":"Capabilities"}]}`,
-		`"@Capabilities.BatchSupported":false`, `"CreationDate":{"$Type":"Edm.DateTimeOffset","$Precision":6,"@Core.Computed":true}`,
+		`"@Capabilities.BatchSupported":true`, `"CreationDate":{"$Type":"Edm.DateTimeOffset","$Precision":6,"@Core.Computed":true}`,
 		`"@Capabilities.InsertRestrictions":{"Insertable":true}`, `"@Capabilities.FilterRestrictions":{"NonFilterableProperties":[{"$PropertyPath":"_Type"}]}`} {
 		if !strings.Contains(j, w) {
 			t.Errorf("CSDL JSON lacks %s", w)

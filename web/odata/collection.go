@@ -217,13 +217,26 @@ func encodeQuery(v url.Values) string {
 // transaction or single connection, it runs first. The returned function
 // waits for it.
 func (s *Service) startCount(ctx context.Context, q string, args []any, dest *int64) func() error {
-	if _, pool := s.db.(*sql.DB); !pool || !s.dialect.concurrent() {
+	if !s.pooled(ctx) || !s.dialect.concurrent() {
 		err := s.queryScalar(ctx, q, args, dest)
 		return func() error { return err }
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.queryScalar(ctx, q, args, dest) }()
 	return func() error { return <-done }
+}
+
+// pooled reports whether the Querier can run two queries of ctx at once: a
+// *sql.DB can, a Querier that says so (Pooled) can, anything else (a
+// transaction, one connection) cannot.
+func (s *Service) pooled(ctx context.Context) bool {
+	switch q := s.db.(type) {
+	case *sql.DB:
+		return true
+	case interface{ Pooled(context.Context) bool }:
+		return q.Pooled(ctx)
+	}
+	return false
 }
 
 func (s *Service) queryScalar(ctx context.Context, q string, args []any, dest *int64) error {

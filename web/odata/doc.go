@@ -81,8 +81,19 @@
 // matches an entity when any of them contains it, case-insensitively, and
 // the operators combine terms per entity (a NULL property contains nothing,
 // so NOT never drops a row for it); sets without Search answer 501.
+// POST /$batch (with Options.Atomic) takes multipart/mixed (OData 4.0) and
+// JSON (4.01) batches of at most 100 requests within the body limit. Each
+// request is served like a single one, with the batch's context and after
+// Options.BeforeBatchRequest; a change set (or JSON atomicity group) runs in
+// one Atomic transaction that commits when all its requests succeed and
+// rolls back as one otherwise (the request at fault keeps its error, the
+// others of the group answer 424); "$<id>" in a URL or an @odata.bind value
+// names an entity created earlier in the batch; JSON dependsOn is honoured.
+// Without Prefer: odata.continue-on-error the batch stops at the first
+// failure.
+//
 // Features of the protocol the service does not implement
-// ($batch, $crossjoin, $all, $index, canonical functions such as
+// ($crossjoin, $all, $index, canonical functions such as
 // fractionalseconds, $expand=Nav/$ref, writes to properties and links)
 // answer 501, never 404 or 400. As OData 4.01 allows, system query
 // option names are case-insensitive and may leave out the "$" ($FILTER,

@@ -9,7 +9,9 @@ import (
 )
 
 // Querier is what the service needs from the database: *sql.DB, *sql.Tx
-// and *sql.Conn all satisfy it.
+// and *sql.Conn all satisfy it. A Querier that routes by ctx (the ambient
+// transaction of a $batch change set, see Options.Atomic) may also have
+// Pooled(ctx) bool, telling when two queries may run at once.
 type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }

@@ -43,6 +43,14 @@ type Options struct {
 	// *Error (the application's "database unavailable" as a 503, say); what it
 	// returns unchanged is a logged 500.
 	MapError func(error) error
+	// Atomic, when set, enables $batch: it runs fn in one transaction that
+	// every write made with fn's ctx joins (and the Querier reads with, so a
+	// change set sees its own writes), committing when fn returns nil.
+	Atomic func(ctx context.Context, fn func(ctx context.Context) error) error
+	// BeforeBatchRequest, when set, is called for each request of a $batch
+	// before it is served, with the batch's context: return an *Error to
+	// refuse it (e.g. the scope or rate limit a single request would meet).
+	BeforeBatchRequest func(r *http.Request) error
 }
 
 // Service serves the OData v4 protocol for a Model over a database. It is an
@@ -144,6 +152,9 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(values)
 	if err != nil {
 		return err
+	}
+	if rel == "$batch" {
+		return s.serveBatch(w, r)
 	}
 	if rel != "$metadata" {
 		if q.out, err = s.negotiate(r, q, isTextResource(rel)); err != nil {
@@ -323,7 +334,7 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) error {
 
 // unsupportedResources are resources of the protocol the service does not
 // serve: 501, not 404.
-var unsupportedResources = map[string]bool{"$batch": true, "$crossjoin": true, "$all": true, "$root": true, "$query": true,
+var unsupportedResources = map[string]bool{"$crossjoin": true, "$all": true, "$root": true, "$query": true,
 	"$entity": true} // $entity alone is served; /$entity/Type is not
 
 // cast resolves a type-cast segment on set: set itself for its own type, the
@@ -476,6 +487,3 @@ func writeJSON(w http.ResponseWriter, out *output, status int, body []byte) {
 	w.WriteHeader(status)
 	w.Write(body)
 }
-
-// batchSupported tells whether /$batch is served.
-func (s *Service) batchSupported() bool { return false }

@@ -1,0 +1,20 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+)
+
+// QueryContext runs a read in ctx's transaction (InTx), else on the pool. Code outside models
+// that reads with its own SQL (the OData service) reads through it, so that the reads of a
+// composed change (an OData $batch change set) see its writes, and on SQLite, whose pool is one
+// connection, do not wait for the connection the transaction holds.
+func (s *Store) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.db(ctx).Statement.ConnPool.QueryContext(ctx, query, args...)
+}
+
+// Pooled reports whether ctx's reads go to the pool (no transaction), where two may run at once.
+func (s *Store) Pooled(ctx context.Context) bool {
+	_, inTx := ambientTx(ctx)
+	return !inTx
+}
