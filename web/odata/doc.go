@@ -81,6 +81,9 @@
 // matches an entity when any of them contains it, case-insensitively, and
 // the operators combine terms per entity (a NULL property contains nothing,
 // so NOT never drops a row for it); sets without Search answer 501.
+//
+// # $batch
+//
 // POST /$batch (with Options.Atomic) takes multipart/mixed (OData 4.0) and
 // JSON (4.01) batches of at most 100 requests within the body limit. Each
 // request is served like a single one, with the batch's context and after
@@ -91,6 +94,8 @@
 // names an entity created earlier in the batch; JSON dependsOn is honoured.
 // Without Prefer: odata.continue-on-error the batch stops at the first
 // failure.
+//
+// # Versions, formats and what is not implemented
 //
 // Features of the protocol the service does not implement
 // ($crossjoin, $all, $index, canonical functions such as
@@ -127,6 +132,7 @@
 // {"Phase":{"Name":"Proposal"},"Weighted":1234.5}. $select and $expand
 // cannot be combined with it (400). An $apply of filter() steps alone is a
 // $filter.
+//
 // $metadata carries the annotations tools read: per set Capabilities
 // Insert/Update/DeleteRestrictions (as its Writer allows), Filter- and
 // SortRestrictions (the NoFilter and NoSort properties, and _Type) and
