@@ -388,6 +388,8 @@ var odataProtocolCases = []odataCase{
 	{name: "compute: inside $expand", path: "/v1/odata/Activity_SalesOpportunity({alpha})?$select=Subject&$expand=ProductLines($compute=Amount mul 2 as Twice;$select=Twice;$orderby=Twice)", status: 200,
 		has: []string{`"ProductLines":[{"Twice":100},{"Twice":300}]`}},
 	{name: "compute: alias clash", path: "/v1/odata/Activity_SalesOpportunity?$compute=1 as Subject", status: 400},
+	{name: "divby never truncates", path: "/v1/odata/Activity_SalesOpportunity/$count?$filter=length(Subject) divby 2 eq 7.5", status: 200, exact: "2"},
+	{name: "501: the has operator", path: "/v1/odata/Activity_SalesOpportunity?$filter=Subject has 'x'", status: 501},
 }
 
 // TestODataMetadataAnnotations: the capabilities and ownership that tools read from $metadata,

@@ -30,7 +30,8 @@ var binaryPrec = map[string]int{
 	"and": 2,
 	"eq":  4, "ne": 4, "gt": 4, "ge": 4, "lt": 4, "le": 4, "in": 4,
 	"add": 5, "sub": 5,
-	"mul": 6, "div": 6, "mod": 6,
+	"mul": 6, "div": 6, "mod": 6, "divby": 6, // divby: OData 4.01's division that never truncates
+	"has": 4, // enumeration flags: the model has no enumerations, so it compiles to a 501
 }
 
 const notPrec = 3

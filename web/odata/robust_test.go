@@ -29,7 +29,7 @@ var trickyFilters = []string{
 	// Syntax of issue 12: suffixes, Nav/$count, isof, cast.
 	"Amount gt 20D and Quantity lt 5L and Probability ge 0.5F and Amount ne 1.5M", "ProductLines/$count ge 0",
 	"ProductLines/any(p: p/Opportunity/ProductLines/$count gt 1)", "cast(Amount, Edm.String) ne 'x'", "cast(Quantity, Edm.Double) gt 0.5",
-	"isof(Amount, Edm.Double)", "isof(Activity.SalesOpportunity)", "isof($it, 'Activity.SalesOpportunity')", "not isof(Pipeline)",
+	"isof(Amount, Edm.Double)", "Quantity divby 2 gt 0.5", "isof(Activity.SalesOpportunity)", "isof($it, 'Activity.SalesOpportunity')", "not isof(Pipeline)",
 }
 
 // hostileInputs are what an attacker or a broken client sends, in the style of the OData ABNF

@@ -434,13 +434,16 @@ func (c *compiler) binary(sc *scope, n *binaryExpr) typed {
 		}
 		return typed{l.sql + " IN (" + strings.Join(items, ", ") + ")", EdmBoolean, false}
 	}
+	if n.op == "has" {
+		panic(compileError{notImplemented("the operator has is not supported: the model has no enumeration types")})
+	}
 	// Arithmetic.
 	l, r := c.operands(sc, n.left, n.right)
 	if !l.typ.numeric() || !r.typ.numeric() {
 		c.fail(n, "operator %s needs numbers", n.op)
 	}
 	typ := EdmDouble
-	if l.typ != EdmDouble && r.typ != EdmDouble {
+	if l.typ != EdmDouble && r.typ != EdmDouble && n.op != "divby" {
 		typ = EdmInt64
 	}
 	switch n.op {
@@ -452,6 +455,8 @@ func (c *compiler) binary(sc *scope, n *binaryExpr) typed {
 		return typed{"(" + l.sql + " * " + r.sql + ")", typ, false}
 	case "div": // x div 0 is NULL rather than a database error
 		return typed{"(" + l.sql + " / NULLIF(" + r.sql + ", 0))", typ, false}
+	case "divby":
+		return typed{"(" + c.b.d.cast(l.sql, EdmDouble) + " / NULLIF(" + c.b.d.cast(r.sql, EdmDouble) + ", 0))", EdmDouble, false}
 	case "mod":
 		return typed{c.b.d.mod(l.sql, r.sql, typ == EdmInt64), typ, false}
 	}
