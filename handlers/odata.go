@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -50,14 +51,15 @@ func (h *Handler) newODataService() (*odata.Service, error) {
 		Logger:             h.Logger,
 		MapError:           web.ODataError,
 		Atomic:             h.Store.InTx,
-		BeforeBatchRequest: batchRequestAllowed,
+		BeforeBatchRequest: h.batchRequestAllowed,
 	})
 }
 
 // batchRequestAllowed checks a request inside a $batch as web.APIAuth checks a single one: a
 // read needs the read scope, a change the write scope (web.APIAuth lets a read-only client post
-// a $batch, so that it can batch reads).
-func batchRequestAllowed(r *http.Request) error {
+// a $batch, so that it can batch reads), and it counts against the caller's rate limit (a batch
+// of n requests costs n + 1: the batch is a request too).
+func (h *Handler) batchRequestAllowed(r *http.Request) error {
 	id, ok := web.IdentityFrom(r.Context())
 	if !ok {
 		return &odata.Error{Status: http.StatusUnauthorized, Code: "Unauthorized", Message: "Authentication required."}
@@ -69,7 +71,12 @@ func batchRequestAllowed(r *http.Request) error {
 	if !models.HasScope(id.Scopes, need) && !models.HasScope(id.Scopes, models.ScopeWrite) {
 		return &odata.Error{Status: http.StatusForbidden, Code: "Forbidden", Message: "This access token lacks the '" + need + "' scope."}
 	}
-	return nil
+	err := web.CountAPIRequest(r.Context(), web.APIAuthConfig{Store: h.Store, RateLimit: h.APIRateLimit})
+	var limited *web.RateLimited
+	if errors.As(err, &limited) {
+		return &odata.Error{Status: http.StatusTooManyRequests, Code: "TooManyRequests", Message: "Rate limit exceeded by this request of the batch; retry later."}
+	}
+	return err
 }
 
 // currentEmployee is GetCurrentEmployee(): the employee the caller's credentials act as.

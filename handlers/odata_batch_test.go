@@ -3,11 +3,14 @@ package handlers_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
+	"phaseboard/handlers"
 	"phaseboard/models"
 	"phaseboard/models/storetest"
+	"phaseboard/web"
 	"phaseboard/web/authtest"
 )
 
@@ -165,6 +168,39 @@ func TestODataBatch(t *testing.T) {
 			r = e.do("POST", "$batch", body, "Content-Type", ct, "Prefer", "odata.continue-on-error")
 			if strings.Count(r.body, "HTTP/1.1 400 Bad Request") != 3 {
 				t.Errorf("nested batch, foreign URL, unknown reference: %s", r.body)
+			}
+		})
+	}
+}
+
+// TestODataBatchCountsAgainstTheRateLimit: every request inside a $batch counts like a single
+// one (the batch itself counts too), and those past the limit answer 429.
+func TestODataBatchCountsAgainstTheRateLimit(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			srv := newServer(t, dialect, 0)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			app := web.New(web.Config{Store: srv.store})
+			handlers.Register(app, &handlers.Handler{Store: srv.store, APIRateLimit: 5})
+			go app.Listener(ln)
+			t.Cleanup(func() { app.Shutdown() })
+			token, _ := authtest.Token(t, srv.store, models.RoleManager, "read", nil)
+			e := &writeEnv{t: t, srv: &server{t: t, store: srv.store, URL: "http://" + ln.Addr().String()}, token: token}
+			var reads []any
+			for i := 0; i < 8; i++ {
+				reads = append(reads, "GET Datastore_Phase/$count")
+			}
+			ct, body := multipartBatch(reads...)
+			r := e.do("POST", "$batch", body, "Content-Type", ct, "Prefer", "odata.continue-on-error")
+			// The batch is hit 1; its requests are hits 2 to 9, of which 2 to 5 are within the limit.
+			if r.status != 200 || strings.Count(r.body, "HTTP/1.1 200 OK") != 4 || strings.Count(r.body, "HTTP/1.1 429 Too Many Requests") != 4 {
+				t.Fatalf("batch past the limit: %d %s", r.status, r.body)
+			}
+			if r := e.do("GET", "Datastore_Phase/$count", ""); r.status != 429 {
+				t.Fatalf("a single request after the batch: %d", r.status)
 			}
 		})
 	}

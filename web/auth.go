@@ -212,12 +212,7 @@ type APIAuthConfig struct {
 // write scope. Each client gets its own rate limit, counted in the database so that every
 // instance agrees. Mount it before the OData handler: app.Use("/v1/odata", web.APIAuth(cfg)).
 func APIAuth(cfg APIAuthConfig) fiber.Handler {
-	if cfg.RateLimit <= 0 {
-		cfg.RateLimit = 1000
-	}
-	if cfg.RateWindow <= 0 {
-		cfg.RateWindow = time.Minute
-	}
+	cfg = cfg.withDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -249,13 +244,7 @@ func APIAuth(cfg APIAuthConfig) fiber.Handler {
 		}
 		setIdentity(c, id)
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		var key string
-		if id.Client != nil {
-			key = "api:client:" + id.Client.ID.String()
-		} else {
-			key = "api:user:" + id.User.ID.String()
-		}
-		err = CheckRate(c, cfg.Store, cfg.RateWindow, RateRule{Key: key, Max: cfg.RateLimit})
+		err = CheckRate(c, cfg.Store, cfg.RateWindow, RateRule{Key: id.rateKey(), Max: cfg.RateLimit})
 		var limited *RateLimited
 		switch {
 		case errors.As(err, &limited):

@@ -111,7 +111,23 @@ func (s *Service) serveBatch(w http.ResponseWriter, r *http.Request) error {
 	if continueOnError {
 		w.Header().Set("Preference-Applied", "odata.continue-on-error")
 	}
-	run := &batchRun{s: s, outer: r, refs: map[string]string{}}
+	run := &batchRun{s: s, outer: r, refs: map[string]string{}, refused: map[*batchRequest]error{}}
+	if s.opts.BeforeBatchRequest != nil {
+		// Checked up front, with the batch's own context: a count or check made inside a change
+		// set's transaction would be undone with it.
+		for _, g := range groups {
+			for _, br := range g {
+				check, _ := http.NewRequestWithContext(r.Context(), br.method, "http://batch"+s.opts.Prefix+"/", nil)
+				if check == nil {
+					continue // a malformed method: refused when the request is built
+				}
+				check.Header = br.header
+				if err := s.opts.BeforeBatchRequest(check); err != nil {
+					run.refused[br] = err
+				}
+			}
+		}
+	}
 	var results [][]*batchResponse
 	for _, g := range groups {
 		res := run.group(g)
@@ -138,10 +154,11 @@ func failed(res []*batchResponse) bool {
 // batchRun is the state of one batch: the outer request and the entities
 // created so far, by request id.
 type batchRun struct {
-	s      *Service
-	outer  *http.Request
-	refs   map[string]string // id → the created entity's URL relative to the service root
-	failed map[string]bool   // ids of requests that failed (JSON dependsOn)
+	s       *Service
+	outer   *http.Request
+	refs    map[string]string // id → the created entity's URL relative to the service root
+	failed  map[string]bool   // ids of requests that failed (JSON dependsOn)
+	refused map[*batchRequest]error
 }
 
 // group serves one request alone, or a change set in one transaction.
@@ -214,9 +231,10 @@ func (b *batchRun) serve(ctx context.Context, br *batchRequest) *batchResponse {
 			return failedDependency(br.id, "request "+d+" that this one depends on failed")
 		}
 	}
-	req, err := b.request(ctx, br)
-	if err == nil && b.s.opts.BeforeBatchRequest != nil {
-		err = b.s.opts.BeforeBatchRequest(req)
+	err := b.refused[br]
+	var req *http.Request
+	if err == nil {
+		req, err = b.request(ctx, br)
 	}
 	if err != nil {
 		b.s.writeError(res, b.outer, err)

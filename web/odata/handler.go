@@ -48,8 +48,9 @@ type Options struct {
 	// change set sees its own writes), committing when fn returns nil.
 	Atomic func(ctx context.Context, fn func(ctx context.Context) error) error
 	// BeforeBatchRequest, when set, is called for each request of a $batch
-	// before it is served, with the batch's context: return an *Error to
-	// refuse it (e.g. the scope or rate limit a single request would meet).
+	// (its method and headers) before the batch runs, with the batch's
+	// context, outside any change set's transaction: return an error to
+	// refuse that request (the scope or rate limit a single request meets).
 	BeforeBatchRequest func(r *http.Request) error
 }
 
