@@ -245,13 +245,14 @@ var odataProtocolCases = []odataCase{
 	{name: "plus: form-encoded date-time offset", path: "/v1/odata/Activity_SalesOpportunity?$filter=CreationDate+gt+2026-03-05T10:30:00%2B01:00&$select=Subject", status: 200, values: "Subject: Echo won deal"},
 
 	// odata.metadata, IEEE754Compatible, $format, Accept and the version headers.
+	// Full metadata names each row's own type, the subtype of a base set's, even when _Type is not selected.
 	{name: "metadata=full", path: "/v1/odata/Datastore_Phase({qual})?$select=ID,Code&$format=application/json;odata.metadata=full", status: 200,
-		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase(ID,Code)/$entity","@odata.type":"#Datastore.Phase","@odata.id":"{base}/v1/odata/Datastore_Phase({qual})",` +
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Datastore_Phase(ID,Code)/$entity","@odata.type":"#Datastore.Phase.ActivitySalesOpportunity","@odata.id":"{base}/v1/odata/Datastore_Phase({qual})",` +
 			`"@odata.editLink":"Datastore_Phase({qual})","ID@odata.type":"#Guid","ID":"{qual}","Code":"QUAL"}`,
 		has: []string{"Content-Type: application/json;odata.metadata=full;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"}},
 	{name: "metadata=full links navigation properties", path: "/v1/odata/Pipeline({pipeline})?$select=Name&$expand=Phases($select=Code;$filter=Code eq 'QUAL')", header: []string{"Accept", "application/json;odata.metadata=full"}, status: 200,
 		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Pipeline(Name,Phases(Code))/$entity","@odata.type":"#Pipeline","@odata.id":"{base}/v1/odata/Pipeline({pipeline})","@odata.editLink":"Pipeline({pipeline})",` +
-			`"Name":"Sales","Phases@odata.navigationLink":"Pipeline({pipeline})/Phases","Phases":[{"@odata.type":"#Datastore.Phase","@odata.id":"{base}/v1/odata/Datastore_Phase({qual})","@odata.editLink":"Datastore_Phase({qual})","Code":"QUAL"}]}`},
+			`"Name":"Sales","Phases@odata.navigationLink":"Pipeline({pipeline})/Phases","Phases":[{"@odata.type":"#Datastore.Phase.ActivitySalesOpportunity","@odata.id":"{base}/v1/odata/Datastore_Phase({qual})","@odata.editLink":"Datastore_Phase({qual})","Code":"QUAL"}]}`},
 	{name: "metadata=full on a collection", path: "/v1/odata/Activity_SalesOpportunity?$select=Subject,ExpectedOrderDate&$filter=Subject eq 'Bravo renewal'", header: []string{"Accept", "application/json;odata.metadata=full"}, status: 200,
 		has: []string{`"@odata.etag":"W/\"1\"","@odata.type":"#Activity.SalesOpportunity","@odata.id":"{base}/v1/odata/Activity_SalesOpportunity({bravo})","@odata.editLink":"Activity_SalesOpportunity({bravo})","Subject":"Bravo renewal","ExpectedOrderDate@odata.type":"#Date","ExpectedOrderDate":"2026-06-30"`}},
 	{name: "metadata=none", path: "/v1/odata/Activity_SalesOpportunity({alpha})?$select=Subject", header: []string{"Accept", "application/json;odata.metadata=none"}, status: 200,

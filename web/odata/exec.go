@@ -30,6 +30,7 @@ type statement struct {
 	orderCol int // first column of the $orderby values (paging)
 	order    []orderExpr
 	groupCol int // column of the parent key for 1:N expands, -1 otherwise
+	typeCol  int // column of the row's _Type when the plan reads it, -1 otherwise
 }
 
 // selectSpec says how to build a statement beyond the plan itself.
@@ -113,6 +114,11 @@ func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
 	if p.set.decl.ETag != "" {
 		st.etagCol = len(cols)
 		cols = append(cols, "("+p.set.decl.ETag+")")
+	}
+	st.typeCol = -1
+	if tp := p.set.typ.prop(TypeProperty); p.readType && tp != nil {
+		st.typeCol = len(cols)
+		cols = append(cols, "("+tp.SQL+")")
 	}
 	st.fkCol = len(cols)
 	for _, ex := range p.expands {
@@ -264,6 +270,11 @@ func scanRows(rows *sql.Rows, st *statement, fn func(*entity) error) error {
 			return err
 		}
 		e.key, _ = k.(string)
+		if st.typeCol >= 0 {
+			if v, err := normalize(EdmString, raw[st.typeCol]); err == nil && v != nil {
+				e.typeName = v.(string)
+			}
+		}
 		if st.etagCol >= 0 && raw[st.etagCol] != nil {
 			v, err := normalize(EdmString, raw[st.etagCol])
 			if err != nil {

@@ -171,6 +171,7 @@ type entity struct {
 	values   []any // normalized, aligned with plan.props
 	key      string
 	etag     string // W/"…" when the set declares an ETag
+	typeName string // the row's _Type, when the plan reads it (full metadata)
 	fks      []any  // per N:1 expand: the target key or nil
 	order    []any  // normalized $orderby values, for $skiptoken
 	expanded []any  // per expand: *entity (or nil) for N:1, []*entity for 1:N

@@ -19,6 +19,9 @@ type plan struct {
 	top         int // -1: no $top
 	skip        int
 	count       bool
+	// readType reads each row's _Type even when it is not selected: full
+	// metadata writes the row's own type (a subtype of the set's).
+	readType bool
 }
 
 type expandPlan struct {
@@ -98,7 +101,18 @@ func newPlan(set *entitySet, q *queryOptions) (*plan, error) {
 		}
 		p.expands = append(p.expands, &expandPlan{nav: nav, plan: child, count: o.count})
 	}
+	if q.out != nil && q.out.metadata == metadataFull {
+		p.readTypes()
+	}
 	return p, nil
+}
+
+// readTypes marks p and its expansions to read the row types (full metadata).
+func (p *plan) readTypes() {
+	p.readType = true
+	for _, ex := range p.expands {
+		ex.plan.readTypes()
+	}
 }
 
 // levelled is o for one level of Nav($levels=n): o's own options, plus Nav
@@ -163,6 +177,11 @@ func (p *plan) columns() []*Property {
 // _Type names when the set spans subtypes and _Type was read, else the
 // set's type.
 func (p *plan) entityType(e *entity) *entityType {
+	if e.typeName != "" {
+		if t := p.set.schema.types[e.typeName]; t != nil && t.derivesFrom(p.set.typ) {
+			return t
+		}
+	}
 	for i, prop := range p.props {
 		if prop.Name != TypeProperty {
 			continue

@@ -241,7 +241,9 @@ func (s *Service) answerWrite(w http.ResponseWriter, r *http.Request, out *outpu
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	p, err := newPlan(set, newQueryOptions())
+	q := newQueryOptions()
+	q.out = out
+	p, err := newPlan(set, q)
 	if err != nil {
 		return err
 	}
