@@ -26,14 +26,20 @@ func csdlSchemas(t *testing.T) string {
 	if dir := os.Getenv("PHASEBOARD_CSDL_SCHEMAS"); dir != "" {
 		return dir
 	}
+	var candidates []string
 	dir, _ := os.Getwd()
 	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
-		candidate := filepath.Join(dir, "shared", "standards", "odata-csdl-schemas")
+		candidates = append(candidates, filepath.Join(dir, "shared", "standards", "odata-csdl-schemas"))
+	}
+	// A fresh clone elsewhere (CI's) finds them where the project's documents live on these
+	// machines, beside the main checkout.
+	candidates = append(candidates, "/work/shared/standards/odata-csdl-schemas")
+	for _, candidate := range candidates {
 		if _, err := os.Stat(filepath.Join(candidate, "edmx.xsd")); err == nil {
 			return candidate
 		}
 	}
-	t.Fatal("the OASIS CSDL schemas (shared/standards/odata-csdl-schemas) are not beside the repository; set PHASEBOARD_CSDL_SCHEMAS")
+	t.Fatal("the OASIS CSDL schemas (shared/standards/odata-csdl-schemas) are neither beside the repository nor in /work/shared; set PHASEBOARD_CSDL_SCHEMAS")
 	return ""
 }
 
