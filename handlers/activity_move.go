@@ -32,7 +32,7 @@ func (h *Handler) MoveActivity(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, err := h.filterOfMutation(c)
+	f, err := h.filterOfMove(c)
 	if err != nil {
 		return err
 	}
@@ -54,17 +54,21 @@ func (h *Handler) MoveActivity(c *fiber.Ctx) error {
 // lost, the lost-reason prompt.
 func (h *Handler) moveAnswer(c *fiber.Ctx, f models.BoardFilter, res *models.MoveResult) error {
 	opp := res.Activity
-	phase, err := h.Store.Phase(c.UserContext(), res.ToPhaseID)
-	if err != nil {
-		return err
-	}
 	limits := map[uuid.UUID]int{res.FromPhaseID: renderedCount(c, "from_count"), res.ToPhaseID: renderedCount(c, "to_count")}
 	if res.FromPhaseID == res.ToPhaseID {
 		limits[res.ToPhaseID] = max(limits[res.ToPhaseID], renderedCount(c, "from_count"))
 	}
-	msg := "Moved “" + opp.Subject + "” to " + phase.Name + "."
+	cols, err := h.shownColumns(c, f, limits)
+	if err != nil {
+		return err
+	}
+	phase, err := models.FindColumn(cols, res.ToPhaseID)
+	if err != nil {
+		return err
+	}
+	msg := "Moved “" + opp.Subject + "” to " + phase.Phase.Name + "."
 	if res.FromPhaseID == res.ToPhaseID {
-		msg = "Reordered “" + opp.Subject + "” in " + phase.Name + "."
+		msg = "Reordered “" + opp.Subject + "” in " + phase.Phase.Name + "."
 	}
 	var extra []templComponent
 	if res.NeedsLostReason {
@@ -74,7 +78,7 @@ func (h *Handler) moveAnswer(c *fiber.Ctx, f models.BoardFilter, res *models.Mov
 		}
 		extra = append(extra, views.PanelOOB(views.LostPanel(prompt)))
 	}
-	return h.refreshColumns(c, f, msg, limits, extra...)
+	return h.renderColumns(c, f, cols, msg, limits, extra...)
 }
 
 func (h *Handler) lostPrompt(c *fiber.Ctx, opp *models.Activity, query string) (views.LostPrompt, error) {
@@ -107,7 +111,7 @@ func (h *Handler) SaveLostReason(c *fiber.Ctx) error {
 	if rival == nil {
 		ch.LostToCompetitorID = &uuid.Nil
 	}
-	f, err := h.filterOfMutation(c)
+	f, err := h.filterOfMove(c)
 	if err != nil {
 		return err
 	}

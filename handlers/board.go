@@ -19,23 +19,24 @@ func (h *Handler) Board(c *fiber.Ctx) error {
 	if err != nil {
 		return badRequest("The board URL is malformed.")
 	}
-	f, err := h.filterFromValues(c, v)
+	pipelines, err := h.Store.Pipelines(c.UserContext())
 	if err != nil {
 		return err
 	}
-	view, err := h.boardView(c, f)
+	f, err := h.boardFilter(c, v, func() ([]models.Pipeline, error) { return pipelines, nil })
+	if err != nil {
+		return err
+	}
+	view, err := h.boardView(c, f, pipelines)
 	if err != nil {
 		return err
 	}
 	return web.Render(c, fiber.StatusOK, views.BoardPage(view))
 }
 
-func (h *Handler) boardView(c *fiber.Ctx, f models.BoardFilter) (views.BoardView, error) {
+// boardView loads the board f of one of the active pipelines.
+func (h *Handler) boardView(c *fiber.Ctx, f models.BoardFilter, pipelines []models.Pipeline) (views.BoardView, error) {
 	ctx := c.UserContext()
-	pipelines, err := h.Store.Pipelines(ctx)
-	if err != nil {
-		return views.BoardView{}, err
-	}
 	known := false
 	for _, p := range pipelines {
 		known = known || p.ID == f.PipelineID
@@ -133,13 +134,29 @@ func backToBoard(c *fiber.Ctx, f models.BoardFilter) error {
 
 // refreshColumns renders the given columns out of band, plus an announcement.
 func (h *Handler) refreshColumns(c *fiber.Ctx, f models.BoardFilter, announce string, limits map[uuid.UUID]int, extra ...templComponent) error {
-	if err := h.refreshFault(); err != nil {
-		return err
-	}
-	cols, err := h.Store.Columns(c.UserContext(), f)
+	cols, err := h.shownColumns(c, f, limits)
 	if err != nil {
 		return err
 	}
+	return h.renderColumns(c, f, cols, announce, limits, extra...)
+}
+
+// shownColumns loads the board's columns for a refresh of the columns in limits, with figures
+// only for those: a move's answer does not sum the whole board.
+func (h *Handler) shownColumns(c *fiber.Ctx, f models.BoardFilter, limits map[uuid.UUID]int) ([]models.Column, error) {
+	if err := h.refreshFault(); err != nil {
+		return nil, err
+	}
+	shown := make([]uuid.UUID, 0, len(limits))
+	for id := range limits {
+		shown = append(shown, id)
+	}
+	return h.Store.Columns(c.UserContext(), f, shown...)
+}
+
+// renderColumns renders the columns of cols named in limits (with that many cards) out of band,
+// the announcement and extra.
+func (h *Handler) renderColumns(c *fiber.Ctx, f models.BoardFilter, cols []models.Column, announce string, limits map[uuid.UUID]int, extra ...templComponent) error {
 	b, err := h.boardContext(c, f, phasesOf(cols))
 	if err != nil {
 		return err

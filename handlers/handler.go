@@ -101,6 +101,30 @@ func optionalID(value, field string) (*uuid.UUID, error) {
 
 // filterFromValues reads the board filter from a URL query. The pipeline defaults to the first.
 func (h *Handler) filterFromValues(c *fiber.Ctx, v url.Values) (models.BoardFilter, error) {
+	return h.boardFilter(c, v, func() ([]models.Pipeline, error) { return h.Store.Pipelines(c.UserContext()) })
+}
+
+// boardFilter is filterFromValues with the pipelines from pipelines, asked only when the URL
+// names none (the board page has loaded them already: it does not ask twice).
+func (h *Handler) boardFilter(c *fiber.Ctx, v url.Values, pipelines func() ([]models.Pipeline, error)) (models.BoardFilter, error) {
+	f, err := h.parseFilter(c, v)
+	if err != nil || f.PipelineID != uuid.Nil {
+		return f, err
+	}
+	all, err := pipelines()
+	if err != nil {
+		return f, err
+	}
+	if len(all) == 0 {
+		return f, fiber.NewError(fiber.StatusNotFound, "There is no pipeline yet.")
+	}
+	f.PipelineID = all[0].ID
+	return f, nil
+}
+
+// parseFilter reads the board filter from a URL query; PipelineID stays zero when the URL names
+// none.
+func (h *Handler) parseFilter(c *fiber.Ctx, v url.Values) (models.BoardFilter, error) {
 	f := models.BoardFilter{Text: strings.TrimSpace(v.Get("q")), Status: v.Get("status")}
 	switch f.Status {
 	case models.StatusOpen, models.StatusClosed, models.StatusAll:
@@ -139,16 +163,7 @@ func (h *Handler) filterFromValues(c *fiber.Ctx, v url.Values) (models.BoardFilt
 	}
 	if pipe != nil {
 		f.PipelineID = *pipe
-		return f, nil
 	}
-	pipelines, err := h.Store.Pipelines(c.UserContext())
-	if err != nil {
-		return f, err
-	}
-	if len(pipelines) == 0 {
-		return f, fiber.NewError(fiber.StatusNotFound, "There is no pipeline yet.")
-	}
-	f.PipelineID = pipelines[0].ID
 	return f, nil
 }
 
@@ -160,6 +175,16 @@ func (h *Handler) filterOfMutation(c *fiber.Ctx) (models.BoardFilter, error) {
 		return models.BoardFilter{}, err
 	}
 	return h.filterFromValues(c, v)
+}
+
+// filterOfMove is filterOfMutation for a change that names its activity, whose pipeline the
+// answer shows (the caller sets PipelineID): no default pipeline is looked up.
+func (h *Handler) filterOfMove(c *fiber.Ctx) (models.BoardFilter, error) {
+	v, err := pageQuery(c)
+	if err != nil {
+		return models.BoardFilter{}, err
+	}
+	return h.parseFilter(c, v)
 }
 
 // pageQuery is the query of the page a mutation was made on: the form's "return" field (plain

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -221,8 +222,10 @@ func (c *sqlCapture) record(fn func()) []capturedStmt {
 	return c.stmts
 }
 
-// replay runs captured statements in order on conn; inTx wraps them in one transaction.
+// replay runs captured statements in order on conn; inTx wraps them in one transaction. An
+// INSERT gets a fresh id (its first value, when a uuid), as the recorded row exists already.
 func replay(ctx context.Context, db *sql.DB, stmts []capturedStmt, inTx bool) error {
+	stmts = freshIDs(stmts)
 	if !inTx {
 		for _, st := range stmts {
 			if err := drain(ctx, db, st.sql, st.vars...); err != nil {
@@ -242,6 +245,25 @@ func replay(ctx context.Context, db *sql.DB, stmts []capturedStmt, inTx bool) er
 		}
 	}
 	return tx.Commit()
+}
+
+// freshIDs copies stmts with a new uuid as the first value of every INSERT that starts with one.
+func freshIDs(stmts []capturedStmt) []capturedStmt {
+	out := make([]capturedStmt, len(stmts))
+	for i, st := range stmts {
+		out[i] = st
+		if _, isID := firstVar(st).(uuid.UUID); isID && strings.HasPrefix(st.sql, "INSERT") {
+			out[i].vars = append([]any{uuid.New()}, st.vars[1:]...)
+		}
+	}
+	return out
+}
+
+func firstVar(st capturedStmt) any {
+	if len(st.vars) == 0 {
+		return nil
+	}
+	return st.vars[0]
 }
 
 // The board page beside its own SQL: every statement one render of /board sends (session,

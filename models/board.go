@@ -147,8 +147,9 @@ func (s *Store) LostReasons(ctx context.Context) ([]LostReason, error) {
 }
 
 // Columns returns the pipeline's phases with count, Σ EstimatedAmount and Σ WeightedAmount of
-// the filtered cards of each, in one GROUP BY.
-func (s *Store) Columns(ctx context.Context, f BoardFilter) ([]Column, error) {
+// the filtered cards of each, in one GROUP BY. With only, the figures are summed for those
+// phases alone (the others' are zero): a move's answer shows two columns, not the whole board.
+func (s *Store) Columns(ctx context.Context, f BoardFilter, only ...uuid.UUID) ([]Column, error) {
 	phases, err := s.Phases(ctx, f.PipelineID)
 	if err != nil {
 		return nil, err
@@ -164,6 +165,9 @@ func (s *Store) Columns(ctx context.Context, f BoardFilter) ([]Column, error) {
 	q := s.filtered(ctx, f).Select(`a.phase_id AS phase_id, COUNT(*) AS n, COALESCE(SUM(a.amount), 0) AS amount,
 		COALESCE(SUM(a.estimated_amount), 0) AS estimated, COALESCE(SUM(a.weighted_amount), 0) AS weighted`).
 		Group("a.phase_id")
+	if len(only) > 0 {
+		q = q.Where("a.phase_id IN ?", only)
+	}
 	if err := q.Scan(&rows).Error; err != nil {
 		return nil, err
 	}
