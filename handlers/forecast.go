@@ -19,9 +19,13 @@ import (
 // Who sees what is models.ScopeForecast, applied in forecastFilter; moves pass the caller's
 // actor, so models.CanEditOpportunity applies as on the pipeline board.
 func (h *Handler) registerForecast(app *fiber.App) {
-	app.Get("/forecast", h.Forecast)
-	app.Get("/forecast.csv", h.ForecastCSV)
-	app.Get("/forecast/health", h.ForecastHealth)
+	// The figures, their export and pipeline health are the heavy reads: a read replica serves
+	// them to whoever has not just written (web.ReplicaReads). Health is history over weeks, so
+	// its fragment may come from a replica too; the forecast board is a board and stays on the
+	// primary.
+	app.Get("/forecast", web.ReplicaReads(h.Store, false), h.Forecast)
+	app.Get("/forecast.csv", web.ReplicaReads(h.Store, false), h.ForecastCSV)
+	app.Get("/forecast/health", web.ReplicaReads(h.Store, true), h.ForecastHealth)
 	app.Get("/forecast/board", h.ForecastBoard)
 	app.Get("/forecast/board/months/:month/cards", h.MoreMonthCards)
 	app.Post("/forecast/board/opportunities/:id/move", h.MoveForecastCard)

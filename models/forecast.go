@@ -258,13 +258,14 @@ func (s *Store) report(ctx context.Context, fn func(r *Store) error) error {
 			return err
 		}
 		r := *s
-		r.DB = tx
+		r.DB, r.replicas = tx, nil // every read of r is the report's transaction
 		return fn(&r)
 	}
+	db := s.reportDB(ctx)
 	if s.sql.reportOptions == nil {
-		return s.db(ctx).Transaction(run)
+		return db.Transaction(run)
 	}
-	return s.db(ctx).Transaction(run, s.sql.reportOptions)
+	return db.Transaction(run, s.sql.reportOptions)
 }
 
 func (s *Store) forecast(ctx context.Context, f ForecastFilter, today Date) (*Forecast, error) {

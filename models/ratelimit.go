@@ -12,10 +12,12 @@ import (
 // counts against the same limit. Counting is one statement, an upsert that returns the new
 // count: no lock held in the process, no read-then-write race between instances.
 
-// RateCount is a key's count in the current window and when that window ends.
+// RateCount is a key's count in the current window and when that window ends; LastWrite is
+// when the key last counted a write (HitWrite), zero if it has not.
 type RateCount struct {
-	Hits  int
-	Reset time.Time
+	Hits      int
+	Reset     time.Time
+	LastWrite time.Time
 }
 
 // rateWindow is the fixed window now falls in, as unix milliseconds.
@@ -31,23 +33,39 @@ func (s *Store) rateWindow(window time.Duration) (start, end int64) {
 // An instance whose clock runs behind another's counts in the later window it finds, never
 // resetting a window the other has begun.
 func (s *Store) Hit(ctx context.Context, window time.Duration, keys ...string) ([]RateCount, error) {
+	return s.hit(ctx, window, false, keys)
+}
+
+// HitWrite is Hit for a request that writes: it also records now as the keys' last write, which
+// the principal's next requests read back (RateCount.LastWrite) to read their own writes from
+// the primary (ReadsFor), in the same statement.
+func (s *Store) HitWrite(ctx context.Context, window time.Duration, keys ...string) ([]RateCount, error) {
+	return s.hit(ctx, window, true, keys)
+}
+
+func (s *Store) hit(ctx context.Context, window time.Duration, write bool, keys []string) ([]RateCount, error) {
 	unique := uniqueKeys(keys)
 	if len(unique) == 0 {
 		return nil, nil
 	}
 	start, end := s.rateWindow(window)
-	values := make([]string, len(unique))
-	args := make([]any, 0, 3*len(unique))
-	for i, k := range unique {
-		values[i] = "(?, ?, ?, 1)"
-		args = append(args, k, start, end)
+	wrote := int64(0)
+	if write {
+		wrote = s.now().UnixMilli()
 	}
-	q := `INSERT INTO rate_counters (k, window_start, window_end, hits) VALUES ` + strings.Join(values, ", ") + `
+	values := make([]string, len(unique))
+	args := make([]any, 0, 4*len(unique))
+	for i, k := range unique {
+		values[i] = "(?, ?, ?, 1, ?)"
+		args = append(args, k, start, end, wrote)
+	}
+	q := `INSERT INTO rate_counters (k, window_start, window_end, hits, last_write) VALUES ` + strings.Join(values, ", ") + `
 ON CONFLICT (k) DO UPDATE SET
   hits = CASE WHEN rate_counters.window_start >= excluded.window_start THEN rate_counters.hits + 1 ELSE 1 END,
   window_end = CASE WHEN rate_counters.window_start >= excluded.window_start THEN rate_counters.window_end ELSE excluded.window_end END,
-  window_start = CASE WHEN rate_counters.window_start >= excluded.window_start THEN rate_counters.window_start ELSE excluded.window_start END
-RETURNING k, hits, window_end`
+  window_start = CASE WHEN rate_counters.window_start >= excluded.window_start THEN rate_counters.window_start ELSE excluded.window_start END,
+  last_write = CASE WHEN excluded.last_write > rate_counters.last_write THEN excluded.last_write ELSE rate_counters.last_write END
+RETURNING k, hits, window_end, last_write`
 	return s.scanCounts(ctx, keys, q, args, true)
 }
 
@@ -57,7 +75,7 @@ func (s *Store) Hits(ctx context.Context, window time.Duration, keys ...string) 
 		return nil, nil
 	}
 	start, _ := s.rateWindow(window)
-	q := `SELECT k, hits, window_end FROM rate_counters WHERE k IN (?) AND window_start >= ?`
+	q := `SELECT k, hits, window_end, last_write FROM rate_counters WHERE k IN (?) AND window_start >= ?`
 	return s.scanCounts(ctx, keys, q, []any{uniqueKeys(keys), start}, false)
 }
 
@@ -74,7 +92,7 @@ func (s *Store) PurgeRateCounters(ctx context.Context) error {
 	return s.DB.WithContext(ctx).Exec(`DELETE FROM rate_counters WHERE window_end < ?`, s.now().UnixMilli()).Error
 }
 
-// scanCounts runs q, which returns (k, hits, window_end) rows, and lines the counts up with
+// scanCounts runs q, which returns (k, hits, window_end, last_write) rows, and lines the counts up with
 // keys; every key must have a row when counted (a key without one reads as zero otherwise).
 func (s *Store) scanCounts(ctx context.Context, keys []string, q string, args []any, counted bool) ([]RateCount, error) {
 	rows, err := s.DB.WithContext(ctx).Raw(q, args...).Rows()
@@ -85,14 +103,18 @@ func (s *Store) scanCounts(ctx context.Context, keys []string, q string, args []
 	byKey := make(map[string]RateCount, len(keys))
 	for rows.Next() {
 		var (
-			k    string
-			hits int
-			end  int64
+			k          string
+			hits       int
+			end, wrote int64
 		)
-		if err := rows.Scan(&k, &hits, &end); err != nil {
+		if err := rows.Scan(&k, &hits, &end, &wrote); err != nil {
 			return nil, err
 		}
-		byKey[k] = RateCount{Hits: hits, Reset: time.UnixMilli(end).UTC()}
+		c := RateCount{Hits: hits, Reset: time.UnixMilli(end).UTC()}
+		if wrote > 0 {
+			c.LastWrite = time.UnixMilli(wrote).UTC()
+		}
+		byKey[k] = c
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

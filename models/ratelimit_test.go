@@ -81,3 +81,43 @@ func TestRateCounter(t *testing.T) {
 		}
 	})
 }
+
+// TestRateCounterLastWrite: a write's hit records when it happened and every later hit of the
+// key returns it (the next request's read-your-writes needs no query of its own), across
+// windows and instances; a clock behind never moves it back.
+func TestRateCounterLastWrite(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC)
+		var mu sync.Mutex
+		set := func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		s.Now = clock
+		other := storetest.Reopen(t, s)
+		other.Now = clock
+
+		c, err := s.Hit(ctx, time.Minute, "api:client:x")
+		if err != nil || !c[0].LastWrite.IsZero() {
+			t.Fatalf("a read's hit: %+v %v, want no last write", c, err)
+		}
+		wrote := now
+		if c, err = s.HitWrite(ctx, time.Minute, "api:client:x"); err != nil || !c[0].LastWrite.Equal(wrote) || c[0].Hits != 2 {
+			t.Fatalf("a write's hit: %+v %v, want last write %v and 2 hits", c, err, wrote)
+		}
+		set(wrote.Add(2 * time.Second))
+		if c, err = other.Hit(ctx, time.Minute, "api:client:x"); err != nil || !c[0].LastWrite.Equal(wrote) {
+			t.Fatalf("the next read on another instance: %+v %v, want last write %v", c, err, wrote)
+		}
+		set(wrote.Add(time.Minute)) // the next window
+		if c, err = s.Hit(ctx, time.Minute, "api:client:x"); err != nil || c[0].Hits != 1 || !c[0].LastWrite.Equal(wrote) {
+			t.Fatalf("in the next window: %+v %v, want 1 hit and last write %v", c, err, wrote)
+		}
+		other.Now = func() time.Time { return wrote.Add(-time.Hour) } // a clock far behind
+		if c, err = other.HitWrite(ctx, time.Minute, "api:client:x"); err != nil || !c[0].LastWrite.Equal(wrote) {
+			t.Fatalf("a write from a clock behind: %+v %v, want last write still %v", c, err, wrote)
+		}
+		if got, err := s.Hits(ctx, time.Minute, "api:client:x"); err != nil || !got[0].LastWrite.Equal(wrote) {
+			t.Fatalf("Hits: %+v %v", got, err)
+		}
+	})
+}

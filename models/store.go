@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for replicas
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -33,7 +35,8 @@ type Store struct {
 	sql         sqlDialect  // the dialect's SQL (dialect.go)
 	usual       *usualCache // UsualDaysInPhase's recent answers; nil: none kept
 	changeHooks []ChangeHook
-	keys        *sync.Map // ServerKey's keys by purpose
+	keys        *sync.Map   // ServerKey's keys by purpose
+	replicas    *replicaSet // read replicas (replicas.go); nil: every read on the primary
 }
 
 // Open connects to DATABASE_URL-style url: a postgres:// URL selects PostgreSQL, anything else
@@ -51,13 +54,7 @@ func SQLiteDSN(path string) string {
 // OpenDriver is Open through the database/sql driver registered as driverName ("" for the
 // dialect's own): tests wrap the driver to count statements (storetest.NewCounting).
 func OpenDriver(url, driverName string) (*Store, error) {
-	cfg := &gorm.Config{
-		Logger:  logger.Default.LogMode(logger.Silent),
-		NowFunc: func() time.Time { return time.Now().UTC() },
-		// Each Store method opens its own transaction; GORM's implicit ones would nest.
-		SkipDefaultTransaction: true,
-		PrepareStmt:            false,
-	}
+	cfg := gormConfig()
 	var (
 		db      *gorm.DB
 		dialect string
@@ -82,11 +79,50 @@ func OpenDriver(url, driverName string) (*Store, error) {
 		// SQLite has one writer; one connection avoids SQLITE_BUSY on lock upgrades.
 		sqlDB.SetMaxOpenConns(1)
 	} else {
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(20)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		configurePool(sqlDB)
 	}
 	return &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, sql: dialects[dialect], usual: newUsualCache(), keys: &sync.Map{}}, nil
+}
+
+// gormConfig is how every GORM handle of a Store is configured.
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
+		Logger:  logger.Default.LogMode(logger.Silent),
+		NowFunc: func() time.Time { return time.Now().UTC() },
+		// Each Store method opens its own transaction; GORM's implicit ones would nest.
+		SkipDefaultTransaction: true,
+		// No statements prepared by GORM: the driver's own statement cache (pgx) is the one to
+		// tune for a pooler (see the README's deployment section).
+		PrepareStmt: false,
+	}
+}
+
+// configurePool sizes a PostgreSQL pool of an instance (the primary's and each replica's).
+func configurePool(db *sql.DB) {
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+}
+
+// driverOr is the database/sql driver for PostgreSQL: name, or pgx's.
+func driverOr(name string) string {
+	if name == "" {
+		return "pgx"
+	}
+	return name
+}
+
+// redactURL is a database URL without its password, for messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unreadable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	u.RawQuery = ""
+	return u.String()
 }
 
 // SQL returns the underlying database handle.
@@ -103,8 +139,13 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 // Ping checks that the database answers (for /healthz).
 func (s *Store) Ping(ctx context.Context) error { return s.SQL().PingContext(ctx) }
 
-// Close releases the connections.
-func (s *Store) Close() error { return s.SQL().Close() }
+// Close releases the connections (the replicas' too).
+func (s *Store) Close() error {
+	if s.replicas != nil {
+		s.replicas.close()
+	}
+	return s.SQL().Close()
+}
 
 // IsPostgres reports whether the store runs on PostgreSQL.
 func (s *Store) IsPostgres() bool { return s.Dialect == migrations.Postgres }

@@ -28,10 +28,14 @@ func ambientTx(ctx context.Context) (*gorm.DB, bool) {
 }
 
 // db is the handle a read should use: the ambient transaction (so a composed change reads its
-// own writes), else the pool.
+// own writes), else a replica when ctx allows it (replicas.go; writes through that handle still
+// go to the primary), else the primary's pool.
 func (s *Store) db(ctx context.Context) *gorm.DB {
 	if tx, ok := ambientTx(ctx); ok {
 		return tx
+	}
+	if s.replicas != nil && readsFromReplica(ctx) {
+		return s.replicas.db.WithContext(ctx)
 	}
 	return s.DB.WithContext(ctx)
 }

@@ -230,8 +230,7 @@ func APIAuth(cfg APIAuthConfig) fiber.Handler {
 			return odataError(c, fiber.StatusUnauthorized, "Unauthorized", "Authentication required: send a valid access token as 'Authorization: Bearer <token>'.")
 		}
 		need := models.ScopeWrite
-		switch c.Method() {
-		case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		if !isUnsafe(c.Method()) {
 			need = models.ScopeRead
 		}
 		if c.Method() == fiber.MethodPost && strings.HasSuffix(c.Path(), "/$batch") {
@@ -244,7 +243,9 @@ func APIAuth(cfg APIAuthConfig) fiber.Handler {
 		}
 		setIdentity(c, id)
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		err = CheckRate(c, cfg.Store, cfg.RateWindow, RateRule{Key: id.rateKey(), Max: cfg.RateLimit})
+		// The counter's upsert also records a write and returns the principal's last one: a read
+		// right after a write of this client, on any instance, reads from the primary.
+		count, err := checkRate(c, cfg.Store, cfg.RateWindow, isUnsafe(c.Method()), []RateRule{{Key: id.rateKey(), Max: cfg.RateLimit}})
 		var limited *RateLimited
 		switch {
 		case errors.As(err, &limited):
@@ -252,6 +253,13 @@ func APIAuth(cfg APIAuthConfig) fiber.Handler {
 		case err != nil:
 			cfg.Logger.Warn("api rate limit: cannot count", "url", LogURL(c), "err", err)
 			return odataError(c, fiber.StatusServiceUnavailable, "ServiceUnavailable", unavailableMessage)
+		}
+		if !isUnsafe(c.Method()) {
+			lastWrite := count.LastWrite
+			if id.User != nil { // a browser session reading the API: its board writes count too
+				lastWrite = later(lastWrite, wroteAt(c))
+			}
+			c.SetUserContext(cfg.Store.ReadsFor(c.UserContext(), lastWrite))
 		}
 		return c.Next()
 	}

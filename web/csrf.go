@@ -96,7 +96,13 @@ func browserSession(store *models.Store, secure bool) fiber.Handler {
 			}
 			return fiber.NewError(fiber.StatusForbidden, staleFormMessage)
 		}
-		return c.Next()
+		if err := c.Next(); err != nil {
+			return err
+		}
+		if c.Response().StatusCode() < 400 {
+			markWrote(c, store, secure) // this browser reads its own write next (replicas.go)
+		}
+		return nil
 	}
 }
 

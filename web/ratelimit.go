@@ -33,14 +33,25 @@ const unavailableRetry = 5 * time.Second
 // that cannot be counted fails closed (the caller answers 503), since a database that cannot
 // count cannot serve the request either.
 func CheckRate(c *fiber.Ctx, store *models.Store, window time.Duration, rules ...RateRule) error {
+	_, err := checkRate(c, store, window, false, rules)
+	return err
+}
+
+// checkRate is CheckRate; write counts the request as a write (models.Store.HitWrite). It
+// returns the first rule's count, with its key's last write.
+func checkRate(c *fiber.Ctx, store *models.Store, window time.Duration, write bool, rules []RateRule) (models.RateCount, error) {
 	keys := make([]string, len(rules))
 	for i, r := range rules {
 		keys[i] = r.Key
 	}
-	counts, err := store.Hit(c.UserContext(), window, keys...)
+	hit := store.Hit
+	if write {
+		hit = store.HitWrite
+	}
+	counts, err := hit(c.UserContext(), window, keys...)
 	if err != nil {
 		SetRetryAfter(c, unavailableRetry)
-		return err
+		return models.RateCount{}, err
 	}
 	now := store.Now()
 	for i, r := range rules {
@@ -52,10 +63,10 @@ func CheckRate(c *fiber.Ctx, store *models.Store, window time.Duration, rules ..
 		}
 		if counts[i].Hits > r.Max {
 			SetRetryAfter(c, wait)
-			return &RateLimited{RetryAfter: wait}
+			return counts[0], &RateLimited{RetryAfter: wait}
 		}
 	}
-	return nil
+	return counts[0], nil
 }
 
 // SetRetryAfter sets Retry-After to d in whole seconds, at least one.

@@ -149,3 +149,98 @@ func NewOn(t testing.TB, base string) *models.Store {
 	t.Helper()
 	return Open(t, SchemaURL(t, base))
 }
+
+// Replica is a streaming read replica of a Cluster: a cluster of its own made from the primary
+// with pg_basebackup -R (it follows the primary until dropped, at cleanup, before the primary).
+type Replica struct {
+	*Cluster
+	primary *Cluster
+}
+
+// NewReplica makes a streaming replica of primary and waits until it accepts connections.
+func NewReplica(t testing.TB, primary *Cluster) *Replica {
+	t.Helper()
+	r := &Replica{primary: primary, Cluster: &Cluster{t: t, Version: primary.Version,
+		Name: fmt.Sprintf("%s%d_%s", clusterPrefix, os.Getpid(), strings.ReplaceAll(uuid.NewString(), "-", "")[:8]), Port: freePort(t)}}
+	c := r.Cluster
+	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.Port)
+	c.run("pg_createcluster", c.Version, c.Name, "--port", fmt.Sprint(c.Port),
+		"-o", "fsync=off", "-o", "max_connections=60", "-o", "hot_standby_feedback=on", "--", "--auth=trust")
+	// Registered after the primary's cleanup, so run before it: the replica goes first.
+	t.Cleanup(func() {
+		out, err := exec.Command("pg_dropcluster", c.Version, c.Name, "--stop").CombinedOutput()
+		if err != nil {
+			t.Logf("pg_dropcluster %s: %v\n%s", c.Name, err, out)
+		}
+	})
+	data := filepath.Join("/var/lib/postgresql", c.Version, c.Name)
+	entries, err := os.ReadDir(data)
+	if err != nil {
+		t.Fatalf("replica data directory: %v", err)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(data, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As the postgres user, who owns the data directory; -R writes standby.signal and the
+	// primary's address, -X stream copies the WAL written meanwhile.
+	c.run("su", "postgres", "-s", "/bin/sh", "-c", fmt.Sprintf("pg_basebackup -h 127.0.0.1 -p %d -U postgres -D %s -R -X stream -w", primary.Port, data))
+	c.Start()
+	return r
+}
+
+// WaitReplayed waits until the replica has replayed everything the primary has written so far.
+func (r *Replica) WaitReplayed() {
+	r.t.Helper()
+	pri, err := sql.Open("pgx", r.primary.URL)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer pri.Close()
+	var lsn string
+	if err := pri.QueryRow(`SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+		r.t.Fatal(err)
+	}
+	rep, err := sql.Open("pgx", r.URL)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer rep.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var done bool
+		err := rep.QueryRow(`SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn`, lsn).Scan(&done)
+		if err == nil && done {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("replica %s did not replay up to %s: %v", r.Name, lsn, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// PauseReplay stops the replica applying what it receives (it goes on receiving): reads there
+// see the past, which tells a read served by it from one served by the primary.
+func (r *Replica) PauseReplay() { r.exec(`SELECT pg_wal_replay_pause()`) }
+
+// ResumeReplay lets the replica catch up again.
+func (r *Replica) ResumeReplay() { r.exec(`SELECT pg_wal_replay_resume()`) }
+
+func (r *Replica) exec(q string) {
+	r.t.Helper()
+	db, err := sql.Open("pgx", r.URL)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(q); err != nil {
+		r.t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// On returns url (a Cluster's, with a test schema's search_path) pointed at the replica.
+func (r *Replica) On(url string) string {
+	return strings.Replace(url, fmt.Sprintf("127.0.0.1:%d/", r.primary.Port), fmt.Sprintf("127.0.0.1:%d/", r.Port), 1)
+}
