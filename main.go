@@ -59,6 +59,10 @@ Environment:
   PHASEBOARD_API_RATE_LIMIT     API calls a client may make a minute (default 1000)
   PHASEBOARD_REP_VISIBILITY     what reps may read: team (default) or own
   PHASEBOARD_SHUTDOWN_TIMEOUT   how long SIGTERM waits for requests in flight (default 20s)
+  PHASEBOARD_REPLICA_URLS       PostgreSQL streaming replicas (postgres://…, comma-separated) for
+                                forecasts, exports and API reads
+  PHASEBOARD_READ_YOUR_WRITES   how long after a write its author reads from the primary (default 5s)
+  PHASEBOARD_REPLICA_MAX_LAG    a replica further behind is not read from (default 1s)
 `
 
 func main() {
@@ -183,6 +187,9 @@ func serve(args []string, log *slog.Logger) error {
 	} else {
 		return fmt.Errorf("PHASEBOARD_REP_VISIBILITY is %q: use %s or %s", v, models.VisibilityTeam, models.VisibilityOwn)
 	}
+	if err := useReplicas(s, log); err != nil {
+		return err
+	}
 	secure := os.Getenv("PHASEBOARD_SECURE_COOKIES") == "1"
 	rateLimit, _ := strconv.Atoi(os.Getenv("PHASEBOARD_API_RATE_LIMIT"))
 	proxies, err := web.ParseTrustedProxies(os.Getenv("PHASEBOARD_TRUSTED_PROXIES"))
@@ -218,6 +225,36 @@ func serve(args []string, log *slog.Logger) error {
 	}
 	<-served
 	log.Info("stopped")
+	return nil
+}
+
+// useReplicas adds the read replicas of PHASEBOARD_REPLICA_URLS, if any.
+func useReplicas(s *models.Store, log *slog.Logger) error {
+	var urls []string
+	for _, u := range strings.Split(os.Getenv("PHASEBOARD_REPLICA_URLS"), ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			urls = append(urls, u)
+		}
+	}
+	if len(urls) == 0 {
+		return nil
+	}
+	err := s.UseReplicas(models.ReplicaConfig{URLs: urls,
+		ReadYourWrites: envDuration("PHASEBOARD_READ_YOUR_WRITES", models.DefaultReadYourWrites),
+		MaxLag:         envDuration("PHASEBOARD_REPLICA_MAX_LAG", models.DefaultMaxReplicaLag),
+		OnChange: func(url string, usable bool, lag time.Duration, err error) {
+			if usable {
+				log.Info("read replica in use", "replica", url, "lag", lag.String())
+			} else {
+				log.Warn("read replica left out: its reads go to the primary", "replica", url, "lag", lag.String(), "err", err)
+			}
+		}})
+	if err != nil {
+		return fmt.Errorf("PHASEBOARD_REPLICA_URLS: %w", err)
+	}
+	for _, r := range s.Replicas() {
+		log.Info("read replica", "replica", r.URL, "usable", r.Usable, "lag", r.Lag.String())
+	}
 	return nil
 }
 

@@ -14,5 +14,15 @@ func (h *Handler) Health(c *fiber.Ctx) error {
 	if err := h.Store.Ping(ctx); err != nil {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable"})
 	}
+	// Replicas are reported, never fatal: without a usable one, reads go to the primary.
+	if reps := h.Store.Replicas(); reps != nil {
+		usable := 0
+		for _, r := range reps {
+			if r.Usable {
+				usable++
+			}
+		}
+		return c.JSON(fiber.Map{"status": "ok", "replicas": len(reps), "replicasUsable": usable})
+	}
 	return c.JSON(fiber.Map{"status": "ok"})
 }
