@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -36,8 +37,13 @@ func listen(t *testing.T, app *fiber.App) string {
 // limit exactly (200 concurrent calls at 50 a minute: 50 pass, whichever instance they reach).
 func TestAPIRateLimitSharedAcrossInstances(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		// One fixed-window minute for all 200 calls: with the clock running, a run that crossed a
+		// minute boundary counted two windows (flaky: 71 passed once).
+		now := time.Now().UTC().Truncate(time.Minute).Add(30 * time.Second)
+		s.Now = func() time.Time { return now }
 		a := newAuthApp(t, s, handlers.Handler{APIRateLimit: 50})
 		other := storetest.Reopen(t, s)
+		other.Now = s.Now
 		b := web.New(web.Config{Store: other})
 		handlers.Register(b, &handlers.Handler{Store: other, APIRateLimit: 50})
 		urls := []string{listen(t, a.app), listen(t, b)}
