@@ -31,13 +31,16 @@ const CardPageSize = 50
 
 // Column is a phase with the figures of all its (filtered) cards, computed by the database:
 // for every kind the count and Σ Amount, for sales opportunities also Σ EstimatedAmount and
-// Σ WeightedAmount.
+// Σ WeightedAmount, in the reporting currency (currency.go). NoRate of the cards are counted
+// but not summed: their currency has no exchange rate on their date.
 type Column struct {
 	Phase     Phase
 	Count     int64
 	Amount    float64
 	Estimated float64
 	Weighted  float64
+	NoRate    int64
+	Currency  string // the reporting currency
 }
 
 // Card is what the board shows of an activity of any kind (the sales fields are zero for other
@@ -154,31 +157,40 @@ func (s *Store) Columns(ctx context.Context, f BoardFilter, only ...uuid.UUID) (
 	if err != nil {
 		return nil, err
 	}
-	type agg struct {
-		PhaseID   uuid.UUID
-		N         int64
-		Amount    float64
-		Estimated float64
-		Weighted  float64
-	}
-	var rows []agg
-	q := s.filtered(ctx, f).Select(`a.phase_id AS phase_id, COUNT(*) AS n, COALESCE(SUM(a.amount), 0) AS amount,
-		COALESCE(SUM(a.estimated_amount), 0) AS estimated, COALESCE(SUM(a.weighted_amount), 0) AS weighted`).
-		Group("a.phase_id")
+	// Per phase, currency and rate day, so that each group converts with the rate of its day.
+	day := rateDaySQL(s.Dialect, "a")
+	var rows []rollupRow
+	q := s.filtered(ctx, f).Select(`a.phase_id AS phase_id, a.currency AS currency, ` + day + ` AS day, COUNT(*) AS n,
+		COALESCE(SUM(a.amount), 0) AS amount, COALESCE(SUM(a.estimated_amount), 0) AS estimated,
+		COALESCE(SUM(a.weighted_amount), 0) AS weighted`).Group("a.phase_id, a.currency, " + day)
 	if len(only) > 0 {
 		q = q.Where("a.phase_id IN ?", only)
 	}
 	if err := q.Scan(&rows).Error; err != nil {
 		return nil, err
 	}
-	byPhase := make(map[uuid.UUID]agg, len(rows))
-	for _, r := range rows {
-		byPhase[r.PhaseID] = r
+	conv, currency, err := s.convert(ctx, rows, missingRates{})
+	if err != nil {
+		return nil, err
 	}
+	byPhase := make(map[uuid.UUID]*Column, len(phases))
 	cols := make([]Column, len(phases))
 	for i, p := range phases {
-		r := byPhase[p.ID]
-		cols[i] = Column{Phase: p, Count: r.N, Amount: r.Amount, Estimated: r.Estimated, Weighted: r.Weighted}
+		cols[i] = Column{Phase: p, Currency: currency}
+		byPhase[p.ID] = &cols[i]
+	}
+	for _, r := range conv {
+		c := byPhase[r.PhaseID]
+		if c == nil {
+			continue
+		}
+		c.Count += r.N
+		c.Amount += r.Amount
+		c.Estimated += r.Estimated
+		c.Weighted += r.Weighted
+		if !r.ok {
+			c.NoRate += r.N
+		}
 	}
 	return cols, nil
 }

@@ -93,7 +93,8 @@ func (s *Store) LoadDemo(ctx context.Context, n int, rng *rand.Rand, progress De
 			return err
 		}
 	}
-	return nil
+	// The bulk insert bypasses the writes' hooks: recompute what they maintain.
+	return s.RebuildAggregates(ctx)
 }
 
 // IsEmpty reports whether the database holds no pipeline yet (first start).

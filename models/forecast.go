@@ -146,7 +146,9 @@ func monthsBetween(a, b Date) int {
 // ForecastFigures are the figures of a period or of a breakdown row. The open ones count
 // opportunities still open and expected in the period (from today on: earlier is overdue);
 // won and lost count those that entered a won or lost phase during the period. Amounts are
-// EstimatedAmount (what the board shows and the edit panel changes).
+// EstimatedAmount (what the board shows and the edit panel changes), in the reporting
+// currency (currency.go); NoRate counts the opportunities among them that are counted but not
+// in the sums, for want of an exchange rate on their date.
 type ForecastFigures struct {
 	Count     int64
 	Estimated float64
@@ -157,6 +159,7 @@ type ForecastFigures struct {
 	Won       float64
 	LostCount int64
 	Lost      float64
+	NoRate    int64
 }
 
 func (x *ForecastFigures) add(y ForecastFigures) {
@@ -169,6 +172,7 @@ func (x *ForecastFigures) add(y ForecastFigures) {
 	x.Won += y.Won
 	x.LostCount += y.LostCount
 	x.Lost += y.Lost
+	x.NoRate += y.NoRate
 }
 
 // ForecastPeriod is one month or quarter.
@@ -211,6 +215,13 @@ type Forecast struct {
 	ByPhase    []ForecastRow   // every phase in scope, terminal ones included
 	ByPipeline []ForecastRow
 	ByRep      []ForecastRow // reps with figures, by name; "" is unassigned
+
+	Currency     string        // the reporting currency of every amount
+	MissingRates []MissingRate // what could not be converted (counted, not summed), by currency
+	Source       ForecastSource
+
+	// Per period and rep (rows' Key), for targets and attainment (targets.go).
+	byPeriodRep map[string]map[string]*ForecastFigures
 }
 
 // Periods lists the periods of a normalised filter; a period without opportunities is still
@@ -233,18 +244,25 @@ func (f ForecastFilter) Periods() []ForecastPeriod {
 	return out
 }
 
-// Forecast computes the forecast of f as of today. Every figure is a SQL aggregate: one scan
-// with one GROUP BY period, phase, rep and kind, whose few rows Go adds up into the periods,
+// Forecast computes the forecast of f as of today from the maintained rollups: their rows in
+// range (per phase, rep, category, currency and day; a few thousand whatever the number of
+// opportunities), converted with the rates of their days, which Go adds up into the periods,
 // the chart, the opportunities shown apart and the breakdowns (by phase, by pipeline through
 // the phases, by rep).
 func (s *Store) Forecast(ctx context.Context, f ForecastFilter, today Date) (*Forecast, error) {
+	return s.ForecastFrom(ctx, SourceLive, f, today)
+}
+
+// ForecastFrom is Forecast from another source: a snapshot (as it was), or a scan of the
+// activities (the same numbers without the rollups).
+func (s *Store) ForecastFrom(ctx context.Context, src ForecastSource, f ForecastFilter, today Date) (*Forecast, error) {
 	f, err := f.Normalised()
 	if err != nil {
 		return nil, err
 	}
 	var out *Forecast
 	err = s.report(ctx, func(r *Store) error {
-		out, err = r.forecast(ctx, f, today)
+		out, err = r.forecast(ctx, src, f, today)
 		return err
 	})
 	return out, err
@@ -268,12 +286,12 @@ func (s *Store) report(ctx context.Context, fn func(r *Store) error) error {
 	return db.Transaction(run, s.sql.reportOptions)
 }
 
-func (s *Store) forecast(ctx context.Context, f ForecastFilter, today Date) (*Forecast, error) {
+func (s *Store) forecast(ctx context.Context, src ForecastSource, f ForecastFilter, today Date) (*Forecast, error) {
 	pipelines, phases, err := s.forecastScope(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	out := &Forecast{Filter: f, Today: today, Periods: f.Periods()}
+	out := &Forecast{Filter: f, Today: today, Periods: f.Periods(), Source: src, byPeriodRep: map[string]map[string]*ForecastFigures{}}
 	for _, p := range phases {
 		if !p.IsTerminal {
 			out.OpenPhases = append(out.OpenPhases, p)
@@ -293,10 +311,12 @@ func (s *Store) forecast(ctx context.Context, f ForecastFilter, today Date) (*Fo
 	for i, pl := range pipelines {
 		ids[i] = pl.ID
 	}
-	rows, err := s.forecastAggregate(ctx, f, today, ids)
+	missing := missingRates{}
+	rows, err := s.forecastAggregate(ctx, src, f, today, ids, phases, missing, out)
 	if err != nil {
 		return nil, err
 	}
+	out.MissingRates = missing.list()
 	byPhase := map[string]*ForecastRow{}
 	for _, p := range phases {
 		byPhase[p.ID.String()] = &ForecastRow{Key: p.ID.String(), Name: p.PipelineName + " · " + p.Name}
@@ -318,6 +338,7 @@ func (s *Store) forecast(ctx context.Context, f ForecastFilter, today Date) (*Fo
 				continue
 			}
 			out.Periods[i].add(r.figures())
+			out.periodRep(r.G1, r.G3).add(r.figures())
 			if j, ok := stackIndex[r.G2]; ok && r.K == kindOpen {
 				out.Periods[i].PhaseWeighted[j] += r.Weighted
 			}
@@ -436,6 +457,7 @@ type forecastAgg struct {
 	G1, G2, G3   string // period ("" for overdue and no date), phase id, rep id ("" for none)
 	K            string
 	N            int64
+	NoRate       int64 // of N, how many have no exchange rate (not in the sums)
 	Estimated    float64
 	Weighted     float64
 	CommitAmount float64
@@ -445,11 +467,11 @@ type forecastAgg struct {
 func (r forecastAgg) figures() ForecastFigures {
 	switch r.K {
 	case kindWon:
-		return ForecastFigures{WonCount: r.N, Won: r.Estimated}
+		return ForecastFigures{WonCount: r.N, Won: r.Estimated, NoRate: r.NoRate}
 	case kindLost:
-		return ForecastFigures{LostCount: r.N, Lost: r.Estimated}
+		return ForecastFigures{LostCount: r.N, Lost: r.Estimated, NoRate: r.NoRate}
 	}
-	return ForecastFigures{Count: r.N, Estimated: r.Estimated, Weighted: r.Weighted, BestCase: r.BestCase, Commit: r.CommitAmount}
+	return ForecastFigures{Count: r.N, Estimated: r.Estimated, Weighted: r.Weighted, BestCase: r.BestCase, Commit: r.CommitAmount, NoRate: r.NoRate}
 }
 
 func (row *ForecastRow) addAgg(r forecastAgg) {
@@ -463,62 +485,101 @@ func (row *ForecastRow) addAgg(r forecastAgg) {
 	}
 }
 
-// periodSQL returns the dialect's expression naming the period of a date column and of a
-// timestamp column, matching PeriodKey: PostgreSQL has date and timestamptz, SQLite keeps
-// dates as 'YYYY-MM-DD' text and timestamps as text starting with the same.
-func (s *Store) periodSQL(by string) (ofDate, ofTime string) {
-	return s.sql.period(by, "a.expected_order_date", false), s.sql.period(by, "a.phase_entered_at", true)
+// forecastAggregate reads the source's rows of the filter (open ones expected up to the
+// range's end, overdue or without a date; closed ones that closed in the range), converts
+// them with the rates of their days and adds them up by period, phase, rep and kind: at most
+// periods × phases × reps × kinds rows, whatever the number of opportunities. Closing time is
+// when the opportunity entered its terminal phase (PhaseEnteredAt: entering a terminal phase
+// is closing).
+func (s *Store) forecastAggregate(ctx context.Context, src ForecastSource, f ForecastFilter, today Date, pipelines []uuid.UUID,
+	phases []ForecastPhase, missing missingRates, out *Forecast) ([]forecastAgg, error) {
+	rows, err := s.rows(ctx, src, rowQuery{pipelines: pipelines, owner: s.ownerCondition(ctx, f.RepID),
+		openTo: f.To, closedFrom: f.From, closedTo: f.To})
+	if err != nil {
+		return nil, err
+	}
+	conv, currency, err := s.convert(ctx, rows, missing)
+	if err != nil {
+		return nil, err
+	}
+	out.Currency = currency
+	byID := make(map[uuid.UUID]*ForecastPhase, len(phases))
+	for i := range phases {
+		byID[phases[i].ID] = &phases[i]
+	}
+	type key struct{ g1, g2, g3, k string }
+	agg := map[key]*forecastAgg{}
+	var order []key
+	for _, r := range conv {
+		ph := byID[r.PhaseID]
+		if ph == nil {
+			continue
+		}
+		k := key{g2: r.PhaseID.String(), g3: keyOrEmpty(r.SalesRepresentativeID)}
+		switch {
+		case r.IsClosed && ph.IsWon:
+			k.k, k.g1 = kindWon, PeriodKey(f.By, *r.Day)
+		case r.IsClosed:
+			k.k, k.g1 = kindLost, PeriodKey(f.By, *r.Day)
+		case r.Day == nil:
+			k.k = kindNoDate
+		case r.Day.Before(today.Time):
+			k.k = kindOverdue
+		case r.Day.Before(f.From.Time): // from today on, but before the range
+			continue
+		default:
+			k.k, k.g1 = kindOpen, PeriodKey(f.By, *r.Day)
+		}
+		a := agg[k]
+		if a == nil {
+			a = &forecastAgg{G1: k.g1, G2: k.g2, G3: k.g3, K: k.k}
+			agg[k] = a
+			order = append(order, k)
+		}
+		a.N += r.N
+		if !r.ok {
+			a.NoRate += r.N
+		}
+		a.Estimated += r.Estimated
+		a.Weighted += r.Weighted
+		cat := ph.ForecastCategory
+		if r.ForecastCategory != nil {
+			cat = *r.ForecastCategory
+		}
+		if cat == ForecastCommit {
+			a.CommitAmount += r.Estimated
+		}
+		if cat == ForecastCommit || cat == ForecastBestCase {
+			a.BestCase += r.Estimated
+		}
+	}
+	res := make([]forecastAgg, len(order))
+	for i, k := range order {
+		res[i] = *agg[k]
+	}
+	return res, nil
 }
 
-// forecastAggregate counts and sums the opportunities of the filter by period, phase, rep and
-// kind. At most periods × phases × reps × kinds rows, whatever the number of opportunities;
-// one scan serves every figure of the page. The WHERE keeps what the range can show: open ones expected in it, overdue or
-// without a date, and closed ones that closed in it. Closing time is when the opportunity
-// entered its terminal phase (PhaseEnteredAt: entering a terminal phase is closing).
-func (s *Store) forecastAggregate(ctx context.Context, f ForecastFilter, today Date, pipelines []uuid.UUID) ([]forecastAgg, error) {
-	if len(pipelines) == 0 {
-		return nil, nil
+func keyOrEmpty(id *uuid.UUID) string {
+	if id == nil {
+		return ""
 	}
-	ofDate, ofTime := s.periodSQL(f.By)
-	fromTS := f.From.Time
-	toTS := f.To.AddDate(0, 0, 1)
-	var (
-		where strings.Builder
-		args  []any
-	)
-	args = append(args, today) // the k column's overdue test
-	where.WriteString(`a.type = ? AND (
-		(NOT a.is_closed AND (a.expected_order_date IS NULL OR a.expected_order_date < ?
-			OR (a.expected_order_date >= ? AND a.expected_order_date <= ?)))
-		OR (a.is_closed AND a.phase_entered_at >= ? AND a.phase_entered_at < ?))`)
-	args = append(args, SalesOpportunity.Type, today, f.From, f.To, fromTS, toTS)
-	// The pipelines in scope (the filter's, or the active ones), so that every figure covers
-	// the same opportunities as the phases the page lists.
-	where.WriteString(" AND a.pipeline_id IN ?")
-	args = append(args, pipelines)
-	if c := s.ownerCondition(ctx, f.RepID); c.sql != "" {
-		where.WriteString(" AND " + c.sql)
-		args = append(args, c.args...)
+	return id.String()
+}
+
+// periodRep is the figures of one rep ("": unassigned) in one period.
+func (fc *Forecast) periodRep(period, rep string) *ForecastFigures {
+	m := fc.byPeriodRep[period]
+	if m == nil {
+		m = map[string]*ForecastFigures{}
+		fc.byPeriodRep[period] = m
 	}
-	query := `SELECT CASE WHEN f.k IN ('won', 'lost') THEN f.pc WHEN f.k = 'open' THEN f.pe ELSE '' END AS g1,
-		CAST(f.phase_id AS text) AS g2, COALESCE(CAST(f.sales_representative_id AS text), '') AS g3, f.k AS k, COUNT(*) AS n,
-		COALESCE(SUM(f.est), 0) AS estimated, COALESCE(SUM(f.w), 0) AS weighted,
-		COALESCE(SUM(CASE WHEN f.cat = 'Commit' THEN f.est END), 0) AS commit_amount,
-		COALESCE(SUM(CASE WHEN f.cat IN ('Commit', 'BestCase') THEN f.est END), 0) AS best_case
-	FROM (SELECT a.phase_id, a.pipeline_id, a.sales_representative_id,
-			a.estimated_amount AS est, a.weighted_amount AS w,
-			COALESCE(a.forecast_category, ph.forecast_category) AS cat,
-			CASE WHEN a.is_closed THEN (CASE WHEN ph.is_won THEN 'won' ELSE 'lost' END)
-				WHEN a.expected_order_date IS NULL THEN 'nodate'
-				WHEN a.expected_order_date < ? THEN 'overdue'
-				ELSE 'open' END AS k,
-			` + ofDate + ` AS pe, ` + ofTime + ` AS pc
-		FROM activities a JOIN phases ph ON ph.id = a.phase_id
-		WHERE ` + where.String() + `) f
-	GROUP BY 1, 2, 3, 4`
-	var rows []forecastAgg
-	err := s.db(ctx).Raw(query, args...).Scan(&rows).Error
-	return rows, err
+	x := m[rep]
+	if x == nil {
+		x = &ForecastFigures{}
+		m[rep] = x
+	}
+	return x
 }
 
 // ForecastMonth is a column of the forecast board: the open opportunities expected in a month.
@@ -527,12 +588,14 @@ type ForecastMonth struct {
 	Label      string // "Mar 2026"
 	Start, End Date
 	Count      int64
-	Estimated  float64
+	Estimated  float64 // in the reporting currency
 	Weighted   float64
+	NoRate     int64 // counted, not summed: no exchange rate on their date
 }
 
 // ForecastMonths returns the months of the filter's range (by month, whatever f.By says) with
-// the count, Σ EstimatedAmount and Σ WeightedAmount of their open opportunities, in one GROUP BY.
+// the count, Σ EstimatedAmount and Σ WeightedAmount of their open opportunities, from the
+// maintained rollups.
 func (s *Store) ForecastMonths(ctx context.Context, f ForecastFilter) (out []ForecastMonth, err error) {
 	f.By = PeriodMonth
 	if f, err = f.Normalised(); err != nil {
@@ -546,27 +609,41 @@ func (s *Store) ForecastMonths(ctx context.Context, f ForecastFilter) (out []For
 }
 
 func (s *Store) forecastMonths(ctx context.Context, f ForecastFilter) ([]ForecastMonth, error) {
-	ofDate, _ := s.periodSQL(PeriodMonth)
-	var rows []struct {
-		G1        string
-		N         int64
-		Estimated float64
-		Weighted  float64
+	// Every sales pipeline, as openInRange's cards: a column's totals describe its cards.
+	var ids []uuid.UUID
+	q := s.db(ctx).Model(&Pipeline{}).Where("activity_type = ?", SalesOpportunity.Type)
+	if f.PipelineID != nil {
+		q = q.Where("id = ?", *f.PipelineID)
 	}
-	q := s.openInRange(ctx, f, f.From, f.To).Select(ofDate + ` AS g1, COUNT(*) AS n,
-		COALESCE(SUM(a.estimated_amount), 0) AS estimated, COALESCE(SUM(a.weighted_amount), 0) AS weighted`).Group(ofDate)
-	if err := q.Scan(&rows).Error; err != nil {
+	if err := q.Pluck("id", &ids).Error; err != nil {
+		return nil, err
+	}
+	rows, err := s.rows(ctx, SourceLive, rowQuery{pipelines: ids, owner: s.ownerCondition(ctx, f.RepID), openFrom: f.From, openTo: f.To})
+	if err != nil {
+		return nil, err
+	}
+	conv, _, err := s.convert(ctx, rows, missingRates{})
+	if err != nil {
 		return nil, err
 	}
 	var out []ForecastMonth
+	index := map[string]int{}
 	for _, p := range f.Periods() {
-		m := ForecastMonth{Key: p.Key, Label: p.Label, Start: p.Start, End: p.End}
-		for _, r := range rows {
-			if r.G1 == p.Key {
-				m.Count, m.Estimated, m.Weighted = r.N, r.Estimated, r.Weighted
-			}
+		index[p.Key] = len(out)
+		out = append(out, ForecastMonth{Key: p.Key, Label: p.Label, Start: p.Start, End: p.End})
+	}
+	for _, r := range conv {
+		i, ok := index[PeriodKey(PeriodMonth, *r.Day)]
+		if !ok {
+			continue
 		}
-		out = append(out, m)
+		m := &out[i]
+		m.Count += r.N
+		m.Estimated += r.Estimated
+		m.Weighted += r.Weighted
+		if !r.ok {
+			m.NoRate += r.N
+		}
 	}
 	return out, nil
 }

@@ -38,15 +38,24 @@ type HealthFilter struct {
 // PipelineHealth computes, per phase, the win rate and the average days spent from the move
 // history, and counts the open opportunities "rotting" in each: in their phase for longer than
 // its average. It also returns up to limit rotting opportunities, the longest idle first.
+//
+// The figures come from the maintained phase_stats and open_ages (rollups.go); with SourceScan
+// from the move history and the activities themselves (the same numbers, for benchmarks and
+// tests).
 func (s *Store) PipelineHealth(ctx context.Context, f HealthFilter, now time.Time, limit int) (phases []PhaseHealth, rotting []RottingCard, err error) {
+	return s.PipelineHealthFrom(ctx, SourceLive, f, now, limit)
+}
+
+// PipelineHealthFrom is PipelineHealth from SourceLive or SourceScan.
+func (s *Store) PipelineHealthFrom(ctx context.Context, src ForecastSource, f HealthFilter, now time.Time, limit int) (phases []PhaseHealth, rotting []RottingCard, err error) {
 	err = s.report(ctx, func(r *Store) error {
-		phases, rotting, err = r.pipelineHealth(ctx, f, now, limit)
+		phases, rotting, err = r.pipelineHealth(ctx, src, f, now, limit)
 		return err
 	})
 	return phases, rotting, err
 }
 
-func (s *Store) pipelineHealth(ctx context.Context, f HealthFilter, now time.Time, limit int) ([]PhaseHealth, []RottingCard, error) {
+func (s *Store) pipelineHealth(ctx context.Context, src ForecastSource, f HealthFilter, now time.Time, limit int) ([]PhaseHealth, []RottingCard, error) {
 	_, phases, err := s.forecastScope(ctx, ForecastFilter{PipelineID: f.PipelineID})
 	if err != nil {
 		return nil, nil, err
@@ -69,13 +78,18 @@ func (s *Store) pipelineHealth(ctx context.Context, f HealthFilter, now time.Tim
 			won = append(won, p.ID)
 		}
 	}
-	rows, err := s.phaseHistory(ctx, scope, won, s.ownerCondition(ctx, f.RepID), true)
+	history := s.phaseHistory
+	if src.kind == sourceScan {
+		history = s.phaseHistoryScan
+	}
+	rows, err := history(ctx, scope, won, s.ownerCondition(ctx, f.RepID), true)
 	if err != nil {
 		return nil, nil, err
 	}
 	var (
 		cond     []string
 		condArgs []any
+		cutoffs  = map[uuid.UUID]time.Time{}
 	)
 	for _, r := range rows {
 		i, ok := index[r.PhaseID]
@@ -92,7 +106,11 @@ func (s *Store) pipelineHealth(ctx context.Context, f HealthFilter, now time.Tim
 		if cutoff, ok := rotCutoff(h.IsTerminal, h.AvgDays, now); ok {
 			cond = append(cond, "(a.phase_id = ? AND a.phase_entered_at < ?)")
 			condArgs = append(condArgs, h.ID, cutoff)
+			cutoffs[h.ID] = cutoff
 		}
+	}
+	if src.kind != sourceScan {
+		return s.openAndRotting(ctx, out, index, cutoffs, s.ownerCondition(ctx, f.RepID), where, args, now, limit)
 	}
 
 	// Open now, and rotting (rotCutoff): idle longer than the phase's usual time.
@@ -185,7 +203,7 @@ type phaseHistoryRow struct {
 	Days    float64 // Σ days of the completed stays
 }
 
-// phaseHistory is the one pass over the move history (phase_changes) of the phases in scope,
+// phaseHistoryScan is the one pass over the move history (phase_changes) of the phases in scope,
 // optionally only of a rep's opportunities. A stay in a phase lasts from its change to the
 // opportunity's next change (none yet: the stay goes on and is not counted). With full it
 // also counts, per phase, the opportunities that ever entered it (once however often they
@@ -195,7 +213,11 @@ type phaseHistoryRow struct {
 // Window functions rather than a GROUP BY per opportunity, which at a million changes is the
 // slowest part. The scope's phases select the history without joining every activity (an
 // opportunity never changes pipeline); only a rep filter or a limited reader needs the activities.
-func (s *Store) phaseHistory(ctx context.Context, scope, won []uuid.UUID, owner condition, full bool) ([]phaseHistoryRow, error) {
+//
+// This is the scan the maintained phase_stats replace (phaseHistory reads those); it stays for
+// the benchmarks and tests that compare the two. Moves that share a timestamp keep the order
+// they were made in (phase_changes' seq, SQLite's rowid), as the maintained stays do.
+func (s *Store) phaseHistoryScan(ctx context.Context, scope, won []uuid.UUID, owner condition, full bool) ([]phaseHistoryRow, error) {
 	if len(scope) == 0 {
 		return nil, nil
 	}
@@ -217,7 +239,7 @@ func (s *Store) phaseHistory(ctx context.Context, scope, won []uuid.UUID, owner 
 			SUM(CASE WHEN x.nth = 1 AND ` + isWon + ` THEN 1 ELSE 0 END) AS won,`
 		windows = `,
 				LAST_VALUE(pc.to_phase_id) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS now_in,
-				ROW_NUMBER() OVER (PARTITION BY pc.activity_id, pc.to_phase_id ORDER BY pc.moved_at, pc.id) AS nth`
+				ROW_NUMBER() OVER (PARTITION BY pc.activity_id, pc.to_phase_id ORDER BY ` + s.moveOrder() + `) AS nth`
 	}
 	var rows []phaseHistoryRow
 	err := s.db(ctx).Raw(`SELECT CAST(x.phase_id AS text) AS phase_id, `+counts+`
@@ -227,7 +249,7 @@ func (s *Store) phaseHistory(ctx context.Context, scope, won []uuid.UUID, owner 
 				LEAD(pc.moved_at) OVER w AS next_at`+windows+`
 			FROM phase_changes pc
 			WHERE `+history+`
-			WINDOW w AS (PARTITION BY pc.activity_id ORDER BY pc.moved_at, pc.id)) x
+			WINDOW w AS (PARTITION BY pc.activity_id ORDER BY `+s.moveOrder()+`)) x
 		GROUP BY x.phase_id`, args...).Scan(&rows).Error
 	return rows, err
 }

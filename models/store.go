@@ -81,7 +81,9 @@ func OpenDriver(url, driverName string) (*Store, error) {
 	} else {
 		configurePool(sqlDB)
 	}
-	return &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, sql: dialects[dialect], usual: newUsualCache(), keys: &sync.Map{}}, nil
+	s := &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, sql: dialects[dialect], usual: newUsualCache(), keys: &sync.Map{}}
+	s.OnChange(s.maintainAggregates) // rollups.go: the forecast's and health's aggregates, in every write
+	return s, nil
 }
 
 // gormConfig is how every GORM handle of a Store is configured.
@@ -131,9 +133,14 @@ func (s *Store) SQL() *sql.DB {
 	return d
 }
 
-// Migrate applies pending migrations.
+// Migrate applies pending migrations, then builds the maintained aggregates if a migration
+// just added them (rollups.go).
 func (s *Store) Migrate(ctx context.Context) (int, error) {
-	return migrations.Apply(ctx, s.SQL(), s.Dialect)
+	n, err := migrations.Apply(ctx, s.SQL(), s.Dialect)
+	if err != nil {
+		return n, err
+	}
+	return n, s.ensureAggregates(ctx)
 }
 
 // Ping checks that the database answers (for /healthz).
