@@ -30,6 +30,7 @@ func (h *Handler) registerForecast(app *fiber.App) {
 	app.Get("/forecast/board/months/:month/cards", h.MoreMonthCards)
 	app.Post("/forecast/board/opportunities/:id/move", h.MoveForecastCard)
 	app.Post("/forecast/board/opportunities/:id/category", h.SetForecastCategory)
+	h.registerForecasting(app)
 }
 
 // forecastFilter reads the forecast filter from a URL query: pipeline, rep, by (month or
@@ -119,7 +120,11 @@ func (h *Handler) forecastView(c *fiber.Ctx, withHealth bool) (views.ForecastVie
 		return views.ForecastView{}, err
 	}
 	ctx := c.UserContext()
-	fc, err := h.Store.Forecast(ctx, f, h.today())
+	src, today, snap, err := h.forecastSource(c, v)
+	if err != nil {
+		return views.ForecastView{}, err
+	}
+	fc, err := h.Store.ForecastFrom(ctx, src, f, today)
 	if err != nil {
 		return views.ForecastView{}, err
 	}
@@ -133,6 +138,10 @@ func (h *Handler) forecastView(c *fiber.Ctx, withHealth bool) (views.ForecastVie
 	}
 	view := views.ForecastView{Page: page(c, "Forecast", "forecast"), Forecast: fc, Pipelines: pipelines, Reps: reps,
 		Query: forecastQuery(fc.Filter), Error: msg, Chart: views.NewChart(fc)}
+	view.Snapshot = snap
+	if view.Targets, err = h.targetsSection(c, fc, v, view.Query); err != nil {
+		return view, err
+	}
 	if withHealth {
 		view.Health, view.Rotting, err = h.Store.PipelineHealth(ctx, models.HealthFilter{PipelineID: f.PipelineID, RepID: f.RepID}, h.Store.Now(), rottingListSize)
 	}

@@ -39,6 +39,8 @@ const (
 	odataSetProductLine      = "ProductLine"
 	odataSetInvolved         = "Involved"
 	odataSetTimeRegistration = "TimeRegistration"
+	odataSetSalesTarget      = "SalesTarget"
+	odataSetSalesCategory    = "Datastore_SalesCategory"
 )
 
 // odataPhaseType is the base type of the phase subtypes, one per kind (models.Kind.PhaseType).
@@ -56,6 +58,7 @@ type (
 	plc = models.ProductLineChanges
 	pc  = models.PipelineChanges
 	phc = models.PhaseChanges
+	tc  = models.TargetChanges
 )
 
 // to binds a writable member to the field of the writer's changes struct C that f returns the
@@ -202,6 +205,20 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 			odata.One("Employee", odataSetEmployee, "employee_id"),
 			odata.One("Contact", odataSetContact, "contact_id"),
 		}},
+		// Tribe's SalesTarget: Amount, Person (none: the team's target) and SalesCategory, with
+		// its period as StartDate and EndDate (a whole month or quarter; extension). Managers
+		// write them (models.SaveTarget); who reads them is ReadScope over the person.
+		{Name: models.TypeSalesTarget, Properties: standardProps(
+			"COALESCE((SELECT trim(te.first_name || ' ' || te.last_name) FROM employees te WHERE te.id = t.person_id), 'Team') || ' ' || CAST(t.start_date AS text)",
+			to(func(c *tc) any { return &c.ImportID }), nil,
+			odata.Prop("Amount", odata.EdmDouble, "t.amount").Required().Writes(to(func(c *tc) any { return &c.Amount })),
+			odata.Prop("StartDate", odata.EdmDate, "t.start_date").Required().Writes(to(func(c *tc) any { return &c.StartDate })), // extension
+			odata.Prop("EndDate", odata.EdmDate, "t.end_date").Required().Writes(to(func(c *tc) any { return &c.EndDate })),       // extension
+		), NavProps: []odata.NavProp{
+			odata.One("Person", odataSetEmployee, "person_id").Writes(to(func(c *tc) any { return &c.PersonID })),
+			odata.One("SalesCategory", odataSetSalesCategory, "sales_category_id").Writes(to(func(c *tc) any { return &c.SalesCategoryID })),
+		}},
+		{Name: models.TypeSalesCategory, Properties: namedProps()},
 		{Name: models.TypeTimeRegistration, Properties: standardProps("t.description", nil, nil,
 			odata.Prop("Date", odata.EdmDate, "t.date").Required(),
 			odata.Prop("Hours", odata.EdmDouble, "t.hours").Required(),
@@ -261,6 +278,10 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 		odata.EntitySet{Name: odataSetProductLine, Type: models.TypeProductLine, Table: "product_lines", Restrict: ofVisibleActivity},
 		odata.EntitySet{Name: odataSetInvolved, Type: models.TypeInvolved, Table: "involved", Restrict: ofVisibleActivity},
 		odata.EntitySet{Name: odataSetTimeRegistration, Type: models.TypeTimeRegistration, Table: "time_registrations", Restrict: ofVisibleActivity},
+		odata.EntitySet{Name: odataSetSalesTarget, Type: models.TypeSalesTarget, Table: "sales_targets", Restrict: func(ctx context.Context) (string, []any) {
+			return scope(ctx).Where("t.person_id")
+		}},
+		odata.EntitySet{Name: odataSetSalesCategory, Type: models.TypeSalesCategory, Table: "sales_categories"},
 	)
 	for i := range sets {
 		sets[i].Writer = writers[sets[i].Name]

@@ -12,8 +12,9 @@ import (
 )
 
 // recordWriters are the writers of the sets beside activities: customers, contacts and sources
-// (any role), lost reasons, pipelines and phases (admins only: the Store refuses others with
-// EForbidden, 403), and product lines (whoever may edit the line's activity).
+// (any role), lost reasons, sales categories, pipelines and phases (admins only: the Store
+// refuses others with EForbidden, 403), sales targets (managers and admins), and product lines
+// (whoever may edit the line's activity).
 func (h *Handler) recordWriters() map[string]odata.Writer {
 	s := h.Store
 	out := map[string]odata.Writer{
@@ -32,6 +33,12 @@ func (h *Handler) recordWriters() map[string]odata.Writer {
 		odataSetProductLine: &recordWriter[models.ProductLineChanges]{store: s, set: odataSetProductLine,
 			model: func() any { return &models.ProductLine{} }, importID: func(c *plc) *string { return c.ImportID },
 			save: s.SaveProductLine, del: s.DeleteProductLine},
+		odataSetSalesTarget: &recordWriter[models.TargetChanges]{store: s, set: odataSetSalesTarget,
+			model: func() any { return &models.SalesTarget{} }, importID: func(c *tc) *string { return c.ImportID },
+			save: s.SaveTarget, del: s.DeleteTarget},
+		odataSetSalesCategory: &recordWriter[models.NamedChanges]{store: s, set: odataSetSalesCategory,
+			model: func() any { return &models.SalesCategory{} }, importID: func(c *nc) *string { return c.ImportID },
+			save: s.SaveSalesCategory, del: s.DeleteSalesCategory},
 		odataSetPipeline: &recordWriter[models.PipelineChanges]{store: s, set: odataSetPipeline,
 			model: func() any { return &models.Pipeline{} },
 			save:  s.SavePipeline,

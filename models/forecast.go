@@ -184,6 +184,7 @@ type ForecastPeriod struct {
 	// PhaseWeighted is Σ WeightedAmount of the open opportunities per phase, in the order of
 	// Forecast.OpenPhases (the stacks of the chart).
 	PhaseWeighted []float64
+	Target        *float64 // the team's (or the filter's rep's) target; nil: none (targets.go)
 }
 
 // ForecastRow is one line of a breakdown (a rep, a pipeline or a phase).
@@ -367,6 +368,14 @@ func (s *Store) forecast(ctx context.Context, src ForecastSource, f ForecastFilt
 
 	if out.ByRep, err = s.forecastByRep(ctx, rows); err != nil {
 		return nil, err
+	}
+	targets, err := s.Targets(ctx, f.From, f.To)
+	if err != nil {
+		return nil, err
+	}
+	byPeriod := targetsByPeriod(out.Periods, targets, f.RepID)
+	for i := range out.Periods {
+		out.Periods[i].Target = byPeriod[out.Periods[i].Key].total()
 	}
 	return out, nil
 }

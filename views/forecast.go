@@ -20,12 +20,19 @@ type ForecastView struct {
 	Chart     Chart
 	Health    []models.PhaseHealth
 	Rotting   []models.RottingCard
+	Targets   *TargetsSectionView // targets and attainment of one period (targets.go)
+	Snapshot  *models.Snapshot    // the page shows this snapshot, not today (history.go)
 }
 
-// Tables are every table of the page in page order: the forecast's, then pipeline health's.
-// The page and the CSV export both render these, so the export holds what the page shows.
+// Tables are every table of the page in page order: the forecast's, the targets', then
+// pipeline health's. The page and the CSV export both render these, so the export holds what
+// the page shows.
 func (v ForecastView) Tables() []Table {
-	return append(ForecastTables(v.Forecast), HealthTables(v.Health, v.Rotting)...)
+	out := ForecastTables(v.Forecast)
+	if v.Targets != nil {
+		out = append(out, AttainmentTable(v.Targets.Attainment, v.Targets.Currency))
+	}
+	return append(out, HealthTables(v.Health, v.Rotting)...)
 }
 
 // HealthTables are pipeline health's tables: per phase, and the rotting opportunities.
@@ -92,6 +99,9 @@ type Chart struct {
 	Texts         []ChartText
 	Grid          []ChartLine
 	Legend        []ChartLegend
+	// Each period's target and, above the won bar, the gap left to win (targets.go).
+	Targets []ChartLine
+	Gaps    []ChartRect
 }
 
 // ChartRect is one bar segment.
@@ -134,7 +144,7 @@ func NewChart(fc *models.Forecast) Chart {
 		Desc:  "For each period, a bar of the open opportunities' weighted amount by phase and a bar of the amount won. The table next to the chart holds the same numbers."}
 	maxV := 0.0
 	for _, p := range fc.Periods {
-		maxV = math.Max(maxV, math.Max(p.Weighted, p.Won))
+		maxV = math.Max(maxV, math.Max(math.Max(p.Weighted, p.Won), targetOf(p)))
 	}
 	top5 := niceCeil(maxV)
 	plotH := float64(height - top - bottom)
@@ -173,11 +183,15 @@ func NewChart(fc *models.Forecast) Chart {
 			c.Texts = append(c.Texts, ChartText{X: f1(xw + bar/2), Y: f1(y(p.Won) - 4), Anchor: "middle", Text: "W " + Short(p.Won), Class: "fc-value"})
 		}
 		c.Texts = append(c.Texts, ChartText{X: f1(x0 + bar + barGap/2.0), Y: f1(float64(height - bottom + 16)), Anchor: "middle", Text: p.Label, Class: "fc-period"})
+		c.addTarget(p, x0, xw+bar, xw, bar, y)
 	}
 	for j, ph := range fc.OpenPhases {
 		c.Legend = append(c.Legend, ChartLegend{Fill: chartFill(j), Label: ph.PipelineName + " · " + ph.Name})
 	}
 	c.Legend = append(c.Legend, ChartLegend{Fill: "url(#fc-won)", Label: "Won (bar beside, “W”)"})
+	if len(c.Targets) > 0 {
+		c.Legend = append(c.Legend, ChartLegend{Fill: "url(#fc-gap)", Label: "Gap to target (above the won bar; the dashed line is the target)"})
+	}
 	return c
 }
 
