@@ -158,7 +158,7 @@ func (s *Store) Columns(ctx context.Context, f BoardFilter, only ...uuid.UUID) (
 		return nil, err
 	}
 	// Per phase, currency and rate day, so that each group converts with the rate of its day.
-	day := rateDaySQL(s.Dialect, "a")
+	day := s.sql.rateDaySQL("a")
 	var rows []rollupRow
 	q := s.filtered(ctx, f).Select(`a.phase_id AS phase_id, a.currency AS currency, ` + day + ` AS day, COUNT(*) AS n,
 		COALESCE(SUM(a.amount), 0) AS amount, COALESCE(SUM(a.estimated_amount), 0) AS estimated,

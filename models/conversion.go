@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-
-	"phaseboard/migrations"
 )
 
 // Conversion and velocity of a pipeline, from the move history (phase_changes): the
@@ -136,11 +134,11 @@ func (s *Store) conversion(ctx context.Context, f ConversionFilter) (*Conversion
 		Lost    int64
 		WonDays float64
 	}
-	query := `SELECT COALESCE(CAST(a.sales_representative_id AS text), '') AS rep, ` + s.timePeriodSQL(f.By, "a.creation_date") + ` AS period,
+	query := `SELECT COALESCE(CAST(a.sales_representative_id AS text), '') AS rep, ` + s.sql.period(f.By, "a.creation_date", true) + ` AS period,
 			m.max_rank AS max_rank, COUNT(*) AS n,
 			SUM(CASE WHEN ph.is_terminal AND ph.is_won THEN 1 ELSE 0 END) AS won,
 			SUM(CASE WHEN ph.is_terminal AND NOT ph.is_won THEN 1 ELSE 0 END) AS lost,
-			COALESCE(SUM(CASE WHEN ph.is_terminal AND ph.is_won THEN ` + s.daysBetween("a.creation_date", "a.phase_entered_at") + ` END), 0) AS won_days
+			COALESCE(SUM(CASE WHEN ph.is_terminal AND ph.is_won THEN ` + s.sql.daysBetween("a.creation_date", "a.phase_entered_at") + ` END), 0) AS won_days
 		FROM activities a
 		JOIN phases ph ON ph.id = a.phase_id
 		JOIN (SELECT pc.activity_id, MAX(` + rank.String() + `) AS max_rank
@@ -215,19 +213,4 @@ func (s *Store) conversion(ctx context.Context, f ConversionFilter) (*Conversion
 		out.ByPeriod = append(out.ByPeriod, *r)
 	}
 	return out, nil
-}
-
-// timePeriodSQL names the period of a timestamp column (UTC), as PeriodKey does.
-func (s *Store) timePeriodSQL(by, col string) string {
-	if s.Dialect == migrations.Postgres {
-		format := "'YYYY-MM'"
-		if by == PeriodQuarter {
-			format = `'YYYY-"Q"Q'`
-		}
-		return "to_char(" + col + " AT TIME ZONE 'UTC', " + format + ")"
-	}
-	if by == PeriodQuarter {
-		return "substr(" + col + ", 1, 4) || '-Q' || ((CAST(substr(" + col + ", 6, 2) AS integer) + 2) / 3)"
-	}
-	return "substr(" + col + ", 1, 7)"
 }

@@ -13,8 +13,6 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-
-	"phaseboard/migrations"
 )
 
 // Currencies. An activity's amounts (Amount, EstimatedAmount, WeightedAmount) are in its own
@@ -357,26 +355,22 @@ func (m missingRates) list() []MissingRate {
 	return out
 }
 
-// rateDaySQL is the dialect's SQL of an activity row's rate day (see the rules above) over
-// alias a: NULL for an open one without a date.
-func rateDaySQL(dialect, a string) string {
-	if dialect == migrations.Postgres {
-		return "CASE WHEN " + a + ".is_closed THEN CAST(" + a + ".phase_entered_at AT TIME ZONE 'UTC' AS date) ELSE " + a + ".expected_order_date END"
-	}
-	return "CASE WHEN " + a + ".is_closed THEN substr(" + a + ".phase_entered_at, 1, 10) ELSE " + a + ".expected_order_date END"
+// rateDaySQL is the SQL of an activity row's rate day (see the rules above) over alias a:
+// NULL for an open one without a date.
+func (d sqlDialect) rateDaySQL(a string) string {
+	return "CASE WHEN " + a + ".is_closed THEN " + d.dayOf(a+".phase_entered_at") + " ELSE " + a + ".expected_order_date END"
 }
 
-// ReportingRateSQL is the SQL of the rate that converts an activity row (alias t) into the
-// reporting currency, NULL when there is none: the OData model's ReportingRate. dayExpr is the
-// row's rate day (NULL: the latest rate); "" uses the activity's own (rateDaySQL).
+// ReportingRateSQL is the SQL of the rate that converts an activity row (alias t) of the
+// database dialect (migrations.Postgres or SQLite) into the reporting currency, NULL when there
+// is none: the OData model's ReportingRate. dayExpr is the row's rate day (NULL: the latest
+// rate); "" uses the activity's own.
 func ReportingRateSQL(dialect, dayExpr string) string {
+	d := dialects[dialect]
 	if dayExpr == "" {
-		dayExpr = rateDaySQL(dialect, "t")
+		dayExpr = d.rateDaySQL("t")
 	}
-	latest := "'9999-12-31'"
-	if dialect == migrations.Postgres {
-		latest = "DATE '9999-12-31'"
-	}
+	latest := d.lastDay
 	const base = "(SELECT fs.reporting_currency FROM forecast_settings fs WHERE fs.id = 1)"
 	return "CASE WHEN t.currency = " + base + " THEN 1.0 ELSE (SELECT er.rate FROM exchange_rates er WHERE er.base = " + base +
 		" AND er.currency = t.currency AND er.day <= COALESCE(" + dayExpr + ", " + latest + ") ORDER BY er.day DESC LIMIT 1) END"

@@ -29,6 +29,24 @@ type sqlDialect struct {
 	reportOptions *sql.TxOptions
 	// copyRows says whether bulk loads use COPY (bulk.go) rather than batched INSERTs.
 	copyRows bool
+
+	// dayOf is the UTC calendar day of a timestamp column, as a date (a rate day, a closing day).
+	dayOf func(column string) string
+	// lastDay is the literal of the last date there is: the rate of "no date" is the latest.
+	lastDay string
+	// moveOrder orders an activity's moves (phase_changes pc) as they were made, also when two
+	// share a timestamp.
+	moveOrder string
+	// keyColumn is a column of a maintained table's unique key as its upserts name it. SQLite's
+	// unique indexes keep NULLs apart, so its key indexes (migration 6) name nullable columns by
+	// COALESCE; PostgreSQL's are NULLS NOT DISTINCT.
+	keyColumn func(column string, nullable bool) string
+	// advisoryLock takes a lock shared by every instance for the rest of the transaction (try:
+	// false when another holds it); SQLite's single writer needs none.
+	advisoryLock func(tx *gorm.DB, key int64, try bool) (bool, error)
+	// freezeActivities keeps writers of activities and their moves waiting until the transaction
+	// ends (a rebuild of what they maintain).
+	freezeActivities func(tx *gorm.DB) error
 }
 
 var dialects = map[string]sqlDialect{
@@ -53,6 +71,19 @@ var dialects = map[string]sqlDialect{
 		report:        func(tx *gorm.DB) error { return tx.Exec("SET LOCAL work_mem = '64MB'").Error },
 		reportOptions: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 		copyRows:      true,
+		dayOf:         func(column string) string { return "CAST(" + column + " AT TIME ZONE 'UTC' AS date)" },
+		lastDay:       "DATE '9999-12-31'",
+		moveOrder:     "pc.moved_at, pc.seq",
+		keyColumn:     func(column string, _ bool) string { return column },
+		advisoryLock: func(tx *gorm.DB, key int64, try bool) (bool, error) {
+			if !try {
+				return true, tx.Exec("SELECT pg_advisory_xact_lock(?)", key).Error
+			}
+			var got bool
+			err := tx.Raw("SELECT pg_try_advisory_xact_lock(?)", key).Scan(&got).Error
+			return got, err
+		},
+		freezeActivities: func(tx *gorm.DB) error { return tx.Exec("LOCK TABLE activities, phase_changes IN SHARE MODE").Error },
 	},
 	// SQLite keeps dates as 'YYYY-MM-DD' and timestamps as UTC text, so periods are substrings.
 	migrations.SQLite: {
@@ -64,6 +95,17 @@ var dialects = map[string]sqlDialect{
 			}
 			return "substr(" + column + ", 1, 7)"
 		},
-		report: func(*gorm.DB) error { return nil },
+		report:    func(*gorm.DB) error { return nil },
+		dayOf:     func(column string) string { return "substr(" + column + ", 1, 10)" },
+		lastDay:   "'9999-12-31'",
+		moveOrder: "pc.moved_at, pc.rowid",
+		keyColumn: func(column string, nullable bool) string {
+			if nullable {
+				return "COALESCE(" + column + ", '')"
+			}
+			return column
+		},
+		advisoryLock:     func(*gorm.DB, int64, bool) (bool, error) { return true, nil },
+		freezeActivities: func(*gorm.DB) error { return nil },
 	},
 }

@@ -83,7 +83,7 @@ func (s *Store) rows(ctx context.Context, src ForecastSource, q rowQuery) ([]rol
 		cargs = append(cargs, src.snapshot)
 	case sourceScan:
 		// Conditions on the activities' own columns, so that the scan may use their indexes.
-		day = rateDaySQL(s.Dialect, "a")
+		day = s.sql.rateDaySQL("a")
 		from = `(SELECT a.pipeline_id, a.phase_id, a.sales_representative_id, a.forecast_category, a.currency, a.is_closed,
 				` + day + ` AS day, 1 AS n, a.amount, COALESCE(a.estimated_amount, 0) AS estimated_amount,
 				COALESCE(a.weighted_amount, 0) AS weighted_amount

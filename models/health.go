@@ -239,7 +239,7 @@ func (s *Store) phaseHistoryScan(ctx context.Context, scope, won []uuid.UUID, ow
 			SUM(CASE WHEN x.nth = 1 AND ` + isWon + ` THEN 1 ELSE 0 END) AS won,`
 		windows = `,
 				LAST_VALUE(pc.to_phase_id) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS now_in,
-				ROW_NUMBER() OVER (PARTITION BY pc.activity_id, pc.to_phase_id ORDER BY ` + s.moveOrder() + `) AS nth`
+				ROW_NUMBER() OVER (PARTITION BY pc.activity_id, pc.to_phase_id ORDER BY ` + s.sql.moveOrder + `) AS nth`
 	}
 	var rows []phaseHistoryRow
 	err := s.db(ctx).Raw(`SELECT CAST(x.phase_id AS text) AS phase_id, `+counts+`
@@ -249,7 +249,7 @@ func (s *Store) phaseHistoryScan(ctx context.Context, scope, won []uuid.UUID, ow
 				LEAD(pc.moved_at) OVER w AS next_at`+windows+`
 			FROM phase_changes pc
 			WHERE `+history+`
-			WINDOW w AS (PARTITION BY pc.activity_id ORDER BY `+s.moveOrder()+`)) x
+			WINDOW w AS (PARTITION BY pc.activity_id ORDER BY `+s.sql.moveOrder+`)) x
 		GROUP BY x.phase_id`, args...).Scan(&rows).Error
 	return rows, err
 }

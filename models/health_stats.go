@@ -14,14 +14,6 @@ import (
 // thousand rows at most, whatever the number of activities; only the day on which a phase's
 // rotting cutoff falls is counted exactly from the activities (an index range of one day).
 
-// moveOrder orders an activity's moves as they were made, also when two share a timestamp.
-func (s *Store) moveOrder() string {
-	if s.IsPostgres() {
-		return "pc.moved_at, pc.seq"
-	}
-	return "pc.moved_at, pc.rowid"
-}
-
 // phaseHistory is phaseHistoryScan's figures from phase_stats (aliased a, so that owner's
 // condition over a.sales_representative_id applies as it does to activities). won is unused:
 // the stats count as won whoever is in a won phase now.

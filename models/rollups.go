@@ -9,8 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-
-	"phaseboard/migrations"
 )
 
 // Maintained aggregates. The forecast, pipeline health and the OData $apply read small tables
@@ -106,8 +104,7 @@ var (
 )
 
 // addDeltas adds rows (key values, extra values, then sums, in the table's column order) in one
-// multi-row upsert. SQLite's key index names nullable columns by COALESCE (its unique indexes
-// keep NULLs apart), PostgreSQL's is NULLS NOT DISTINCT.
+// multi-row upsert.
 func (s *Store) addDeltas(tx *gorm.DB, t maintainedTable, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
@@ -115,10 +112,7 @@ func (s *Store) addDeltas(tx *gorm.DB, t maintainedTable, rows [][]any) error {
 	cols := append(append(append([]string{}, t.keys...), t.extra...), t.sums...)
 	var target []string
 	for _, k := range t.keys {
-		if t.nullable[k] && !s.IsPostgres() {
-			k = "COALESCE(" + k + ", '')"
-		}
-		target = append(target, k)
+		target = append(target, s.sql.keyColumn(k, t.nullable[k]))
 	}
 	var set []string
 	for _, c := range t.sums {
@@ -489,14 +483,9 @@ func sameString(a, b *string) bool {
 // move history, in the table's column order: the one definition behind RebuildAggregates and
 // CheckAggregates.
 func (s *Store) recomputeSQL() map[string]string {
-	closeDay := "substr(a.phase_entered_at, 1, 10)"
-	days := "(julianday(x.next_at) - julianday(x.moved_at))"
-	order := "pc.moved_at, pc.rowid"
-	if s.Dialect == migrations.Postgres {
-		closeDay = "CAST(a.phase_entered_at AT TIME ZONE 'UTC' AS date)"
-		days = "EXTRACT(EPOCH FROM (x.next_at - x.moved_at)) / 86400.0"
-		order = "pc.moved_at, pc.seq"
-	}
+	closeDay := s.sql.dayOf("a.phase_entered_at")
+	days := s.sql.daysBetween("x.moved_at", "x.next_at")
+	order := s.sql.moveOrder
 	visits := `SELECT x.activity_id, x.phase_id, COUNT(x.next_at) AS stays, COALESCE(SUM(` + days + `), 0) AS days
 		FROM (SELECT pc.activity_id, pc.to_phase_id AS phase_id, pc.moved_at,
 				LEAD(pc.moved_at) OVER (PARTITION BY pc.activity_id ORDER BY ` + order + `) AS next_at
@@ -533,15 +522,13 @@ var maintainedOrder = []string{"forecast_rollups", "phase_visits", "phase_stats"
 
 // RebuildAggregates recomputes every maintained table from the activities and their move
 // history, and gives every opportunity without history a first deal_history row (its current
-// state at its creation). Writers wait meanwhile (PostgreSQL: a SHARE lock on activities), so
+// state at its creation). Writers wait meanwhile (freezeActivities), so
 // nothing changes between the recomputation and the swap. The demo loader calls it after its
 // bulk insert, Migrate after migration 7.
 func (s *Store) RebuildAggregates(ctx context.Context) error {
 	return s.transact(ctx, func(tx *gorm.DB) error {
-		if s.IsPostgres() {
-			if err := tx.Exec("LOCK TABLE activities, phase_changes IN SHARE MODE").Error; err != nil {
-				return err
-			}
+		if err := s.sql.freezeActivities(tx); err != nil {
+			return err
 		}
 		q := s.recomputeSQL()
 		for _, t := range maintainedOrder {
@@ -566,14 +553,12 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 	})
 }
 
-// ensureAggregates builds the maintained tables once, after the migration that adds them. On
-// PostgreSQL an advisory lock keeps instances that start together from building twice.
+// ensureAggregates builds the maintained tables once, after the migration that adds them. An
+// advisory lock keeps instances that start together from building twice.
 func (s *Store) ensureAggregates(ctx context.Context) error {
 	return s.transact(ctx, func(tx *gorm.DB) error {
-		if s.IsPostgres() {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", lockAggregates).Error; err != nil {
-				return err
-			}
+		if _, err := s.sql.advisoryLock(tx, lockAggregates, false); err != nil {
+			return err
 		}
 		var built []bool
 		if err := tx.Model(&forecastSettings{}).Where("id = 1").Pluck("aggregates_built", &built).Error; err != nil {

@@ -86,21 +86,15 @@ func (s *Store) Snapshot(ctx context.Context, id uuid.UUID) (*Snapshot, error) {
 }
 
 // SnapshotIfDue takes the weekly snapshot when the last one is older than SnapshotEvery (or
-// there is none), and tidies the maintained tables. It runs once across instances: on
-// PostgreSQL the instance that holds the advisory lock does it and the others skip; the check
+// there is none), and tidies the maintained tables. It runs once across instances: the
+// instance that holds the advisory lock does it and the others skip; the check
 // reads the database, so a restart picks up where the schedule left off. It returns the
 // snapshot taken, or nil.
 func (s *Store) SnapshotIfDue(ctx context.Context) (*Snapshot, error) {
 	var out *Snapshot
 	err := s.transact(ctx, func(tx *gorm.DB) error {
-		if s.IsPostgres() {
-			var got bool
-			if err := tx.Raw("SELECT pg_try_advisory_xact_lock(?)", lockSnapshots).Scan(&got).Error; err != nil {
-				return err
-			}
-			if !got {
-				return nil // another instance is at it
-			}
+		if got, err := s.sql.advisoryLock(tx, lockSnapshots, true); err != nil || !got {
+			return err // nil when another instance is at it
 		}
 		var last []time.Time
 		if err := tx.Model(&Snapshot{}).Where("trigger = ?", SnapshotWeekly).Order("taken_at DESC").Limit(1).Pluck("taken_at", &last).Error; err != nil {
