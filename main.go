@@ -208,6 +208,8 @@ func serve(args []string, log *slog.Logger) error {
 	stopped, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go purgeExpired(stopped, s, log)
+	// The weekly forecast snapshot: every instance checks, one takes it (models.SnapshotIfDue).
+	go s.RunScheduler(stopped, 10*time.Minute, log)
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("Phaseboard is running", "url", boardURL(ln.Addr()), "listen", ln.Addr().String(), "database", s.Dialect)

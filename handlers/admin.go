@@ -38,6 +38,11 @@ func registerAdmin(app *fiber.App, h *Handler) {
 	g.Post("/lost-reasons", h.AdminAddLostReason)
 	g.Post("/lost-reasons/:id", h.AdminRenameLostReason)
 	g.Post("/lost-reasons/:id/active", h.AdminSetLostReasonActive)
+	g.Get("/currencies", h.AdminCurrencies)
+	g.Post("/currencies/reporting", h.AdminSetReportingCurrency)
+	g.Post("/currencies/rates", h.AdminAddRate)
+	g.Post("/currencies/rates/delete", h.AdminDeleteRate)
+	g.Post("/currencies/import", h.AdminImportRates)
 }
 
 func adminView(c *fiber.Ctx, title, section string) views.AdminView {

@@ -80,21 +80,7 @@ func (h *Handler) today() models.Date {
 }
 
 // forecastQuery encodes a filter as the forecast URL's query.
-func forecastQuery(f models.ForecastFilter) string {
-	v := url.Values{}
-	if f.PipelineID != nil {
-		v.Set("pipeline", f.PipelineID.String())
-	}
-	if f.RepID != nil {
-		v.Set("rep", f.RepID.String())
-	}
-	if f.By != "" && f.By != models.PeriodMonth {
-		v.Set("by", f.By)
-	}
-	v.Set("from", f.From.Format("2006-01"))
-	v.Set("to", f.To.Format("2006-01"))
-	return v.Encode()
-}
+func forecastQuery(f models.ForecastFilter) string { return views.ForecastQuery(f) }
 
 func queryValues(c *fiber.Ctx) (url.Values, error) {
 	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
@@ -138,7 +124,9 @@ func (h *Handler) forecastView(c *fiber.Ctx, withHealth bool) (views.ForecastVie
 	}
 	view := views.ForecastView{Page: page(c, "Forecast", "forecast"), Forecast: fc, Pipelines: pipelines, Reps: reps,
 		Query: forecastQuery(fc.Filter), Error: msg, Chart: views.NewChart(fc)}
-	view.Snapshot = snap
+	if view.Snapshot = snap; snap != nil {
+		view.Query += "&snapshot=" + snap.ID.String() // its links (CSV, periods) stay on the snapshot
+	}
 	if view.Targets, err = h.targetsSection(c, fc, v, view.Query); err != nil {
 		return view, err
 	}

@@ -18,4 +18,5 @@ func (h *Handler) registerForecasting(app *fiber.App) {
 	app.Get("/forecast/history", h.History)
 	app.Get("/forecast/history/deals", h.WaterfallDeals)
 	app.Post("/forecast/snapshots", manage, h.TakeSnapshot)
+	app.Get("/forecast/conversion", h.Conversion)
 }

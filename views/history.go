@@ -193,3 +193,21 @@ func statePhase(st *models.DealState, names map[string]string) string {
 	}
 	return names[st.PhaseID.String()]
 }
+
+// ForecastQuery encodes a forecast filter as the forecast URL's query: the page's links and
+// the handlers' redirects.
+func ForecastQuery(f models.ForecastFilter) string {
+	v := url.Values{}
+	if f.PipelineID != nil {
+		v.Set("pipeline", f.PipelineID.String())
+	}
+	if f.RepID != nil {
+		v.Set("rep", f.RepID.String())
+	}
+	if f.By != "" && f.By != models.PeriodMonth {
+		v.Set("by", f.By)
+	}
+	v.Set("from", f.From.Format("2006-01"))
+	v.Set("to", f.To.Format("2006-01"))
+	return v.Encode()
+}
