@@ -45,7 +45,7 @@ func (h *Handler) newODataService() (*odata.Service, error) {
 	// The service reads through the store, so that the reads of a $batch change set (run in one
 	// Store.InTx transaction) see its writes, and a read goes where the Store's own would (a
 	// replica for a client that has not written recently; models.Store.QueryContext).
-	return odata.NewService(odataModel(h.odataWriters(), scope), h.Store, dialect, odata.Options{
+	return odata.NewService(odataModel(h.odataWriters(), scope, h.Store.Dialect), h.Store, dialect, odata.Options{
 		Prefix:             odataPrefix,
 		CurrentEmployee:    currentEmployee,
 		EmployeeSet:        odataSetEmployee,

@@ -96,8 +96,19 @@ const personName = "trim(t.first_name || ' ' || t.last_name)"
 
 // odataModel describes every entity set. writers (by set name) enable writes; sets without one
 // are read-only. scope is who may read which activities (models.ReadScope), applied to the
-// activity sets and the sets that belong to activities.
-func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context) models.Scope) *odata.Model {
+// activity sets and the sets that belong to activities. dialect is the database's
+// (migrations.Postgres or SQLite), for the SQL of the converted amounts.
+//
+// Amounts in the reporting currency (extension): ReportingRate is the rate that converts an
+// activity (models' rules: the rate of its date; null when its currency has none), and
+// AmountInReportingCurrency, EstimatedAmountInReportingCurrency and
+// WeightedAmountInReportingCurrency are the amounts converted with it. A client that wants
+// converted totals aggregates those: $apply=groupby((Phase/Name),aggregate(
+// WeightedAmountInReportingCurrency with sum as Weighted)). Their null means "no rate", so a
+// group holding one has a null sum (never the sum of the rest); how many lack a rate is
+// filter(ReportingRate eq null)/aggregate($count as NoRate).
+func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context) models.Scope, dialect string) *odata.Model {
+	rate := "(" + models.ReportingRateSQL(dialect, "") + ")"
 	types := []odata.EntityType{
 		{Name: odataPhaseType, Properties: standardProps("t.name", nil, to(func(c *phc) any { return &c.IsActive }),
 			odata.Prop("Name", odata.EdmString, "t.name").Required().Writes(to(func(c *phc) any { return &c.Name })),
@@ -140,6 +151,8 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 			odata.Prop("TotalDiscountExcludingVAT", odata.EdmDouble, "t.total_discount_excluding_vat").Required().Writes(to(func(c *ac) any { return &c.TotalDiscountExcludingVAT })),
 			odata.Prop("TotalMargin", odata.EdmDouble, "t.total_margin").Required().Writes(to(func(c *ac) any { return &c.TotalMargin })),
 			odata.Prop("TotalPurchaseAmount", odata.EdmDouble, "t.total_purchase_amount").Required().Writes(to(func(c *ac) any { return &c.TotalPurchaseAmount })),
+			odata.Prop("ReportingRate", odata.EdmDouble, rate).Computed(),                                     // extension
+			odata.Prop("AmountInReportingCurrency", odata.EdmDouble, "t.amount * "+rate).Computed().Unknown(), // extension
 		), NavProps: []odata.NavProp{
 			odata.One("Relationship", odataSetRelationship, "relationship_id").Writes(to(func(c *ac) any { return &c.RelationshipID })),
 			odata.One("Contact", odataSetContact, "contact_id").Writes(to(func(c *ac) any { return &c.ContactID })),
@@ -258,13 +271,15 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 		kind := odata.EntityType{Name: k.Type, BaseType: "Activity", NavProps: []odata.NavProp{
 			odata.One("Phase", odataSetName(k.PhaseType), "phase_id").NotNull().Writes(to(func(c *ac) any { return &c.PhaseID })),
 		}}
+		set := odata.EntitySet{Name: odataSetName(k.Type), Type: k.Type, Table: "activities",
+			Where: "t.type = '" + k.Type + "'", ETag: "t.version", Restrict: ownActivities, Search: activitySearch}
 		if k.Sales {
-			kind.Properties = salesProps()
+			kind.Properties = salesProps(rate)
 			kind.NavProps = append(kind.NavProps, salesLinks()...)
+			set.Rollup = salesRollup(dialect)
 		}
 		types = append(types, kind)
-		sets = append(sets, odata.EntitySet{Name: odataSetName(k.Type), Type: k.Type, Table: "activities",
-			Where: "t.type = '" + k.Type + "'", ETag: "t.version", Restrict: ownActivities, Search: activitySearch})
+		sets = append(sets, set)
 	}
 	sets = append(sets,
 		odata.EntitySet{Name: odataSetPipeline, Type: models.TypePipeline, Table: "pipelines"},
@@ -289,8 +304,23 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 	return &odata.Model{Namespace: "Phaseboard", Types: types, Sets: sets}
 }
 
-// salesProps are the sales opportunity's own fields (the seed's "Sales Opportunity Fields").
-func salesProps() []odata.Property {
+// salesRollup is the maintained forecast_rollups (models/rollups.go), which $apply reads in
+// place of the opportunities when it can: their count and amounts per phase, pipeline, owner,
+// currency, own forecast category and rate day (its day: the rate of a rollup row).
+func salesRollup(dialect string) *odata.Rollup {
+	rate := "(" + models.ReportingRateSQL(dialect, "t.day") + ")"
+	return &odata.Rollup{Table: "forecast_rollups", Count: "n",
+		Keys: []string{"phase_id", "pipeline_id", "sales_representative_id", "currency", "is_closed", "forecast_category"},
+		Sums: map[string]string{
+			"Amount": "t.amount", "EstimatedAmount": "t.estimated_amount", "WeightedAmount": "t.weighted_amount",
+			"AmountInReportingCurrency": "t.amount * " + rate, "EstimatedAmountInReportingCurrency": "t.estimated_amount * " + rate,
+			"WeightedAmountInReportingCurrency": "t.weighted_amount * " + rate,
+		}}
+}
+
+// salesProps are the sales opportunity's own fields (the seed's "Sales Opportunity Fields"),
+// and its amounts converted with rate (the SQL of ReportingRate).
+func salesProps(rate string) []odata.Property {
 	return []odata.Property{
 		odata.Prop("Probability", odata.EdmDouble, "t.probability").Writes(to(func(c *ac) any { return &c.Probability })),
 		odata.Prop("WeightedAmount", odata.EdmDouble, "t.weighted_amount").Computed(),
@@ -298,6 +328,8 @@ func salesProps() []odata.Property {
 		odata.Prop("ExpectedOrderDate", odata.EdmDate, "t.expected_order_date").Writes(to(func(c *ac) any { return &c.ExpectedOrderDate })),
 		// The opportunity's own forecast category; null follows its phase's. Extension.
 		odata.Prop("ForecastCategory", odata.EdmString, "t.forecast_category").Writes(to(func(c *ac) any { return &c.ForecastCategory })),
+		odata.Prop("EstimatedAmountInReportingCurrency", odata.EdmDouble, "t.estimated_amount * "+rate).Computed().Unknown(), // extension
+		odata.Prop("WeightedAmountInReportingCurrency", odata.EdmDouble, "t.weighted_amount * "+rate).Computed().Unknown(),   // extension
 	}
 }
 

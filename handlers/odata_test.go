@@ -291,7 +291,9 @@ var odataCases = []odataCase{
 			stamped + `,"ImportId":"crm:alpha","Subject":"Alpha CRM rollout","Number":"2026-00001","Amount":10000,"Currency":"EUR","IsVatIncluded":false,"DiscountPercentage":0,` +
 			`"RelationDescription":"","NumberOfProductLines":0,"NumberOfOpenTasks":0,"NumberOfPlannedActions":0,"BillingAmount":0,"BillingAmountInCurrency":0,"AmountInCurrency":0,` +
 			`"TotalSalesExcludingVAT":0,"TotalSalesIncludingVAT":0,"VatAmount":0,"TotalDiscountExcludingVAT":0,"TotalMargin":0,"TotalPurchaseAmount":0,` +
-			`"Probability":10,"WeightedAmount":1000,"EstimatedAmount":10000,"ExpectedOrderDate":"2026-04-15","ForecastCategory":null}`},
+			`"ReportingRate":1,"AmountInReportingCurrency":10000,` +
+			`"Probability":10,"WeightedAmount":1000,"EstimatedAmount":10000,"ExpectedOrderDate":"2026-04-15","ForecastCategory":null,` +
+			`"EstimatedAmountInReportingCurrency":10000,"WeightedAmountInReportingCurrency":1000}`},
 	{name: "seed: single opportunity, key with guid'' and ID=", path: "/v1/odata/Activity_SalesOpportunity(ID=guid'{alpha}')?$select=Subject", status: 200,
 		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(Subject)/$entity",` + etag1 + `"Subject":"Alpha CRM rollout"}`},
 	{name: "seed: opportunity with expanded relations", path: "/v1/odata/Activity_SalesOpportunity({alpha})?$expand=Relationship,Contact,ProductLines,Phase,Pipeline", status: 200,

@@ -284,14 +284,42 @@ type applyStatement struct {
 }
 
 // buildApply compiles a and the result options of q ($filter, $orderby)
-// into one SELECT over the grouped rows. With countOnly it counts them.
-func buildApply(b *sqlBuilder, set *entitySet, a *applyExpr, q *queryOptions, limit, offset int, countOnly bool) (st *applyStatement, err error) {
+// into one SELECT over the grouped rows. With countOnly it counts them. A set
+// with a Rollup that can answer reads the rollup instead of its table.
+func buildApply(b *sqlBuilder, set *entitySet, a *applyExpr, q *queryOptions, limit, offset int, countOnly bool) (*applyStatement, error) {
+	if r := set.decl.Rollup; r != nil {
+		rb := &sqlBuilder{d: b.d, now: b.now, ctx: b.ctx}
+		if st, err := compileApply(rb, set, a, q, limit, offset, countOnly, r); err == nil {
+			return st, nil
+		}
+	}
+	return compileApply(b, set, a, q, limit, offset, countOnly, nil)
+}
+
+// compileApply is buildApply against the set's table (rollup nil) or its
+// rollup, which aborts (an error) when the rollup cannot answer.
+func compileApply(b *sqlBuilder, set *entitySet, a *applyExpr, q *queryOptions, limit, offset int, countOnly bool, rollup *Rollup) (st *applyStatement, err error) {
 	defer catchCompile(&err)
 	c := &compiler{b: b, option: "$apply"}
 	sc := newScope(set, "t", nil, "")
 	var where []string
-	if w := sc.setWhere(b); w != "" {
-		where = append(where, w)
+	if rollup == nil {
+		if w := sc.setWhere(b); w != "" {
+			where = append(where, w)
+		}
+	} else {
+		// The rollup holds the set's rows only (no Where); who may read which still applies.
+		// A row that stands for no row of the set (its count fell to 0) is no row at all.
+		sc.rollup = rollup
+		where = append(where, "t."+rollup.Count+" <> 0")
+		if set.decl.Restrict != nil && b.ctx != nil {
+			if cond, args := set.decl.Restrict(b.ctx); cond != "" {
+				if !rollup.keeps(cond) {
+					panic(rollupMiss{})
+				}
+				where = append(where, "("+b.bindMarks(cond, args)+")")
+			}
+		}
 	}
 	if q.search != nil {
 		cond, err := compileSearch(b, sc, q.search)
@@ -440,6 +468,9 @@ func columnNames(cols []applyColumn) string {
 // databases return the same types (PostgreSQL's SUM(bigint) and AVG are
 // numeric).
 func (c *compiler) aggregateSQL(sc *scope, it *aggregateItem) (string, EdmType) {
+	if sc.rollup != nil {
+		return c.rollupAggregate(sc, it)
+	}
 	if it.path == nil {
 		return "COUNT(*)", EdmInt64
 	}
@@ -453,23 +484,30 @@ func (c *compiler) aggregateSQL(sc *scope, it *aggregateItem) (string, EdmType) 
 	}
 	x := "(" + qualify(r.prop.SQL, r.alias) + ")"
 	t := r.prop.Type
+	// A group holding an unknown value has no known sum, average, minimum or maximum.
+	known := func(agg string) string {
+		if !r.prop.NullIsUnknown {
+			return agg
+		}
+		return "CASE WHEN COUNT(*) = COUNT(" + x + ") THEN " + agg + " END"
+	}
 	switch it.method {
 	case "sum", "average":
 		if !t.numeric() {
 			c.fail(it, "cannot compute %s of %s: it is %s, not a number", it.method, name, t)
 		}
 		if it.method == "average" {
-			return "CAST(AVG(" + x + ") AS double precision)", EdmDouble
+			return known("CAST(AVG(" + x + ") AS double precision)"), EdmDouble
 		}
 		if t == EdmDouble {
-			return "SUM(" + x + ")", EdmDouble
+			return known("SUM(" + x + ")"), EdmDouble
 		}
-		return "CAST(SUM(" + x + ") AS bigint)", EdmInt64
+		return known("CAST(SUM(" + x + ") AS bigint)"), EdmInt64
 	case "min", "max":
 		if t == EdmBoolean || t == EdmGuid {
 			c.fail(it, "cannot compute %s of %s: it is %s", it.method, name, t)
 		}
-		return strings.ToUpper(it.method) + "(" + x + ")", t
+		return known(strings.ToUpper(it.method) + "(" + x + ")"), t
 	case "countdistinct":
 		return "COUNT(DISTINCT " + x + ")", EdmInt64
 	}
@@ -651,4 +689,59 @@ func (s *Service) applyNextLink(r *http.Request, q *queryOptions, size int) stri
 		rel = rel[len(s.opts.Prefix):]
 	}
 	return s.serviceRoot(r) + "/" + strings.TrimPrefix(rel, "/") + "?" + encodeQuery(vals)
+}
+
+// rollupMiss aborts compiling an $apply against a Rollup that cannot answer
+// it; buildApply then compiles it against the set's table.
+type rollupMiss struct{}
+
+// keeps reports whether every column expr names on alias t is a key.
+func (r *Rollup) keeps(expr string) bool {
+	for _, col := range columnsOf(expr) {
+		found := false
+		for _, k := range r.Keys {
+			found = found || k == col
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// mustKeep aborts unless member name of the set's type t reads only kept
+// columns: a property over keys, or an N:1 link through a key. Anything else
+// (a type cast, a name the compiler resolves otherwise) aborts too.
+func (r *Rollup) mustKeep(t *entityType, name string) {
+	if p := t.prop(name); p != nil && r.keeps(p.SQL) {
+		return
+	}
+	if n := t.nav(name); n != nil && !n.Many && r.keeps("t."+n.FK) {
+		return
+	}
+	panic(rollupMiss{})
+}
+
+// rollupAggregate compiles an aggregate over rollup rows: $count is the sum of
+// their counts, the sum of a property is the sum of its Sums SQL; anything
+// else aborts.
+func (c *compiler) rollupAggregate(sc *scope, it *aggregateItem) (string, EdmType) {
+	r := sc.rollup
+	if it.path == nil {
+		return "CAST(COALESCE(SUM(t." + r.Count + "), 0) AS bigint)", EdmInt64
+	}
+	expr, ok := r.Sums[it.path[0]]
+	if len(it.path) != 1 || it.method != "sum" || !ok {
+		panic(rollupMiss{})
+	}
+	p := sc.set.typ.prop(it.path[0])
+	x := "(" + expr + ")"
+	sum := "CAST(SUM(" + x + ") AS double precision)"
+	if p.Type != EdmDouble {
+		sum = "CAST(SUM(" + x + ") AS bigint)"
+	}
+	if p.NullIsUnknown {
+		sum = "CASE WHEN SUM(CASE WHEN " + x + " IS NULL THEN t." + r.Count + " ELSE 0 END) = 0 THEN " + sum + " END"
+	}
+	return sum, p.Type
 }

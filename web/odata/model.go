@@ -73,6 +73,10 @@ type Property struct {
 	// Bind, for writable properties, says where the value goes (see Bind).
 	Access Access
 	Bind   Bind
+	// NullIsUnknown marks a number whose null means "not known" (an amount
+	// without an exchange rate) rather than "none": an $apply aggregate of a
+	// group holding a null is null, never the aggregate of the rest.
+	NullIsUnknown bool
 
 	autoType bool // the _Type the model added: a constant per type
 }
@@ -120,6 +124,9 @@ func (p Property) WritesOnCreate(bind Bind) Property { p.Access, p.Bind = Immuta
 
 // Computed returns p owned by the server: ignored in request bodies.
 func (p Property) Computed() Property { p.Access, p.Bind = Computed, nil; return p }
+
+// Unknown returns p with NullIsUnknown set.
+func (p Property) Unknown() Property { p.NullIsUnknown = true; return p }
 
 // NavProp is a navigation property. For N:1 (Many false) FK is the column on
 // this entity's table that holds the target's key; for 1:N (Many true) FK is
@@ -188,6 +195,31 @@ type EntitySet struct {
 	// properties, through N:1 navigation ("Subject", "Relationship/Name").
 	// A set without them answers $search with 501.
 	Search []string
+	// Rollup, when set, holds the set's rows already counted and summed:
+	// $apply reads it instead of Table when it can answer exactly (Rollup).
+	Rollup *Rollup
+}
+
+// Rollup is a table of pre-aggregated rows of a set (kept by the
+// application): each of its rows stands for Count rows of the set that
+// share the values of Keys, columns named as in the set's table. It holds
+// every row of the set (the set's Where is not applied to it).
+//
+// $apply reads it instead of the set's table when everything the request
+// touches on the set's own rows is one of its columns: grouped properties
+// and filter() conditions whose SQL uses only Keys, N:1 paths through a key
+// (Phase/Name when phase_id is a key), the set's Restrict over Keys, and
+// aggregates that are $count or the sum of a property in Sums. Anything else
+// (a lambda, another method, an unkept column) reads the table as before:
+// the answer is the same, only slower.
+type Rollup struct {
+	Table string
+	Count string   // the column: how many of the set's rows a row stands for
+	Keys  []string // the columns kept as they are in the set's table
+	// Sums maps a property name to trusted SQL over alias "t" (a rollup
+	// row) whose SUM over rows is the sum of the property over the set's
+	// rows; its null stands for Count rows of unknown value (NullIsUnknown).
+	Sums map[string]string
 }
 
 var (
@@ -324,6 +356,16 @@ func (m *Model) resolve() (*schema, error) {
 		if t == nil {
 			return nil, fmt.Errorf("odata model: set %q: unknown type %q", d.Name, d.Type)
 		}
+		if r := d.Rollup; r != nil {
+			if !tableRE.MatchString(r.Table) || !identRE.MatchString(r.Count) {
+				return nil, fmt.Errorf("odata model: set %q: invalid rollup table %q or count column %q", d.Name, r.Table, r.Count)
+			}
+			for _, k := range r.Keys {
+				if !identRE.MatchString(k) {
+					return nil, fmt.Errorf("odata model: set %q: invalid rollup key %q", d.Name, k)
+				}
+			}
+		}
 		es := &entitySet{schema: s, decl: d, name: d.Name, typ: t, table: d.Table, where: d.Where}
 		s.sets[d.Name] = es
 		s.setOrder = append(s.setOrder, es)
@@ -422,6 +464,15 @@ func (m *Model) resolve() (*schema, error) {
 			return nil, fmt.Errorf("odata model: set %q: key %q must be Edm.Guid", es.name, keyName)
 		}
 	}
+	for _, es := range s.setOrder {
+		if r := es.decl.Rollup; r != nil {
+			for name := range r.Sums {
+				if p := es.typ.prop(name); p == nil || !p.Type.numeric() {
+					return nil, fmt.Errorf("odata model: set %q: rollup sum of %q, which is not a number property", es.name, name)
+				}
+			}
+		}
+	}
 	// Every set over one type hierarchy must use the same key: CSDL declares the
 	// key once, on the root type.
 	rootKey := map[*entityType]string{}
@@ -463,6 +514,28 @@ func (t *entityType) root() *entityType {
 		t = t.base
 	}
 	return t
+}
+
+// columnsOf lists the columns a trusted SQL fragment names on alias "t"
+// (t.col, outside string literals), as qualify finds them.
+func columnsOf(expr string) []string {
+	var out []string
+	inString := false
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
+		if c == '\'' {
+			inString = !inString
+		}
+		if !inString && c == 't' && i+1 < len(expr) && expr[i+1] == '.' && (i == 0 || !isIdentByte(expr[i-1]) && expr[i-1] != '.' && expr[i-1] != '"') {
+			j := i + 2
+			for j < len(expr) && isIdentByte(expr[j]) {
+				j++
+			}
+			out = append(out, expr[i+2:j])
+			i = j - 1
+		}
+	}
+	return out
 }
 
 // qualify rewrites the alias "t" in a trusted SQL fragment from the model to

@@ -54,6 +54,9 @@ type scope struct {
 	computed []*computedProp
 	// computing guards against a computed property that uses itself.
 	computing map[*computedProp]bool
+	// rollup, when set, is the set's Rollup, which this (root) scope reads in
+	// place of the set's table; see apply.go.
+	rollup *Rollup
 }
 
 func newScope(set *entitySet, alias string, parent *scope, variable string) *scope {
@@ -69,7 +72,11 @@ func (s *scope) root() *scope {
 
 // from renders "table AS alias LEFT JOIN ...".
 func (s *scope) from() string {
-	return s.set.table + " AS " + s.alias + strings.Join(s.joins, "")
+	table := s.set.table
+	if s.rollup != nil {
+		table = s.rollup.Table
+	}
+	return table + " AS " + s.alias + strings.Join(s.joins, "")
 }
 
 // setWhere is the set's fixed condition and its restriction for this
@@ -335,6 +342,9 @@ func (c *compiler) walk(sc *scope, n node, segs []string) resolved {
 	pathKey := ""
 	for i, seg := range segs {
 		last := i == len(segs)-1
+		if i == 0 && start.rollup != nil {
+			start.rollup.mustKeep(t, seg)
+		}
 		if p := t.prop(seg); p != nil {
 			if !last {
 				c.fail(n, "%s is a property, not a navigation property", seg)
