@@ -3,7 +3,9 @@ package models
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,16 +190,22 @@ func (m *maintenance) forecast() error {
 	if !isSales(b) && !isSales(a) {
 		return nil
 	}
-	deltas := map[string]*ForecastRollup{}
+	type delta struct {
+		row                         ForecastRollup
+		amount, estimated, weighted exactSum
+	}
+	deltas := map[string]*delta{}
 	add := func(r ForecastRollup) {
-		if d := deltas[r.key()]; d != nil {
-			d.N += r.N
-			d.Amount += r.Amount
-			d.EstimatedAmount += r.EstimatedAmount
-			d.WeightedAmount += r.WeightedAmount
-			return
+		d := deltas[r.key()]
+		if d == nil {
+			d = &delta{row: r}
+			d.row.N = 0
+			deltas[r.key()] = d
 		}
-		deltas[r.key()] = &r
+		d.row.N += r.N
+		d.amount.add(r.Amount)
+		d.estimated.add(r.EstimatedAmount)
+		d.weighted.add(r.WeightedAmount)
 	}
 	if isSales(b) {
 		add(rollupOf(b, -1))
@@ -207,18 +215,42 @@ func (m *maintenance) forecast() error {
 	}
 	keys := make([]string, 0, len(deltas))
 	for k, d := range deltas {
-		if d.N != 0 || d.Amount != 0 || d.EstimatedAmount != 0 || d.WeightedAmount != 0 {
+		if d.row.N != 0 || !d.amount.zero() || !d.estimated.zero() || !d.weighted.zero() {
 			keys = append(keys, k)
 		}
 	}
 	sort.Strings(keys)
+	pg := m.s.IsPostgres()
 	rows := make([][]any, len(keys))
 	for i, k := range keys {
 		d := deltas[k]
-		rows[i] = []any{d.PhaseID, d.SalesRepresentativeID, d.ForecastCategory, d.Currency, d.IsClosed, d.Day,
-			d.PipelineID, d.N, d.Amount, d.EstimatedAmount, d.WeightedAmount}
+		r := d.row
+		rows[i] = []any{r.PhaseID, r.SalesRepresentativeID, r.ForecastCategory, r.Currency, r.IsClosed, r.Day,
+			r.PipelineID, r.N, d.amount.value(pg), d.estimated.value(pg), d.weighted.value(pg)}
 	}
 	return m.s.addDeltas(m.tx, rollupTable, rows)
+}
+
+// exactSum adds amounts as the decimals they print as, so that taking back what was added
+// leaves exactly nothing: PostgreSQL's numeric sums then never drift. (SQLite sums in floating
+// point whatever it is sent.)
+type exactSum struct{ r big.Rat }
+
+func (x *exactSum) add(v float64) {
+	var y big.Rat
+	y.SetString(strconv.FormatFloat(v, 'f', -1, 64))
+	x.r.Add(&x.r, &y)
+}
+
+func (x *exactSum) zero() bool { return x.r.Sign() == 0 }
+
+// value is the sum as a parameter: exact decimal text for a numeric column, else a float.
+func (x *exactSum) value(decimal bool) any {
+	if decimal {
+		return x.r.FloatString(30)
+	}
+	f, _ := x.r.Float64()
+	return f
 }
 
 // statsDelta is a change of one phase_stats row.
@@ -226,7 +258,7 @@ type statsDelta struct {
 	phase               uuid.UUID
 	rep                 *uuid.UUID
 	entered, won, stays int64
-	days                float64
+	days                exactSum
 }
 
 type statsDeltas map[string]*statsDelta
@@ -241,13 +273,13 @@ func (d statsDeltas) add(phase uuid.UUID, rep *uuid.UUID, entered, won, stays in
 	x.entered += entered
 	x.won += won
 	x.stays += stays
-	x.days += days
+	x.days.add(days)
 }
 
-func (d statsDeltas) rows() [][]any {
+func (d statsDeltas) rows(decimal bool) [][]any {
 	keys := make([]string, 0, len(d))
 	for k, x := range d {
-		if x.entered != 0 || x.won != 0 || x.stays != 0 || x.days != 0 {
+		if x.entered != 0 || x.won != 0 || x.stays != 0 || !x.days.zero() {
 			keys = append(keys, k)
 		}
 	}
@@ -255,7 +287,7 @@ func (d statsDeltas) rows() [][]any {
 	rows := make([][]any, len(keys))
 	for i, k := range keys {
 		x := d[k]
-		rows[i] = []any{x.phase, x.rep, x.entered, x.won, x.stays, x.days}
+		rows[i] = []any{x.phase, x.rep, x.entered, x.won, x.stays, x.days.value(decimal)}
 	}
 	return rows
 }
@@ -363,7 +395,7 @@ func (m *maintenance) health() error {
 			}
 		}
 	}
-	return m.s.addDeltas(m.tx, statsTable, d.rows())
+	return m.s.addDeltas(m.tx, statsTable, d.rows(m.s.IsPostgres()))
 }
 
 // ages keeps open_ages: an open activity counts on the day it entered its phase.
@@ -586,8 +618,8 @@ type AggregateDifference struct {
 }
 
 // CheckAggregates recomputes every maintained table and lists where it differs from what the
-// writes maintained (sums within half a cent, day counts within a microsecond's worth). Rows
-// whose counts are all zero count as absent.
+// writes maintained (sums within half a cent). A row whose counts are zero and whose sums are
+// within half a cent of zero counts as absent (SQLite sums in floating point).
 func (s *Store) CheckAggregates(ctx context.Context) ([]AggregateDifference, error) {
 	var out []AggregateDifference
 	err := s.report(ctx, func(r *Store) error {
@@ -616,12 +648,10 @@ func (s *Store) CheckAggregates(ctx context.Context) ([]AggregateDifference, err
 						key = append(key, canonical(vals[i]))
 					}
 					nums := make([]float64, 0, len(cols)-nkeys)
-					zero := true
 					for _, v := range vals[nkeys:] {
-						f := toFloat(v)
-						nums = append(nums, f)
-						zero = zero && f == 0
+						nums = append(nums, toFloat(v))
 					}
+					zero := closeEnough(nums, make([]float64, len(nums)))
 					if zero {
 						continue
 					}
