@@ -47,6 +47,10 @@ type sqlDialect struct {
 	// freezeActivities keeps writers of activities and their moves waiting until the transaction
 	// ends (a rebuild of what they maintain).
 	freezeActivities func(tx *gorm.DB) error
+	// periodStart is the first day of the month or quarter of a date column; greatest the
+	// later of two dates.
+	periodStart func(by, column string) string
+	greatest    func(a, b string) string
 }
 
 var dialects = map[string]sqlDialect{
@@ -84,6 +88,14 @@ var dialects = map[string]sqlDialect{
 			return got, err
 		},
 		freezeActivities: func(tx *gorm.DB) error { return tx.Exec("LOCK TABLE activities, phase_changes IN SHARE MODE").Error },
+		periodStart: func(by, column string) string {
+			unit := "'month'"
+			if by == PeriodQuarter {
+				unit = "'quarter'"
+			}
+			return "CAST(date_trunc(" + unit + ", " + column + ") AS date)"
+		},
+		greatest: func(a, b string) string { return "GREATEST(" + a + ", " + b + ")" },
 	},
 	// SQLite keeps dates as 'YYYY-MM-DD' and timestamps as UTC text, so periods are substrings.
 	migrations.SQLite: {
@@ -107,5 +119,12 @@ var dialects = map[string]sqlDialect{
 		},
 		advisoryLock:     func(*gorm.DB, int64, bool) (bool, error) { return true, nil },
 		freezeActivities: func(*gorm.DB) error { return nil },
+		periodStart: func(by, column string) string {
+			if by == PeriodQuarter {
+				return "(substr(" + column + ", 1, 5) || printf('%02d', ((CAST(substr(" + column + ", 6, 2) AS integer) - 1) / 3) * 3 + 1) || '-01')"
+			}
+			return "(substr(" + column + ", 1, 7) || '-01')"
+		},
+		greatest: func(a, b string) string { return "max(" + a + ", " + b + ")" },
 	},
 }

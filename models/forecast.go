@@ -503,7 +503,7 @@ func (row *ForecastRow) addAgg(r forecastAgg) {
 func (s *Store) forecastAggregate(ctx context.Context, src ForecastSource, f ForecastFilter, today Date, pipelines []uuid.UUID,
 	phases []ForecastPhase, missing missingRates, out *Forecast) ([]forecastAgg, error) {
 	rows, err := s.rows(ctx, src, rowQuery{pipelines: pipelines, owner: s.ownerCondition(ctx, f.RepID),
-		openTo: f.To, closedFrom: f.From, closedTo: f.To})
+		openTo: f.To, closedFrom: f.From, closedTo: f.To, fold: f.By, today: today})
 	if err != nil {
 		return nil, err
 	}
@@ -627,7 +627,7 @@ func (s *Store) forecastMonths(ctx context.Context, f ForecastFilter) ([]Forecas
 	if err := q.Pluck("id", &ids).Error; err != nil {
 		return nil, err
 	}
-	rows, err := s.rows(ctx, SourceLive, rowQuery{pipelines: ids, owner: s.ownerCondition(ctx, f.RepID), openFrom: f.From, openTo: f.To})
+	rows, err := s.rows(ctx, SourceLive, rowQuery{pipelines: ids, owner: s.ownerCondition(ctx, f.RepID), openFrom: f.From, openTo: f.To, fold: PeriodMonth})
 	if err != nil {
 		return nil, err
 	}

@@ -134,7 +134,7 @@ func (s *Store) waterfall(ctx context.Context, f WaterfallFilter) (*Waterfall, e
 	missing := missingRates{}
 
 	// The pipeline now, from the rollups.
-	rows, err := s.rows(ctx, SourceLive, rowQuery{pipelines: ids, owner: s.ownerCondition(ctx, f.RepID), openFrom: f.From, openTo: f.To})
+	rows, err := s.rows(ctx, SourceLive, rowQuery{pipelines: ids, owner: s.ownerCondition(ctx, f.RepID), openFrom: f.From, openTo: f.To, fold: PeriodMonth})
 	if err != nil {
 		return nil, err
 	}

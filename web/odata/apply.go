@@ -736,7 +736,9 @@ func (c *compiler) rollupAggregate(sc *scope, it *aggregateItem) (string, EdmTyp
 	}
 	p := sc.set.typ.prop(it.path[0])
 	x := "(" + expr + ")"
-	sum := "CAST(SUM(" + x + ") AS double precision)"
+	// Each row's sum as a double before adding them up: the rows are few, and a rollup's exact
+	// (numeric) columns add up much more slowly.
+	sum := "SUM(CAST(" + x + " AS double precision))"
 	if p.Type != EdmDouble {
 		sum = "CAST(SUM(" + x + ") AS bigint)"
 	}
