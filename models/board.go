@@ -162,14 +162,19 @@ func (s *Store) Columns(ctx context.Context, f BoardFilter, only ...uuid.UUID) (
 	var rows []rollupRow
 	q := s.filtered(ctx, f).Select(`a.phase_id AS phase_id, a.currency AS currency, ` + day + ` AS day, COUNT(*) AS n,
 		COALESCE(SUM(a.amount), 0) AS amount, COALESCE(SUM(a.estimated_amount), 0) AS estimated,
-		COALESCE(SUM(a.weighted_amount), 0) AS weighted`).Group("a.phase_id, a.currency, " + day)
+		COALESCE(SUM(a.weighted_amount), 0) AS weighted,
+		(SELECT fs.reporting_currency FROM forecast_settings fs WHERE fs.id = 1) AS base`).Group("a.phase_id, a.currency, " + day)
 	if len(only) > 0 {
 		q = q.Where("a.phase_id IN ?", only)
 	}
 	if err := q.Scan(&rows).Error; err != nil {
 		return nil, err
 	}
-	conv, currency, err := s.convert(ctx, rows, missingRates{})
+	base := ""
+	if len(rows) > 0 {
+		base = rows[0].Base
+	}
+	conv, currency, err := s.convertIn(ctx, rows, missingRates{}, base)
 	if err != nil {
 		return nil, err
 	}

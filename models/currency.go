@@ -260,9 +260,16 @@ var latestDay = NewDate(9999, 12, 31)
 // converter loads the rates of the currencies in need (by currency, the earliest day needed)
 // against the reporting currency: from the last rate on or before that day on.
 func (s *Store) converter(ctx context.Context, need map[string]Date) (*Converter, error) {
-	base, err := s.ReportingCurrency(ctx)
-	if err != nil {
-		return nil, err
+	return s.converterIn(ctx, need, "")
+}
+
+// converterIn is converter when the reporting currency is known already ("": read it).
+func (s *Store) converterIn(ctx context.Context, need map[string]Date, base string) (*Converter, error) {
+	if base == "" {
+		var err error
+		if base, err = s.ReportingCurrency(ctx); err != nil {
+			return nil, err
+		}
 	}
 	c := &Converter{Currency: base, rates: map[string][]dayRate{}}
 	for cur, from := range need {

@@ -48,6 +48,7 @@ type rollupRow struct {
 	Amount                float64
 	Estimated             float64
 	Weighted              float64
+	Base                  string // the reporting currency, where a query reads it along
 }
 
 // rowQuery is what rows to read: the pipelines, an owner condition over a.sales_representative_id,
@@ -194,11 +195,16 @@ type convertedRow struct {
 
 // convert converts rows with the rates of their days, noting what could not be converted.
 func (s *Store) convert(ctx context.Context, rows []rollupRow, missing missingRates) ([]convertedRow, string, error) {
+	return s.convertIn(ctx, rows, missing, "")
+}
+
+// convertIn is convert when the reporting currency is known already ("": read it).
+func (s *Store) convertIn(ctx context.Context, rows []rollupRow, missing missingRates, base string) ([]convertedRow, string, error) {
 	need := needRates{}
 	for _, r := range rows {
 		need.add(r.Currency, r.Day)
 	}
-	conv, err := s.converter(ctx, need)
+	conv, err := s.converterIn(ctx, need, base)
 	if err != nil {
 		return nil, "", err
 	}

@@ -351,19 +351,24 @@ func (m *maintenance) health() error {
 			if err != nil {
 				return err
 			}
+			// One statement: the stay in the phase left ends, the phase entered is visited. A
+			// phase visited before was left before, so its visit has a stay: a visit without one
+			// is new (entered for the first time).
 			days := a.PhaseEnteredAt.Sub(b.PhaseEnteredAt).Hours() / 24
-			if err := m.tx.Exec(`INSERT INTO phase_visits (activity_id, phase_id, stays, days) VALUES (?, ?, 1, ?)
-				ON CONFLICT (activity_id, phase_id) DO UPDATE SET stays = phase_visits.stays + 1, days = phase_visits.days + excluded.days`,
-				b.ID, b.PhaseID, days).Error; err != nil {
+			var visited []struct {
+				PhaseID uuid.UUID
+				Stays   int64
+			}
+			if err := m.tx.Raw(`INSERT INTO phase_visits (activity_id, phase_id, stays, days) VALUES (?, ?, 1, ?), (?, ?, 0, 0)
+				ON CONFLICT (activity_id, phase_id) DO UPDATE SET stays = phase_visits.stays + excluded.stays, days = phase_visits.days + excluded.days
+				RETURNING phase_id, stays`, b.ID, b.PhaseID, days, a.ID, a.PhaseID).Scan(&visited).Error; err != nil {
 				return err
 			}
 			d.add(b.PhaseID, b.SalesRepresentativeID, 0, 0, 1, days)
-			res := m.tx.Exec(`INSERT INTO phase_visits (activity_id, phase_id, stays, days) VALUES (?, ?, 0, 0)
-				ON CONFLICT (activity_id, phase_id) DO NOTHING`, a.ID, a.PhaseID)
-			if res.Error != nil {
-				return res.Error
+			entered := false
+			for _, v := range visited {
+				entered = entered || v.PhaseID == a.PhaseID && v.Stays == 0
 			}
-			entered := res.RowsAffected == 1
 			if wonA != wonB {
 				vs, err := m.visits(a.ID)
 				if err != nil {
