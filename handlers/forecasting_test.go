@@ -157,6 +157,10 @@ func TestCurrenciesAdmin(t *testing.T) {
 		if !strings.Contains(body, `data-testid="missing-rates"`) || !strings.Contains(body, `data-currency="GBP"`) {
 			t.Errorf("the forecast does not flag the pound deal")
 		}
+		_, body = c.get("/forecast/board?from=2026-01&to=2026-04")
+		if feb := between(body, `id="month-2026-02"`, "</header>"); !strings.Contains(feb, `data-testid="column-norate">1 without rate<`) {
+			t.Errorf("the forecast board's February does not flag the pound deal: %s", feb)
+		}
 		if code, _ := c.get("/admin/currencies"); code != 403 {
 			t.Errorf("a manager's currencies page: %d", code)
 		}

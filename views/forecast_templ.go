@@ -1624,6 +1624,10 @@ func MonthColumn(col MonthColumnView, oob bool) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
+		templ_7745c5c3_Err = NoRateFlag(col.Month.NoRate).Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
 		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 130, "</dd></div></dl></header><ol class=\"cards\" data-phase-id=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
