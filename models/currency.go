@@ -120,7 +120,7 @@ func (s *Store) SaveRates(ctx context.Context, rates []RateInput, actor Actor) e
 		return err
 	}
 	return s.transact(ctx, func(tx *gorm.DB) error {
-		base, err := s.ReportingCurrency(WithTx(ctx, tx))
+		base, err := s.ReportingCurrency(withTx(ctx, tx))
 		if err != nil {
 			return err
 		}
@@ -214,7 +214,7 @@ func (s *Store) DeleteRate(ctx context.Context, currency string, day Date, actor
 		return err
 	}
 	return s.transact(ctx, func(tx *gorm.DB) error {
-		base, err := s.ReportingCurrency(WithTx(ctx, tx))
+		base, err := s.ReportingCurrency(withTx(ctx, tx))
 		if err != nil {
 			return err
 		}

@@ -146,13 +146,18 @@ func (s *Store) pipelineHealth(ctx context.Context, src ForecastSource, f Health
 	if err != nil {
 		return nil, nil, err
 	}
+	return out, rottingCards(out, index, cards, now), nil
+}
+
+// rottingCards is the list of rotting cards, from the cards and their phases' health.
+func rottingCards(out []PhaseHealth, index map[string]int, cards []Card, now time.Time) []RottingCard {
 	var list []RottingCard
 	for _, c := range cards {
 		h := out[index[c.PhaseID.String()]]
 		days := now.Sub(c.PhaseEnteredAt).Hours() / 24
 		list = append(list, RottingCard{Card: c, PhaseName: h.PipelineName + " · " + h.Name, Days: days, AvgDays: *h.AvgDays})
 	}
-	return out, list, nil
+	return list
 }
 
 // healthWhere is the filter of the health queries over activities a: the filter's pipeline and

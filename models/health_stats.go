@@ -120,11 +120,5 @@ func (s *Store) openAndRotting(ctx context.Context, out []PhaseHealth, index map
 	if len(cards) > limit {
 		cards = cards[:limit]
 	}
-	var list []RottingCard
-	for _, c := range cards {
-		h := out[index[c.PhaseID.String()]]
-		days := now.Sub(c.PhaseEnteredAt).Hours() / 24
-		list = append(list, RottingCard{Card: c, PhaseName: h.PipelineName + " · " + h.Name, Days: days, AvgDays: *h.AvgDays})
-	}
-	return out, list, nil
+	return out, rottingCards(out, index, cards, now), nil
 }

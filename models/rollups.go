@@ -36,9 +36,6 @@ func withTx(ctx context.Context, tx *gorm.DB) context.Context {
 	return context.WithValue(ctx, txKey{}, tx)
 }
 
-// WithTx is withTx for the currency helpers called inside a Store transaction.
-func WithTx(ctx context.Context, tx *gorm.DB) context.Context { return withTx(ctx, tx) }
-
 // ForecastRollup is one row of forecast_rollups (and, with a snapshot id, of a snapshot).
 type ForecastRollup struct {
 	PipelineID            uuid.UUID  `gorm:"type:uuid"`
