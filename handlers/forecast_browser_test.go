@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,11 +9,9 @@ import (
 
 	"github.com/playwright-community/playwright-go"
 
-	"phaseboard/handlers"
 	"phaseboard/migrations"
 	"phaseboard/models"
 	"phaseboard/models/storetest"
-	"phaseboard/web"
 	"phaseboard/web/browsertest"
 )
 
@@ -39,15 +36,7 @@ func serveForecast(t *testing.T) (*models.Store, string, *models.Activity) {
 		}
 		last = a
 	}
-	app := web.New(web.Config{Store: s})
-	handlers.Register(app, &handlers.Handler{Store: s})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go app.Listener(ln)
-	t.Cleanup(func() { app.Shutdown() })
-	return s, "http://" + ln.Addr().String(), last
+	return s, serve(t, s), last
 }
 
 // mustNot fails the test on an error.
