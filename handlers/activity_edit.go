@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -29,7 +30,7 @@ func (h *Handler) EditActivity(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	form, err := h.activityForm(c, a, string(c.Request().URI().QueryString()), a.Version)
+	form, err := h.activityForm(c, a, backURL(c, ""), a.Version)
 	if err != nil {
 		return err
 	}
@@ -56,7 +57,7 @@ func (h *Handler) SaveActivity(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	form, err := h.activityForm(c, a, c.FormValue("return"), version)
+	form, err := h.activityForm(c, a, backURL(c, ""), version)
 	if err != nil {
 		return err
 	}
@@ -84,9 +85,9 @@ func (h *Handler) SaveActivity(c *fiber.Ctx) error {
 	}
 	f.PipelineID = res.Activity.PipelineID
 	if !web.IsHTMX(c) {
-		return backToBoard(c, f)
+		return c.Redirect(form.Back, fiber.StatusSeeOther)
 	}
-	if err := h.renderSaved(c, f, form.Query, res.Activity); err != nil {
+	if err := h.renderSaved(c, f, form, a, res.Activity); err != nil {
 		return h.afterCommit(c, err, "Saved “"+res.Activity.Subject+"”.")
 	}
 	return nil
@@ -154,8 +155,12 @@ func parseEdit(form views.ActivityForm) models.ActivityChanges {
 	return ch
 }
 
-// activityForm is the edit panel of a, as stored, rendered for the form version given.
-func (h *Handler) activityForm(c *fiber.Ctx, a *models.Activity, query string, version int) (views.ActivityForm, error) {
+// activityForm is the edit panel of a, as stored, rendered for the form version given, opened
+// from the board at back (a local URL; a's pipeline board when back is empty or leads
+// elsewhere).
+func (h *Handler) activityForm(c *fiber.Ctx, a *models.Activity, back string, version int) (views.ActivityForm, error) {
+	back = localURL(back, "/board?pipeline="+a.PipelineID.String())
+	query := queryOf(back)
 	reps, err := h.Store.Employees(c.UserContext())
 	if err != nil {
 		return views.ActivityForm{}, err
@@ -178,8 +183,9 @@ func (h *Handler) activityForm(c *fiber.Ctx, a *models.Activity, query string, v
 		return strconv.FormatFloat(*p, 'f', -1, 64)
 	}
 	return views.ActivityForm{
-		ID: a.ID.String(), Version: version, Number: a.Number, Noun: k.Noun, Sales: k.Sales, Query: query, CSRF: web.CSRFToken(c),
-		Reps: reps, Customers: customers, Errors: map[string]string{},
+		ID: a.ID.String(), Version: version, Number: a.Number, Noun: k.Noun, Sales: k.Sales, Query: query, Back: back, CSRF: web.CSRFToken(c),
+		FullPage: !web.IsHTMX(c) || c.FormValue("page") == "1",
+		Reps:     reps, Customers: customers, Errors: map[string]string{},
 		Values: map[string]string{
 			"subject": a.Subject, "customer": idOrEmpty(a.RelationshipID), "estimated_amount": num(a.EstimatedAmount),
 			"amount": num(&a.Amount), "probability": num(a.Probability), "expected_order_date": views.DateValue(a.ExpectedOrderDate),
@@ -196,17 +202,36 @@ func (h *Handler) renderForm(c *fiber.Ctx, status int, form views.ActivityForm) 
 	return web.Render(c, status, views.EditPage(page(c, "Edit "+form.Number, "board"), form))
 }
 
-// renderSaved answers a saved edit: the panel again, and the card and its column's figures
-// refreshed out of band.
-func (h *Handler) renderSaved(c *fiber.Ctx, f models.BoardFilter, query string, a *models.Activity) error {
+// renderSaved answers a saved edit: the panel again and, on the board it was opened from, the
+// card and its column's figures refreshed out of band (on the forecast board, the months it
+// left and entered). before is the activity as it was.
+func (h *Handler) renderSaved(c *fiber.Ctx, f models.BoardFilter, edited views.ActivityForm, before, a *models.Activity) error {
 	if err := h.refreshFault(); err != nil {
 		return err
 	}
-	form, err := h.activityForm(c, a, query, a.Version)
+	form, err := h.activityForm(c, a, edited.Back, a.Version)
 	if err != nil {
 		return err
 	}
-	form.Saved = true
+	form.Saved, form.FullPage = true, edited.FullPage
+	panel, announce := views.EditPanel(form), views.Announce("Saved “"+a.Subject+"”.")
+	if form.FullPage {
+		return web.Render(c, fiber.StatusOK, joinComponents(panel, announce))
+	}
+	if strings.HasPrefix(form.Back, "/forecast/board") {
+		v, _ := url.ParseQuery(form.Query)
+		ff, _, err := h.forecastFilter(c, v)
+		if err != nil {
+			return err
+		}
+		limits := map[string]int{}
+		for _, d := range []*models.Date{before.ExpectedOrderDate, a.ExpectedOrderDate} {
+			if d != nil {
+				limits[models.PeriodKey(models.PeriodMonth, *d)] = renderedCount(c, "count")
+			}
+		}
+		return h.refreshMonths(c, ff, limits, "Saved “"+a.Subject+"”.", panel)
+	}
 	cols, err := h.Store.Columns(c.UserContext(), f)
 	if err != nil {
 		return err
@@ -219,13 +244,12 @@ func (h *Handler) renderSaved(c *fiber.Ctx, f models.BoardFilter, query string, 
 	if err != nil {
 		return err
 	}
-	b, err := h.boardContext(c, f, phasesOf(cols))
+	b, err := h.boardCards(c, f, phasesOf(cols))
 	if err != nil {
 		return err
 	}
 	one := []models.Card{*card}
-	b.Usual.Mark(one, b.Now)
+	b.usual.Mark(one, b.now)
 	return web.Render(c, fiber.StatusOK, joinComponents(
-		views.EditPanel(form), views.Card(one[0], b, true), views.ColumnHeader(*col, b.Kind.Sales, true),
-		views.Announce("Saved “"+a.Subject+"”.")))
+		panel, views.BoardCard(b.phaseCard(one[0]), true), views.BoardColumnHeader(b.phaseColumn(*col, nil, false), true), announce))
 }

@@ -72,3 +72,38 @@ func TestBrowserAdminAddsUserAndClient(t *testing.T) {
 		t.Fatalf("stored client %+v", found)
 	}
 }
+
+// TestBrowserAdminSetsRottingAfter: the phase form sets and clears a phase's "rotting after N
+// days" (out of range is refused: TestRottingOnTheBoardAndInHealth).
+func TestBrowserAdminSetsRottingAfter(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t, migrations.SQLite)
+	must(t, s.LoadDemo(ctx, 0, nil, nil))
+	pipe, phases := fixture(t, s)
+	base := serve(t, s)
+	page := browsertest.NewPageWith(t, browsertest.Desktop)
+	logInAs(t, s, page, base, models.RoleAdmin, nil)
+	goTo(t, page, base, "/admin/pipelines/"+pipe.ID.String())
+	row := page.Locator(`[data-testid="phase-row"][data-phase="Proposal"]`)
+	save := func(v string) {
+		t.Helper()
+		must(t, row.GetByTestId("rot-after-days").Fill(v))
+		must(t, row.GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "Save", Exact: playwright.Bool(true)}).Click())
+	}
+	stored := func() *int {
+		t.Helper()
+		p, err := s.Phase(ctx, phases["Proposal"].ID)
+		must(t, err)
+		return p.RotAfterDays
+	}
+	save("14")
+	must(t, expect.Locator(row.GetByTestId("rot-after-days")).ToHaveValue("14"))
+	if d := stored(); d == nil || *d != 14 {
+		t.Fatalf("stored %v, want 14", d)
+	}
+	save("")
+	must(t, expect.Locator(row.GetByTestId("rot-after-days")).ToHaveValue(""))
+	if d := stored(); d != nil {
+		t.Fatalf("stored %v, want none", *d)
+	}
+}

@@ -61,7 +61,7 @@ func TestBrowserLoginAndRepCannotDragAnothersCard(t *testing.T) {
 			must(playwright.NewPlaywrightAssertions().Locator(page.GetByTestId("current-user")).ToContainText(u.Email))
 
 			list := func(phase string) playwright.Locator {
-				return page.Locator(`section.column[data-phase-name="` + phase + `"] ol.cards`)
+				return page.Locator(`section.column[data-name="` + phase + `"] ol.cards`)
 			}
 			card := func(subject string) playwright.Locator {
 				return page.Locator(`li.card`, playwright.PageLocatorOptions{Has: page.GetByText(subject, playwright.PageGetByTextOptions{Exact: playwright.Bool(true)})})

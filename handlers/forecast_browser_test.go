@@ -83,7 +83,7 @@ func TestForecastBoardDragPersists(t *testing.T) {
 	_, err := page.Goto(base + "/forecast/board?from=2026-01&to=2026-04")
 	mustNot(t, err)
 	card := page.Locator("#card-" + b.ID.String())
-	april := page.Locator(`ol.cards[data-month="2026-04"]`)
+	april := page.Locator(`#month-2026-04 ol.cards`)
 	browsertest.DragCardToTop(t, page, card, april)
 	browsertest.WaitIdle(t, page)
 	got, err := s.Activity(context.Background(), b.ID)
@@ -102,4 +102,46 @@ func TestForecastBoardDragPersists(t *testing.T) {
 	if c, _ := page.Locator(`#month-2026-04 li.card`).Count(); c != 1 {
 		t.Fatalf("april after reload: %d cards", c)
 	}
+}
+
+// TestBrowserEditFromForecastBoard: a card's panel opens on the forecast board, saves (the card
+// shows the new amount) and closes there; the edit page opened on its own saves too and its
+// Close goes back to the forecast board, not to the pipeline board. (The edit form once
+// targeted a #panel the page lacked, so saving sent nothing.)
+func TestBrowserEditFromForecastBoard(t *testing.T) {
+	s, base, b := serveForecast(t)
+	page := browsertest.NewPage(t)
+	logInPage(t, s, page, base)
+	board := "/forecast/board?from=2026-01&to=2026-04"
+	goTo(t, page, base, board)
+	card := page.Locator("#card-" + b.ID.String())
+	must(t, card.GetByTestId("card-subject").Click())
+	panel := page.Locator(`#panel [data-testid="edit-panel"]`)
+	must(t, expect.Locator(panel).ToBeVisible())
+	must(t, panel.Locator(`#f-estimated_amount`).Fill("25000"))
+	must(t, panel.GetByTestId("save").Click())
+	must(t, expect.Locator(panel.GetByTestId("form-saved")).ToBeVisible())
+	must(t, expect.Locator(card.GetByTestId("card-amount")).ToHaveText("€ 25,000"))
+	must(t, panel.GetByTestId("panel-close").Click())
+	must(t, expect.Locator(panel).ToHaveCount(0))
+	if !strings.Contains(page.URL(), "/forecast/board") {
+		t.Fatalf("closing the panel left the forecast board: %s", page.URL())
+	}
+
+	// The edit page on its own (the card's link opened in a new tab: the Referer is the board).
+	href, err := card.GetByTestId("card-subject").GetAttribute("href")
+	must(t, err)
+	_, err = page.Goto(base+href, playwright.PageGotoOptions{Referer: playwright.String(base + board)})
+	must(t, err)
+	must(t, page.Locator(`#f-estimated_amount`).Fill("26000"))
+	must(t, page.GetByTestId("save").Click())
+	must(t, expect.Locator(page.GetByTestId("form-saved")).ToBeVisible())
+	got, err := s.Activity(context.Background(), b.ID)
+	must(t, err)
+	if got.EstimatedAmount == nil || *got.EstimatedAmount != 26000 {
+		t.Fatalf("stored amount %v", got.EstimatedAmount)
+	}
+	must(t, page.GetByTestId("panel-close").Click())
+	must(t, page.WaitForURL(regexp.MustCompile(`/forecast/board\?`)))
+	must(t, expect.Locator(page.GetByTestId("forecast-board")).ToBeVisible())
 }

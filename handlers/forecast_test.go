@@ -113,12 +113,12 @@ func TestForecastBoardMovesTheExpectedDate(t *testing.T) {
 		a, b, _, _ := forecastData(t, s)
 		c := s.client()
 		code, body := c.get("/forecast/board?from=2026-01&to=2026-04")
-		if code != 200 || strings.Count(body, `data-testid="month-column"`) != 4 || !strings.Contains(body, `id="card-`+b.ID.String()) {
+		if code != 200 || strings.Count(body, `data-testid="column"`) != 4 || !strings.Contains(body, `id="card-`+b.ID.String()) {
 			t.Fatalf("board %d", code)
 		}
-		// A drag posts the target list's data-phase-id, the month, as phase_id.
+		// A drag posts the target column's drop field, the month.
 		resp, body := c.post("/forecast/board/opportunities/"+b.ID.String()+"/move",
-			url.Values{"phase_id": {"2026-04"}, "from_count": {"2"}, "to_count": {"1"}, "return": {"from=2026-01&to=2026-04"}}, true)
+			url.Values{"month": {"2026-04"}, "from_count": {"2"}, "to_count": {"1"}, "return": {"from=2026-01&to=2026-04"}}, true)
 		if resp.StatusCode != 200 {
 			t.Fatalf("move %d: %s", resp.StatusCode, body)
 		}
@@ -142,7 +142,7 @@ func TestForecastBoardMovesTheExpectedDate(t *testing.T) {
 		// The card's category form: set, then back to the phase's.
 		resp, body = c.post("/forecast/board/opportunities/"+a.ID.String()+"/category",
 			url.Values{"forecast_category": {"Commit"}, "version": {"2"}, "return": {"from=2026-01&to=2026-04"}}, true)
-		if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="card-category" data-value="Commit"`) {
+		if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="card-category" title="Forecast category">Commit<`) {
 			t.Fatalf("category %d: %s", resp.StatusCode, body)
 		}
 		if got, _ := s.store.Activity(context.Background(), a.ID); got.ForecastCategory == nil || *got.ForecastCategory != "Commit" {

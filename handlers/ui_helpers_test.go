@@ -67,11 +67,12 @@ func goTo(t testing.TB, page playwright.Page, base, path string) {
 // user would have to pan sideways, and fixed panels open off-screen).
 func noHorizontalOverflow(t testing.TB, page playwright.Page) {
 	t.Helper()
-	w, err := page.Evaluate(`() => [document.documentElement.scrollWidth, window.innerWidth]`)
+	// Against the device's width, not innerWidth: a phone browser zooms out to show a page
+	// that is too wide, and innerWidth grows with it.
+	w, err := page.Evaluate(`() => document.documentElement.scrollWidth`)
 	must(t, err)
-	dims := w.([]any)
-	if toInt(dims[0]) > toInt(dims[1]) {
-		t.Fatalf("the page is %v px wide in a %v px viewport", dims[0], dims[1])
+	if vp := page.ViewportSize(); toInt(w) > vp.Width {
+		t.Fatalf("the page is %v px wide on a %d px screen", w, vp.Width)
 	}
 }
 
@@ -97,4 +98,11 @@ func toInt(v any) int {
 		return int(x)
 	}
 	return -1
+}
+
+func mustUUID(t testing.TB, s string) uuid.UUID {
+	t.Helper()
+	id, err := uuid.Parse(s)
+	must(t, err)
+	return id
 }

@@ -61,10 +61,10 @@ type Card struct {
 	IsClosed              bool
 	Version               int
 
-	// Set by UsualDays.Mark, not by the query: the phase's usual time (nil: none) and whether
-	// the card is idle in its phase longer than that.
-	UsualDays *float64 `gorm:"-"`
-	Rotting   bool     `gorm:"-"`
+	// Set by RotRules.Mark, not by the query: the rule of its phase (zero: it cannot rot) and
+	// whether the card is idle in its phase longer than the rule allows.
+	Rot     RotRule `gorm:"-"`
+	Rotting bool    `gorm:"-"`
 }
 
 // DaysInPhase is how many whole days the card has been in its current phase.

@@ -43,12 +43,12 @@ func HealthTables(phases []models.PhaseHealth, rotting []models.RottingCard) []T
 			countCell(p.Entered), countCell(p.Won), opt(p.WinRate, func(x float64) string { return Percent(math.Round(x*1000) / 10) }),
 			opt(p.AvgDays, func(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }), countCell(p.Open), countCell(p.Rotting)}})
 	}
-	list := Table{ID: "rotting-table", Caption: "Rotting: open opportunities idle in their phase longer than its average (longest first)",
-		Head: []string{"Opportunity", "Customer", "Rep", "Phase", "Days in phase", "Phase average", "Estimated"}}
+	list := Table{ID: "rotting-table", Caption: "Rotting: open opportunities idle in their phase longer than it allows (longest first)",
+		Head: []string{"Opportunity", "Customer", "Rep", "Phase", "Days in phase", "Rotting after (days)", "Estimated"}}
 	for _, r := range rotting {
 		list.Rows = append(list.Rows, TableRow{Cells: []Cell{textCell(r.Number + " " + r.Subject), textCell(r.CustomerName), textCell(r.RepName),
 			textCell(r.PhaseName), {Text: strconv.FormatFloat(r.Days, 'f', 0, 64), Raw: strconv.FormatFloat(r.Days, 'f', 2, 64)},
-			{Text: strconv.FormatFloat(r.AvgDays, 'f', 1, 64), Raw: strconv.FormatFloat(r.AvgDays, 'f', 2, 64)}, moneyCell(r.EstimatedAmount)}})
+			{Text: strconv.FormatFloat(r.Rot.After, 'f', 0, 64), Raw: strconv.FormatFloat(r.Rot.After, 'f', 2, 64)}, moneyCell(r.EstimatedAmount)}})
 	}
 	return []Table{perPhase, list}
 }
@@ -61,24 +61,7 @@ type ForecastBoardView struct {
 	Reps      []models.Employee
 	Query     string
 	Error     string
-	Columns   []MonthColumnView
-}
-
-// MonthColumnView is one month of the forecast board with its first cards.
-type MonthColumnView struct {
-	Month models.ForecastMonth
-	Cards []models.ForecastCard
-	More  bool
-	Board *ForecastBoardContext
-}
-
-// ForecastBoardContext is what every month column and card needs to render its controls.
-type ForecastBoardContext struct {
-	Months          []models.ForecastMonth // the move form's choices
-	PhaseNames      map[string]string      // phase id → "Sales · Proposal"
-	PhaseCategories map[string]string      // phase id → its default forecast category
-	Query           string
-	CSRF            string
+	Board     Board
 }
 
 // Chart is the forecast's stacked bar chart, laid out in Go so that the template only draws.
