@@ -60,8 +60,8 @@ func everyPage(t *testing.T, s *models.Store, role string) []pageCheck {
 }
 
 // TestBrowserEveryPage opens every page as every role at desktop and phone size and checks
-// what every page owes: no Content-Security-Policy violation (the policy allows no inline
-// style) and one h1.
+// what every page owes: no critical or serious accessibility violation (axe-core), no
+// Content-Security-Policy violation (the policy allows no inline style) and one h1.
 func TestBrowserEveryPage(t *testing.T) {
 	ctx := context.Background()
 	s := storetest.New(t, migrations.Postgres)
@@ -103,5 +103,11 @@ func checkPage(t *testing.T, page playwright.Page, name string) {
 	}
 	if n, err := page.Locator("h1").Count(); err != nil || n != 1 {
 		t.Errorf("%s: %d h1 elements, want 1 (%v)", name, n, err)
+	}
+	if w, err := page.Evaluate(`() => document.documentElement.scrollWidth`); err != nil || toInt(w) > page.ViewportSize().Width {
+		t.Errorf("%s: the page is %v px wide on a %d px screen (%v)", name, w, page.ViewportSize().Width, err)
+	}
+	for _, v := range browsertest.Axe(t, page) {
+		t.Errorf("%s: %s", name, v)
 	}
 }
