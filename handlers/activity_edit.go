@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -182,7 +183,7 @@ func (h *Handler) activityForm(c *fiber.Ctx, a *models.Activity, back string, ve
 		}
 		return strconv.FormatFloat(*p, 'f', -1, 64)
 	}
-	return views.ActivityForm{
+	form := views.ActivityForm{
 		ID: a.ID.String(), Version: version, Number: a.Number, Noun: k.Noun, Sales: k.Sales, Query: query, Back: back, CSRF: web.CSRFToken(c),
 		FullPage: !web.IsHTMX(c) || c.FormValue("page") == "1",
 		Reps:     reps, Customers: customers, Errors: map[string]string{},
@@ -191,7 +192,82 @@ func (h *Handler) activityForm(c *fiber.Ctx, a *models.Activity, back string, ve
 			"amount": num(&a.Amount), "probability": num(a.Probability), "expected_order_date": views.DateValue(a.ExpectedOrderDate),
 			"rep": idOrEmpty(a.SalesRepresentativeID),
 		},
-	}, nil
+	}
+	return form, h.dealPage(c, a, k, &form)
+}
+
+// dealPage is what the panel shows around the form: phase, forecast category, lost reason and
+// competitor, the move history, and a way back when the card is closed.
+func (h *Handler) dealPage(c *fiber.Ctx, a *models.Activity, k *models.Kind, d *views.ActivityForm) error {
+	ctx := c.UserContext()
+	d.Subject = a.Subject
+	phases, err := h.Store.Phases(ctx, a.PipelineID)
+	if err != nil {
+		return err
+	}
+	var phase *models.Phase
+	for i := range phases {
+		if phases[i].ID == a.PhaseID {
+			phase = &phases[i]
+		}
+	}
+	if phase == nil { // an archived phase is not among the active ones
+		if phase, err = h.Store.Phase(ctx, a.PhaseID); err != nil {
+			return err
+		}
+	}
+	d.Phase = phase.Name
+	if phase.IsTerminal {
+		d.Outcome = map[bool]string{true: "won", false: "lost"}[phase.IsWon]
+	}
+	if k.Sales {
+		d.Category = phase.ForecastCategory
+		if a.ForecastCategory != nil && *a.ForecastCategory != "" {
+			d.Category = *a.ForecastCategory
+		}
+		d.Category = views.CategoryName(d.Category)
+	}
+	if a.LostReasonID != nil || a.LostToCompetitorID != nil {
+		reasons, err := h.Store.LostReasons(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range reasons {
+			if a.LostReasonID != nil && r.ID == *a.LostReasonID {
+				d.LostReason = r.Name
+			}
+		}
+		rivals, err := h.Store.Competitors(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range rivals {
+			if a.LostToCompetitorID != nil && r.ID == *a.LostToCompetitorID {
+				d.Competitor = r.Name
+			}
+		}
+	}
+	moves, err := h.Store.History(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	for i := len(moves) - 1; i >= 0; i-- {
+		m := moves[i]
+		text := "Created in " + m.To
+		if m.From != "" {
+			text = m.From + " → " + m.To
+		}
+		d.History = append(d.History, views.HistoryItem{When: m.At.UTC().Format("2 Jan 2006, 15:04"), Datetime: m.At.UTC().Format(time.RFC3339), Text: text, By: m.By})
+	}
+	if to, ok := models.ReopenPhase(moves, phases, a.PhaseID); ok && models.CanEditActivity(web.ActorOf(c), a) {
+		for _, p := range phases {
+			if p.ID == to {
+				d.Reopen = &views.Choice{URL: "/board/activities/" + a.ID.String() + "/move", Name: "phase_id",
+					Options: []views.Option{{Value: p.ID.String(), Label: p.Name}}}
+			}
+		}
+	}
+	return nil
 }
 
 func (h *Handler) renderForm(c *fiber.Ctx, status int, form views.ActivityForm) error {

@@ -282,3 +282,49 @@ func TestBrowserWonLostDropTargets(t *testing.T) {
 		t.Fatalf("after the drop: closed %v, reason %v", opp.IsClosed, opp.LostReasonID)
 	}
 }
+
+// TestBrowserCardPanel: the card's panel is the deal's page: its subject as the title, its phase,
+// forecast category, lost reason and competitor, a notes placeholder and the move history as a
+// timeline; the lost reason also shows on the card, and a lost deal reopens in one action.
+func TestBrowserCardPanel(t *testing.T) {
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) {
+			s, _, page := demoBoard(t, 10, size, "/board?status=all")
+			ctx := context.Background()
+			_, phases := fixture(t, s)
+			deal := newCard(t, s, "Panel deal")
+			_, err := s.MoveActivity(ctx, deal.ID, phases["Proposal"].ID, nil, nil, models.Actor{})
+			must(t, err)
+			reasons, _ := s.LostReasons(ctx)
+			rivals, _ := s.Competitors(ctx)
+			_, err = s.MoveActivity(ctx, deal.ID, phases["Lost"].ID, nil, nil, models.Actor{})
+			must(t, err)
+			_, err = s.UpdateActivity(ctx, deal.ID, models.ActivityChanges{LostReasonID: &reasons[1].ID, LostToCompetitorID: &rivals[0].ID}, models.Actor{})
+			must(t, err)
+			_, err = page.Reload()
+			must(t, err)
+			card := page.Locator("#card-" + deal.ID.String())
+			must(t, expect.Locator(card.GetByTestId("card-lost-reason")).ToHaveText(reasons[1].Name))
+			must(t, card.GetByTestId("card-subject").Click())
+			panel := page.Locator(`#panel [data-testid="edit-panel"]`)
+			must(t, expect.Locator(panel.GetByTestId("panel-title")).ToHaveText("Panel deal"))
+			must(t, expect.Locator(panel.GetByTestId("panel-phase")).ToContainText("Lost"))
+			must(t, expect.Locator(panel.GetByTestId("panel-category")).ToHaveText("Omitted"))
+			must(t, expect.Locator(panel.GetByTestId("panel-lost-reason")).ToHaveText(reasons[1].Name))
+			must(t, expect.Locator(panel.GetByTestId("panel-competitor")).ToHaveText(rivals[0].Name))
+			must(t, expect.Locator(panel.GetByTestId("notes")).ToBeVisible())
+			must(t, expect.Locator(panel.Locator(`[data-testid="history"] .timeline-text`)).ToHaveText([]string{"Proposal → Lost", "Qualification → Proposal", "Created in Qualification"}))
+			if size.Phone {
+				fullyInViewport(t, page, page.Locator("#panel"), "the panel")
+			}
+			// Reopen: one action, back to the phase it left.
+			must(t, panel.GetByTestId("reopen").Click())
+			must(t, expect.Locator(page.Locator(`section.column[data-name="Proposal"] #card-`+deal.ID.String())).ToBeVisible())
+			got, err := s.Activity(ctx, deal.ID)
+			must(t, err)
+			if got.IsClosed || got.PhaseID != phases["Proposal"].ID || got.LostReasonID != nil {
+				t.Fatalf("after reopening: closed %v, phase %v, reason %v", got.IsClosed, got.PhaseID, got.LostReasonID)
+			}
+		})
+	}
+}

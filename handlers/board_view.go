@@ -27,7 +27,8 @@ type cardContext struct {
 	now    time.Time
 	today  models.Date
 	usual  models.RotRules
-	phases []models.Phase // the "Move to" choices of the pipeline board
+	lost   map[uuid.UUID]string // lost reason id → its name, for the cards of lost deals
+	phases []models.Phase       // the "Move to" choices of the pipeline board
 	months []models.ForecastMonth
 	// The forecast board's: phase id → its default forecast category.
 	phaseCategories map[uuid.UUID]string
@@ -54,8 +55,27 @@ func (h *Handler) boardCards(c *fiber.Ctx, f models.BoardFilter, phases []models
 		return nil, fiber.NewError(fiber.StatusNotFound, "That pipeline holds no known kind of activity.")
 	}
 	q := filterQuery(f)
-	return &cardContext{kind: kind, actor: web.ActorOf(c), csrf: web.CSRFToken(c), query: q, back: "/board?" + q,
-		now: h.Store.Now(), today: h.today(), usual: usual, phases: phases}, nil
+	b := &cardContext{kind: kind, actor: web.ActorOf(c), csrf: web.CSRFToken(c), query: q, back: "/board?" + q,
+		now: h.Store.Now(), today: h.today(), usual: usual, phases: phases}
+	if kind.Sales {
+		if b.lost, err = h.lostReasonNames(c); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// lostReasonNames maps the lost reasons' ids to their names.
+func (h *Handler) lostReasonNames(c *fiber.Ctx) (map[uuid.UUID]string, error) {
+	reasons, err := h.Store.LostReasons(c.UserContext())
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[uuid.UUID]string, len(reasons))
+	for _, r := range reasons {
+		names[r.ID] = r.Name
+	}
+	return names, nil
 }
 
 // card is the common part of a card on either board; move is its "Move to" page.
@@ -72,7 +92,7 @@ func (b *cardContext) card(c models.Card, move string) views.Card {
 	if c.ExpectedOrderDate != nil {
 		v.Expected, v.ExpectedValue = c.ExpectedOrderDate.Format("2 Jan 2006"), c.ExpectedOrderDate.String()
 	}
-	v.Marks = cardMarks(c, b.now, b.today)
+	v.Marks = b.marks(c)
 	return v
 }
 
@@ -100,9 +120,13 @@ func backURL(c *fiber.Ctx, fallback string) string {
 // Money is how amounts read on cards and columns.
 var Money = views.Money
 
-// cardMarks are the marks that matter to a rep: overdue, rotting.
-func cardMarks(c models.Card, now time.Time, today models.Date) []views.Mark {
+// marks are the marks that matter to a rep: overdue, rotting, and why a lost deal was lost.
+func (b *cardContext) marks(c models.Card) []views.Mark {
 	var marks []views.Mark
+	if c.IsClosed && c.LostReasonID != nil && b.lost[*c.LostReasonID] != "" {
+		marks = append(marks, views.Mark{Class: "lost", Text: b.lost[*c.LostReasonID], TestID: "card-lost-reason", Title: "Lost because: " + b.lost[*c.LostReasonID]})
+	}
+	now, today := b.now, b.today
 	if !c.IsClosed && c.ExpectedOrderDate != nil && c.ExpectedOrderDate.Before(today.Time) {
 		marks = append(marks, views.Mark{Class: "overdue", Text: "Overdue", TestID: "card-overdue",
 			Title: "Expected " + c.ExpectedOrderDate.Format("2 Jan 2006") + ", which has passed"})

@@ -138,11 +138,30 @@ type ActivityForm struct {
 	Message   string            // a form-level error (stale edit)
 	Reps      []models.Employee
 	Customers []models.Relationship
-	Query     string // the board's filter (plain form posts go back with it)
-	Back      string // where Close returns: the board the panel was opened from
-	FullPage  bool   // the edit page without JavaScript, not the side panel
-	CSRF      string
-	Saved     bool
+
+	// The deal's page around the form: where it stands and how it got there.
+	Subject    string
+	Phase      string
+	Outcome    string // "won", "lost" or "" while open
+	Category   string // its forecast category (deals), "" for other kinds
+	LostReason string // why it was lost, and to whom
+	Competitor string
+	History    []HistoryItem
+	Reopen     *Choice // one action back to the open phase it left; nil while open
+
+	Query    string // the board's filter (plain form posts go back with it)
+	Back     string // where Close returns: the board the panel was opened from
+	FullPage bool   // the edit page without JavaScript, not the side panel
+	CSRF     string
+	Saved    bool
+}
+
+// HistoryItem is one move of the card's timeline.
+type HistoryItem struct {
+	When     string // "12 Mar 2026, 14:05"
+	Datetime string // its machine-readable form
+	Text     string // "Qualification → Proposal", "Created in Qualification"
+	By       string
 }
 
 // LostPrompt asks why an opportunity was lost, after it entered a lost phase.
