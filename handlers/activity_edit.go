@@ -302,9 +302,7 @@ func (h *Handler) renderSaved(c *fiber.Ctx, f models.BoardFilter, edited views.A
 		}
 		limits := map[string]int{}
 		for _, d := range []*models.Date{before.ExpectedOrderDate, a.ExpectedOrderDate} {
-			if d != nil {
-				limits[models.PeriodKey(models.PeriodMonth, *d)] = renderedCount(c, "count")
-			}
+			limits[columnKey(d, h.today())] = renderedCount(c, "count")
 		}
 		return h.refreshMonths(c, ff, limits, "Saved “"+a.Subject+"”.", panel)
 	}

@@ -244,6 +244,14 @@ func (h *Handler) ForecastBoard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The forecast board starts at the current month (earlier ones are the Overdue column).
+	if v.Get("from") == "" {
+		t := h.today()
+		v.Set("from", models.PeriodKey(models.PeriodMonth, t))
+		if v.Get("to") == "" {
+			v.Set("to", models.PeriodKey(models.PeriodMonth, models.Date{Time: t.AddDate(0, 11, 0)}))
+		}
+	}
 	f, msg, err := h.forecastFilter(c, v)
 	if err != nil {
 		return err
@@ -267,6 +275,14 @@ func (h *Handler) ForecastBoard(c *fiber.Ctx) error {
 	}
 	view := views.ForecastBoardView{Page: fillPage(c, "Forecast board", "forecast"), Filter: f, Pipelines: pipelines, Reps: reps,
 		Query: b.query, Error: msg, Board: views.Board{TestID: "forecast-board"}}
+	for _, bucket := range []string{models.BucketOverdue, models.BucketNoDate} {
+		figures, err := h.Store.ForecastBucket(ctx, f, bucket, h.today())
+		if err != nil {
+			return err
+		}
+		months = append([]models.ForecastMonth{figures}, months...)
+	}
+	months[0], months[1] = months[1], months[0] // Overdue, No date, then the months
 	for _, m := range months {
 		col, err := h.monthColumn(c, f, m, models.CardPageSize, b)
 		if err != nil {
@@ -275,6 +291,20 @@ func (h *Handler) ForecastBoard(c *fiber.Ctx) error {
 		view.Board.Columns = append(view.Board.Columns, col)
 	}
 	return web.Render(c, fiber.StatusOK, views.ForecastBoardPage(view))
+}
+
+// isBucket reports whether a forecast board column key is Overdue or No date (not a month).
+func isBucket(key string) bool { return key == models.BucketOverdue || key == models.BucketNoDate }
+
+// columnKey is the forecast board column an open opportunity with expected date d is in.
+func columnKey(d *models.Date, today models.Date) string {
+	switch {
+	case d == nil:
+		return models.BucketNoDate
+	case d.Before(today.Time):
+		return models.BucketOverdue
+	}
+	return models.PeriodKey(models.PeriodMonth, *d)
 }
 
 // forecastCards is the forecast board's cardContext: the months of the range (the move form's
@@ -354,6 +384,7 @@ func (h *Handler) MoveForecastCardPanel(c *fiber.Ctx) error {
 		m.Move.Options = append(m.Move.Options, views.Option{Value: mo.Key, Label: mo.Label,
 			Selected: card.ExpectedOrderDate != nil && models.PeriodKey(models.PeriodMonth, *card.ExpectedOrderDate) == mo.Key})
 	}
+	m.Move.Options = append(m.Move.Options, views.Option{Value: models.BucketNoDate, Label: "No date", Selected: card.ExpectedOrderDate == nil})
 	cat := &views.Choice{URL: "/forecast/board/opportunities/" + id.String() + "/category", Name: "forecast_category", Label: "Forecast category",
 		Button: "Set category", Hidden: [][2]string{{"version", strconv.Itoa(card.Version)}}}
 	cat.Options = append(cat.Options, views.Option{Value: "", Label: "As its phase (" + views.CategoryName(b.phaseCategories[card.PhaseID]) + ")", Selected: !card.CategoryIsOwn})
@@ -372,9 +403,9 @@ func (h *Handler) renderMovePanel(c *fiber.Ctx, m views.MovePanel) error {
 	return web.Render(c, fiber.StatusOK, views.MovePanelView(m))
 }
 
-// monthColumn loads a month's first limit cards.
+// monthColumn loads a column's first limit cards: a month's, Overdue's or No date's.
 func (h *Handler) monthColumn(c *fiber.Ctx, f models.ForecastFilter, m models.ForecastMonth, limit int, b *cardContext) (views.Column, error) {
-	cards, err := h.Store.ForecastCards(c.UserContext(), f, m.Start, nil, limit+1)
+	cards, err := h.columnCards(c, f, m.Key, nil, limit+1)
 	if err != nil {
 		return views.Column{}, err
 	}
@@ -386,8 +417,24 @@ func (h *Handler) monthColumn(c *fiber.Ctx, f models.ForecastFilter, m models.Fo
 		Figures: []views.Figure{{Label: "Estimated", Value: Money(m.Estimated), TestID: "column-estimated"},
 			{Label: "Weighted", Value: Money(m.Weighted), TestID: "column-weighted"}},
 		Drop: views.Drop{URL: "/forecast/board/opportunities/{id}/move", Name: "month", Value: m.Key}}
+	if m.Key == models.BucketOverdue {
+		col.Drop = views.Drop{} // a card cannot be moved into the past: it takes no drops
+		col.Outcome, col.OutcomeText = "lost", "past"
+	}
 	col.Cards, col.MoreURL = b.monthCards(m.Key, cards, more)
 	return col, nil
+}
+
+// columnCards are up to limit cards of a forecast board column after the card after.
+func (h *Handler) columnCards(c *fiber.Ctx, f models.ForecastFilter, key string, after *uuid.UUID, limit int) ([]models.ForecastCard, error) {
+	if isBucket(key) {
+		return h.Store.ForecastBucketCards(c.UserContext(), f, key, h.today(), after, limit)
+	}
+	month, err := models.ParseMonthKey(key)
+	if err != nil {
+		return nil, fiber.NewError(fiber.StatusNotFound, "No such month.")
+	}
+	return h.Store.ForecastCards(c.UserContext(), f, month, after, limit)
 }
 
 // monthCards are a month's cards and the URL of the next page ("" when none).
@@ -405,9 +452,13 @@ func (b *cardContext) monthCards(key string, cards []models.ForecastCard, more b
 
 // MoreMonthCards answers a month's "Load more".
 func (h *Handler) MoreMonthCards(c *fiber.Ctx) error {
-	month, err := models.ParseMonthKey(c.Params("month"))
-	if err != nil {
-		return fiber.NewError(fiber.StatusNotFound, "No such month.")
+	key := c.Params("month")
+	if !isBucket(key) {
+		month, err := models.ParseMonthKey(key)
+		if err != nil {
+			return fiber.NewError(fiber.StatusNotFound, "No such month.")
+		}
+		key = models.PeriodKey(models.PeriodMonth, month)
 	}
 	v, err := queryValues(c)
 	if err != nil {
@@ -421,7 +472,7 @@ func (h *Handler) MoreMonthCards(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cards, err := h.Store.ForecastCards(c.UserContext(), f, month, after, models.CardPageSize+1)
+	cards, err := h.columnCards(c, f, key, after, models.CardPageSize+1)
 	if err != nil {
 		return err
 	}
@@ -433,7 +484,7 @@ func (h *Handler) MoreMonthCards(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, next := b.monthCards(models.PeriodKey(models.PeriodMonth, month), cards, more)
+	page, next := b.monthCards(key, cards, more)
 	return web.Render(c, fiber.StatusOK, views.CardsPage(page, next))
 }
 
@@ -446,28 +497,40 @@ func (h *Handler) MoveForecastCard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	month, err := models.ParseMonthKey(c.FormValue("month"))
-	if err != nil {
-		return badRequest("Choose the month to move the card to.")
+	key := c.FormValue("month")
+	var month models.Date
+	if key != models.BucketNoDate {
+		if month, err = models.ParseMonthKey(key); err != nil {
+			return badRequest("Choose the month to move the card to.")
+		}
 	}
 	f, err := h.forecastFilterOfMutation(c)
 	if err != nil {
 		return err
 	}
-	res, old, err := h.Store.MoveToMonth(c.UserContext(), id, month, web.ActorOf(c))
+	var (
+		res *models.MoveResult
+		old *models.Date
+	)
+	if key == models.BucketNoDate {
+		res, old, err = h.Store.ClearExpectedDate(c.UserContext(), id, web.ActorOf(c))
+	} else {
+		res, old, err = h.Store.MoveToMonth(c.UserContext(), id, month, web.ActorOf(c))
+	}
 	if err != nil {
 		return err
 	}
 	if !web.IsHTMX(c) {
 		return c.Redirect("/forecast/board?"+forecastQuery(f), fiber.StatusSeeOther)
 	}
-	opp := res.Activity
-	limits := map[string]int{models.PeriodKey(models.PeriodMonth, *opp.ExpectedOrderDate): renderedCount(c, "to_count")}
-	if old != nil {
-		k := models.PeriodKey(models.PeriodMonth, *old)
-		limits[k] = max(limits[k], renderedCount(c, "from_count"))
+	opp, today := res.Activity, h.today()
+	limits := map[string]int{columnKey(opp.ExpectedOrderDate, today): renderedCount(c, "to_count")}
+	k := columnKey(old, today)
+	limits[k] = max(limits[k], renderedCount(c, "from_count"))
+	msg := "Moved “" + opp.Subject + "” to No date."
+	if opp.ExpectedOrderDate != nil {
+		msg = "Moved “" + opp.Subject + "” to " + opp.ExpectedOrderDate.Format("2 January 2006") + "."
 	}
-	msg := "Moved “" + opp.Subject + "” to " + opp.ExpectedOrderDate.Format("2 January 2006") + "."
 	var extra []templComponent
 	if c.FormValue("source") == "form" {
 		extra = append(extra, views.PanelOOB(nil)) // the move was made in the panel: done with it
@@ -484,6 +547,21 @@ func (h *Handler) refreshMonths(c *fiber.Ctx, f models.ForecastFilter, limits ma
 		return err
 	}
 	var parts []templComponent
+	for _, key := range []string{models.BucketOverdue, models.BucketNoDate} {
+		limit, ok := limits[key]
+		if !ok {
+			continue
+		}
+		figures, err := h.Store.ForecastBucket(c.UserContext(), f, key, h.today())
+		if err != nil {
+			return err
+		}
+		col, err := h.monthColumn(c, f, figures, limit, b)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, views.BoardColumn(col, true))
+	}
 	for _, m := range b.months {
 		limit, ok := limits[m.Key]
 		if !ok {
@@ -535,10 +613,7 @@ func (h *Handler) SetForecastCategory(c *fiber.Ctx) error {
 	if opp.ForecastCategory != nil {
 		msg = "“" + opp.Subject + "” is now in forecast category " + views.CategoryName(*opp.ForecastCategory) + "."
 	}
-	limits := map[string]int{}
-	if opp.ExpectedOrderDate != nil {
-		limits[models.PeriodKey(models.PeriodMonth, *opp.ExpectedOrderDate)] = renderedCount(c, "count")
-	}
+	limits := map[string]int{columnKey(opp.ExpectedOrderDate, h.today()): renderedCount(c, "count")}
 	return h.refreshMonths(c, f, limits, msg, views.PanelOOB(nil))
 }
 

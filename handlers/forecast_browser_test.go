@@ -145,3 +145,47 @@ func TestBrowserEditFromForecastBoard(t *testing.T) {
 	must(t, page.WaitForURL(regexp.MustCompile(`/forecast/board\?`)))
 	must(t, expect.Locator(page.GetByTestId("forecast-board")).ToBeVisible())
 }
+
+// TestBrowserForecastBoardColumns: the forecast board starts at the current month, with an
+// Overdue column (takes no drops) and a No date column before it; cards are as compact as the
+// board's, the overdue one marked; a drag from Overdue into a month sets the date. At both sizes.
+func TestBrowserForecastBoardColumns(t *testing.T) {
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) {
+			s, base, _ := serveForecast(t)
+			ctx := context.Background()
+			ps, _ := s.SalesPipelines(ctx)
+			subject, late := "Late deal", models.NewDate(2026, 1, 15)
+			overdue, err := s.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: &subject, PipelineID: &ps[0].ID, ExpectedOrderDate: &late}, models.Actor{})
+			must(t, err)
+			page := browsertest.NewPageWith(t, size)
+			logInPage(t, s, page, base)
+			goTo(t, page, base, "/forecast/board")
+			titles, err := page.Locator(`.board section.column h2`).AllInnerTexts()
+			must(t, err)
+			if len(titles) < 3 || !strings.HasPrefix(titles[0], "Overdue") || titles[1] != "No date" || titles[2] != "Feb 2026" {
+				t.Fatalf("columns %q", titles)
+			}
+			card := page.Locator("#card-" + overdue.ID.String())
+			must(t, expect.Locator(page.Locator(`#month-overdue #card-`+overdue.ID.String())).ToBeVisible())
+			must(t, expect.Locator(card.GetByTestId("card-overdue")).ToBeVisible())
+			if h, _ := card.BoundingBox(); h == nil || h.Height > 70 {
+				t.Fatalf("a forecast card is %v tall", h)
+			}
+			if has, _ := page.Locator(`#month-overdue ol.cards`).GetAttribute("data-drop-url"); has != "" {
+				t.Fatal("Overdue takes drops")
+			}
+			if size.Phone {
+				noHorizontalOverflow(t, page)
+				return
+			}
+			browsertest.DragCardToTop(t, page, card, page.Locator(`#month-2026-02 ol.cards`))
+			must(t, expect.Locator(page.Locator(`#month-2026-02 #card-`+overdue.ID.String())).ToBeVisible())
+			got, err := s.Activity(ctx, overdue.ID)
+			must(t, err)
+			if got.ExpectedOrderDate == nil || got.ExpectedOrderDate.String() != "2026-02-15" {
+				t.Fatalf("stored %v", got.ExpectedOrderDate)
+			}
+		})
+	}
+}

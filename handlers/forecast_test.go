@@ -113,8 +113,15 @@ func TestForecastBoardMovesTheExpectedDate(t *testing.T) {
 		a, b, _, _ := forecastData(t, s)
 		c := s.client()
 		code, body := c.get("/forecast/board?from=2026-01&to=2026-04")
-		if code != 200 || strings.Count(body, `data-testid="column"`) != 4 || !strings.Contains(body, `id="card-`+b.ID.String()) {
+		// Overdue and No date, then the four months.
+		if code != 200 || strings.Count(body, `data-testid="column"`) != 6 || !strings.Contains(body, `id="card-`+b.ID.String()) ||
+			!strings.Contains(body, `id="month-overdue"`) || !strings.Contains(body, `id="month-nodate"`) {
 			t.Fatalf("board %d", code)
+		}
+		// Without a range the board starts at the current month (10 February 2026).
+		if _, body := c.get("/forecast/board"); strings.Contains(body, `id="month-2026-01"`) || !strings.Contains(body, `id="month-2026-02"`) ||
+			!strings.Contains(body, `id="month-2027-01"`) {
+			t.Fatal("the default forecast board does not start at the current month")
 		}
 		// A drag posts the target column's drop field, the month.
 		resp, body := c.post("/forecast/board/opportunities/"+b.ID.String()+"/move",
@@ -138,6 +145,21 @@ func TestForecastBoardMovesTheExpectedDate(t *testing.T) {
 		}
 		if got, _ := s.store.Activity(context.Background(), a.ID); got.ExpectedOrderDate.String() != "2026-03-20" {
 			t.Fatalf("plain move stored %v", got.ExpectedOrderDate)
+		}
+		// To No date and back: the expected date goes and comes back on the month's last day.
+		resp, body = c.post("/forecast/board/opportunities/"+b.ID.String()+"/move",
+			url.Values{"month": {"nodate"}, "return": {"from=2026-01&to=2026-04"}}, true)
+		if got, _ := s.store.Activity(context.Background(), b.ID); resp.StatusCode != 200 || got.ExpectedOrderDate != nil ||
+			!strings.Contains(body, `id="month-nodate"`) || !strings.Contains(body, `id="month-2026-04"`) {
+			t.Fatalf("to no date %d: %v", resp.StatusCode, got.ExpectedOrderDate)
+		}
+		if _, body := c.get("/forecast/board/months/nodate/cards?from=2026-01&to=2026-04"); !strings.Contains(body, `id="card-`+b.ID.String()) {
+			t.Fatal("No date's cards lack the card")
+		}
+		resp, _ = c.post("/forecast/board/opportunities/"+b.ID.String()+"/move",
+			url.Values{"month": {"2026-04"}, "return": {"from=2026-01&to=2026-04"}}, true)
+		if got, _ := s.store.Activity(context.Background(), b.ID); resp.StatusCode != 200 || got.ExpectedOrderDate.String() != "2026-04-30" {
+			t.Fatalf("back from no date %d: %v", resp.StatusCode, got.ExpectedOrderDate)
 		}
 		// The card's category form: set, then back to the phase's.
 		resp, body = c.post("/forecast/board/opportunities/"+a.ID.String()+"/category",
