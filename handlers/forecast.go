@@ -26,6 +26,7 @@ func (h *Handler) registerForecast(app *fiber.App) {
 	app.Get("/forecast", web.ReplicaReads(h.Store, false), h.Forecast)
 	app.Get("/forecast.csv", web.ReplicaReads(h.Store, false), h.ForecastCSV)
 	app.Get("/forecast/health", web.ReplicaReads(h.Store, true), h.ForecastHealth)
+	app.Get("/forecast/deals", web.ReplicaReads(h.Store, false), h.ForecastDeals)
 	app.Get("/forecast/board", h.ForecastBoard)
 	app.Get("/forecast/board/months/:month/cards", h.MoreMonthCards)
 	app.Get("/forecast/board/opportunities/:id/move", h.MoveForecastCardPanel)
@@ -134,6 +135,9 @@ func (h *Handler) forecastView(c *fiber.Ctx, withHealth bool) (views.ForecastVie
 	}
 	view := views.ForecastView{Page: page(c, "Forecast", "forecast"), Forecast: fc, Pipelines: pipelines, Reps: reps,
 		Query: forecastQuery(fc.Filter), Error: msg, Chart: views.NewChart(fc)}
+	if view.LostByReason, view.LostByCompetitor, err = h.Store.LossAnalysis(ctx, fc.Filter); err != nil {
+		return views.ForecastView{}, err
+	}
 	if withHealth {
 		view.Health, view.Rotting, err = h.Store.PipelineHealth(ctx, models.HealthFilter{PipelineID: f.PipelineID, RepID: f.RepID}, h.Store.Now(), rottingListSize)
 	}
@@ -625,4 +629,51 @@ func (h *Handler) forecastFilterOfMutation(c *fiber.Ctx) (models.ForecastFilter,
 	}
 	f, _, err := h.forecastFilter(c, v)
 	return f, err
+}
+
+// ForecastDeals lists the deals behind one figure of the forecast page (every figure links here):
+// the forecast's filter, the kind of figure (k), optionally a phase and a forecast category.
+func (h *Handler) ForecastDeals(c *fiber.Ctx) error {
+	v, err := queryValues(c)
+	if err != nil {
+		return err
+	}
+	f, _, err := h.forecastFilter(c, v)
+	if err != nil {
+		return err
+	}
+	phase, err := optionalID(v.Get("phase"), "phase")
+	if err != nil {
+		return err
+	}
+	df := models.DealsFilter{ForecastFilter: f, Kind: v.Get("k"), PhaseID: phase, Category: v.Get("category")}
+	list, err := h.Store.ForecastDeals(c.UserContext(), df, h.today())
+	if err != nil {
+		return err
+	}
+	what := map[string]string{"open": "Open deals expected", "won": "Deals won", "lost": "Deals lost", "overdue": "Overdue deals", "nodate": "Open deals without a date"}[df.Kind]
+	if df.Kind == "open" || df.Kind == "won" || df.Kind == "lost" {
+		what += " " + f.From.Format("Jan 2006")
+		if f.To.Format("Jan 2006") != f.From.Format("Jan 2006") {
+			what += " – " + f.To.Format("Jan 2006")
+		}
+	}
+	if df.Category != "" {
+		what += " (" + views.CategoryName(df.Category) + ")"
+	}
+	view := views.DealsView{Title: what, Back: "/forecast?" + forecastQuery(f), Deals: list, PhaseNames: map[string]string{}}
+	pipelines, err := h.Store.SalesPipelines(c.UserContext())
+	if err != nil {
+		return err
+	}
+	for _, p := range pipelines {
+		phases, err := h.Store.Phases(c.UserContext(), p.ID)
+		if err != nil {
+			return err
+		}
+		for _, ph := range phases {
+			view.PhaseNames[ph.ID.String()] = p.Name + " · " + ph.Name
+		}
+	}
+	return web.Render(c, fiber.StatusOK, views.DealsPage(page(c, what, "forecast"), view))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -84,7 +85,7 @@ func TestForecastPageAndCSVShowTheSameFigures(t *testing.T) {
 		if want := []string{"Feb 2026", "2", "30000.00", "7000.00", "20000.00", "0.00", "0", "0.00", "0", "0.00", ""}; strings.Join(feb, "|") != strings.Join(want, "|") {
 			t.Errorf("CSV February %v, want %v", feb, want)
 		}
-		if !strings.Contains(body, `<td>€ 20,000</td>`) {
+		if !regexp.MustCompile(`<td><a href="/forecast/deals\?[^"]*category=BestCase[^"]*">€ 20,000</a></td>`).MatchString(body) {
 			t.Errorf("page lacks the best case the CSV has")
 		}
 
@@ -233,6 +234,104 @@ func TestForecastFollowsTheReadRule(t *testing.T) {
 			if got := weighted(path); got != "€ 1,000" && !(strings.Contains(path, bram.ID.String()) && got == "€ 0") {
 				t.Fatalf("%s as Anna with own visibility: %s", path, got)
 			}
+		}
+	})
+}
+
+var hrefOf = regexp.MustCompile(`href="(/forecast/deals\?[^"]+)"[^>]*data-testid="sum-weighted"`)
+
+// Every figure of the forecast links to the deals behind it, under the same rules.
+func TestForecastFiguresLinkToTheirDeals(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		a, b, _, bram := forecastData(t, s)
+		c := s.client()
+		_, body := c.get("/forecast?from=2026-01&to=2026-04")
+		m := hrefOf.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("the weighted total links nowhere")
+		}
+		deals := func(href string) string {
+			t.Helper()
+			code, page := c.get(strings.ReplaceAll(href, "&amp;", "&"))
+			if code != 200 {
+				t.Fatalf("%s: %d %s", href, code, page)
+			}
+			return page
+		}
+		all := deals(m[1])
+		if !strings.Contains(all, ">Deal A<") || !strings.Contains(all, ">Deal B<") || strings.Count(all, `data-testid="deal-row"`) != 2 {
+			t.Fatalf("the weighted total's deals: %s", all)
+		}
+		// Bram's row of the rep table: only his deal.
+		rep := regexp.MustCompile(`href="(/forecast/deals\?[^"]*rep=` + bram.ID.String() + `[^"]*)"`).FindStringSubmatch(body)
+		if rep == nil {
+			t.Fatal("the rep table links nowhere")
+		}
+		if got := deals(rep[1]); strings.Contains(got, ">Deal A<") || !strings.Contains(got, ">Deal B<") {
+			t.Fatalf("Bram's deals: %s", got)
+		}
+		// Nothing is won yet; once Deal A is, the won link lists it.
+		_, phases := fixture(t, s.store)
+		if got := deals("/forecast/deals?k=won&from=2026-01&to=2026-04"); strings.Contains(got, `data-testid="deal-row"`) {
+			t.Fatalf("won before any win: %s", got)
+		}
+		if _, err := s.store.MoveActivity(context.Background(), a.ID, phases["Won"].ID, nil, nil, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := deals("/forecast/deals?k=won&from=2026-01&to=2026-04"); !strings.Contains(got, ">Deal A<") || strings.Contains(got, ">Deal B<") {
+			t.Fatalf("won: %s", got)
+		}
+		if code, _ := c.get("/forecast/deals?k=weird"); code != 400 && code != 422 {
+			t.Fatalf("an unknown kind of figure: %d", code)
+		}
+		_ = b
+	})
+}
+
+// The loss analysis: lost amount and count by reason and by competitor over the range, as a
+// chart and as tables (also in the CSV).
+func TestForecastLossAnalysis(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		a, b, _, _ := forecastData(t, s)
+		ctx := context.Background()
+		_, phases := fixture(t, s.store)
+		reasons, _ := s.store.LostReasons(ctx)
+		rivals, _ := s.store.Competitors(ctx)
+		for _, x := range []*models.Activity{a, b} {
+			if _, err := s.store.MoveActivity(ctx, x.ID, phases["Lost"].ID, nil, nil, models.Actor{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.store.UpdateActivity(ctx, b.ID, models.ActivityChanges{LostReasonID: &reasons[0].ID, LostToCompetitorID: &rivals[1].ID}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		c := s.client()
+		_, body := c.get("/forecast?from=2026-01&to=2026-04")
+		table := func(id string) string {
+			i := strings.Index(body, `id="`+id+`"`)
+			if i < 0 {
+				t.Fatalf("no %s", id)
+			}
+			return body[i : i+strings.Index(body[i:], "</table>")]
+		}
+		byReason := table("loss-reason-table")
+		for _, want := range []string{reasons[0].Name, "No reason given", "€ 20,000", "€ 10,000"} {
+			if !strings.Contains(byReason, want) {
+				t.Errorf("by reason lacks %q: %s", want, byReason)
+			}
+		}
+		// Most lost amount first: the reason of the € 20,000 deal before "No reason given".
+		if strings.Index(byReason, reasons[0].Name) > strings.Index(byReason, "No reason given") {
+			t.Error("reasons are not by lost amount")
+		}
+		if byRival := table("loss-competitor-table"); !strings.Contains(byRival, rivals[1].Name) || !strings.Contains(byRival, "No competitor") {
+			t.Errorf("by competitor: %s", byRival)
+		}
+		if n := strings.Count(body, `data-testid="loss-bar"`); n != 4 {
+			t.Errorf("%d bars, want 2 reasons + 2 competitors", n)
+		}
+		if _, csv := c.get("/forecast.csv?from=2026-01&to=2026-04"); !strings.Contains(csv, "Lost by reason") || !strings.Contains(csv, reasons[0].Name+",1,20000.00") {
+			t.Errorf("CSV lacks the loss analysis: %s", csv)
 		}
 	})
 }

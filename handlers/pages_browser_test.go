@@ -47,6 +47,7 @@ func everyPage(t *testing.T, s *models.Store, role string) []pageCheck {
 		{"forecast", "/forecast", health},
 		{"forecast board", "/forecast/board", openActions},
 		{"pipeline health", "/forecast/health", nil},
+		{"forecast deals", "/forecast/deals?k=open", nil},
 	}
 	if role == models.RoleAdmin {
 		retire := "/admin/phases/" + phases["Proposal"].ID.String() + "/retire"
