@@ -328,3 +328,41 @@ func TestBrowserCardPanel(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserPhoneColumnPicker: a phone shows one column at a time; the picker above the board
+// brings another into view and marks it current; the top bar stays on one row.
+func TestBrowserPhoneColumnPicker(t *testing.T) {
+	_, _, page := demoBoard(t, 60, browsertest.Phone, "/board")
+	bar, err := page.Locator("nav.topbar").BoundingBox()
+	must(t, err)
+	if bar.Height > 56 {
+		t.Fatalf("the top bar is %v px tall: more than one row", bar.Height)
+	}
+	proposal := page.Locator(`section.column[data-name="Proposal"]`)
+	link := page.GetByTestId("column-picker").GetByRole("link", playwright.LocatorGetByRoleOptions{Name: "Proposal"})
+	must(t, link.Tap())
+	must(t, expect.Locator(link).ToHaveAttribute("aria-current", "true"))
+	fullyInViewport(t, page, proposal.Locator("header"), "the Proposal column's header")
+	noHorizontalOverflow(t, page)
+}
+
+// TestBrowserNoStrayBulletWhileDragging: the copy of a dragged card (an li on the body) shows no
+// list bullet.
+func TestBrowserNoStrayBulletWhileDragging(t *testing.T) {
+	_, _, page := demoBoard(t, 20, browsertest.Desktop, "/board")
+	card := page.Locator(`.board li.card`).First()
+	box, err := card.BoundingBox()
+	must(t, err)
+	m := page.Mouse()
+	must(t, m.Move(box.X+4, box.Y+box.Height/2))
+	must(t, m.Down())
+	must(t, m.Move(box.X+60, box.Y+box.Height/2+40, playwright.MouseMoveOptions{Steps: playwright.Int(6)}))
+	ghost := page.Locator(`body > li.sortable-fallback`)
+	must(t, expect.Locator(ghost).ToHaveCount(1))
+	style, err := ghost.Evaluate(`el => getComputedStyle(el).listStyleType`, nil)
+	must(t, err)
+	must(t, m.Up())
+	if style != "none" {
+		t.Fatalf("the dragged copy's list style is %v", style)
+	}
+}

@@ -565,6 +565,39 @@
     evt.preventDefault();
   });
 
+  // ------------------------------------------- the phone's column picker
+
+  // The picker's links scroll the board sideways to their column (no jump of the page), and
+  // the column in view is marked as current.
+  document.addEventListener('click', function (evt) {
+    const link = evt.target instanceof Element && evt.target.closest('.column-picker a[data-column]');
+    if (!link) return;
+    const col = document.getElementById(link.dataset.column);
+    const board = col && col.closest('.board');
+    if (!board) return;
+    evt.preventDefault();
+    board.scrollTo({ left: col.offsetLeft - board.offsetLeft, behavior: 'auto' });
+  });
+
+  function markCurrentColumn(board) {
+    const picker = document.querySelector('.column-picker');
+    if (!picker || !board) return;
+    const mid = board.getBoundingClientRect().left + board.clientWidth / 2;
+    let current = '';
+    board.querySelectorAll(':scope > section.column').forEach(function (col) {
+      const r = col.getBoundingClientRect();
+      if (r.left <= mid && r.right >= mid) current = col.id;
+    });
+    picker.querySelectorAll('a[data-column]').forEach(function (a) {
+      if (a.dataset.column === current) a.setAttribute('aria-current', 'true');
+      else a.removeAttribute('aria-current');
+    });
+  }
+  document.addEventListener('scroll', function (evt) {
+    if (evt.target instanceof Element && evt.target.matches('.board')) markCurrentColumn(evt.target);
+  }, true);
+  htmx.onLoad(function () { markCurrentColumn(document.querySelector('.board')); });
+
   // ------------------------------------------------ keyboard on a focused card
 
   // Alt+ArrowUp / Alt+ArrowDown: one place up or down in the column.
