@@ -83,6 +83,9 @@ func (h *Handler) boardView(c *fiber.Ctx, f models.BoardFilter, pipelines []mode
 			view.Board.Empty = "Nothing matches these filters."
 		}
 	}
+	if view.Views, err = h.savedViews(c, models.SavedViewBoard, "/board", b.query); err != nil {
+		return views.BoardView{}, err
+	}
 	customers, err := h.Store.Relationships(ctx)
 	if err != nil {
 		return views.BoardView{}, err

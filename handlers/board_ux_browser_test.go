@@ -366,3 +366,38 @@ func TestBrowserNoStrayBulletWhileDragging(t *testing.T) {
 		t.Fatalf("the dragged copy's list style is %v", style)
 	}
 }
+
+// TestBrowserSavedViews: a user saves the board's filter under a name, opens it again from the
+// list, another user does not see it, and it can be deleted. At both sizes.
+func TestBrowserSavedViews(t *testing.T) {
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) {
+			s, base, page := demoBoard(t, 30, size, "/board")
+			ctx := context.Background()
+			reps, err := s.Employees(ctx)
+			must(t, err)
+			_, err = page.GetByTestId("filter-rep").SelectOption(playwright.SelectOptionValues{Values: &[]string{reps[1].ID.String()}})
+			must(t, err)
+			must(t, page.WaitForURL(regexp.MustCompile(`rep=`)))
+			box := page.GetByTestId("saved-views")
+			must(t, box.Locator("summary").Click())
+			must(t, box.GetByTestId("save-view-name").Fill("Bram's deals"))
+			must(t, box.GetByTestId("save-view-button").Click())
+			goTo(t, page, base, "/board")
+			must(t, expect.Locator(page.GetByTestId("filter-rep")).ToHaveValue(""))
+			must(t, page.GetByTestId("saved-views").Locator("summary").Click())
+			must(t, page.GetByTestId("saved-views").GetByRole("link", playwright.LocatorGetByRoleOptions{Name: "Bram's deals"}).Click())
+			must(t, page.WaitForURL(regexp.MustCompile(`rep=`+reps[1].ID.String())))
+			must(t, expect.Locator(page.GetByTestId("filter-rep")).ToHaveValue(reps[1].ID.String()))
+
+			other := browsertest.NewPageWith(t, size)
+			logInAs(t, s, other, base, models.RoleManager, nil)
+			goTo(t, other, base, "/board")
+			must(t, expect.Locator(other.GetByTestId("saved-view")).ToHaveCount(0))
+
+			must(t, page.GetByTestId("saved-views").Locator("summary").Click())
+			must(t, page.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Delete the view Bram's deals"}).Click())
+			must(t, expect.Locator(page.GetByTestId("saved-view")).ToHaveCount(0))
+		})
+	}
+}

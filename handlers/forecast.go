@@ -279,6 +279,9 @@ func (h *Handler) ForecastBoard(c *fiber.Ctx) error {
 	}
 	view := views.ForecastBoardView{Page: fillPage(c, "Forecast board", "forecast"), Filter: f, Pipelines: pipelines, Reps: reps,
 		Query: b.query, Error: msg, Board: views.Board{TestID: "forecast-board"}}
+	if view.Views, err = h.savedViews(c, models.SavedViewForecastBoard, "/forecast/board", b.query); err != nil {
+		return err
+	}
 	for _, bucket := range []string{models.BucketOverdue, models.BucketNoDate} {
 		figures, err := h.Store.ForecastBucket(ctx, f, bucket, h.today())
 		if err != nil {

@@ -55,7 +55,7 @@ func Register(app *fiber.App, h *Handler) {
 	h.registerOData(app) // the OData API (odata.go), behind the middleware above
 	registerAdmin(app, h)
 	// The board and the forecast are for logged-in users; the domain checks each change's actor.
-	for _, prefix := range []string{"/board", "/forecast", "/forecast.csv"} {
+	for _, prefix := range []string{"/board", "/forecast", "/forecast.csv", "/views"} {
 		app.Use(prefix, web.RequireUser)
 	}
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/board", fiber.StatusSeeOther) })
@@ -72,6 +72,8 @@ func Register(app *fiber.App, h *Handler) {
 		app.Post(base+"/:id", h.SaveActivity)
 		app.Post(base+"/:id/lost", h.SaveLostReason)
 	}
+	app.Post("/views", h.SaveView)
+	app.Post("/views/:id/delete", h.DeleteView)
 	h.registerForecast(app)
 }
 

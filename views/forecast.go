@@ -110,6 +110,7 @@ type ForecastBoardView struct {
 	Query     string
 	Error     string
 	Board     Board
+	Views     SavedViews
 }
 
 // Chart is the forecast's stacked bar chart, laid out in Go so that the template only draws.

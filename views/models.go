@@ -24,7 +24,17 @@ type BoardView struct {
 	Query     string // the filter as a URL query, for links and fragments
 	Board     Board
 	QuickAdd  QuickAdd
+	Views     SavedViews
 	Panel     templ.Component // an open edit panel (no-JS edit page), or nil
+}
+
+// SavedViews is a board's saved views of the logged-in user, and saving the current one.
+type SavedViews struct {
+	Page  string // models.SavedViewBoard or models.SavedViewForecastBoard
+	Path  string // "/board", "/forecast/board"
+	Query string // the current view's query
+	Views []models.SavedView
+	CSRF  string
 }
 
 // QuickAdd is the board's "Add deal" form: what a rep knows at that moment.
