@@ -200,7 +200,7 @@ func (h *Handler) activityForm(c *fiber.Ctx, a *models.Activity, back string, ve
 // competitor, the move history, and a way back when the card is closed.
 func (h *Handler) dealPage(c *fiber.Ctx, a *models.Activity, k *models.Kind, d *views.ActivityForm) error {
 	ctx := c.UserContext()
-	d.Subject = a.Subject
+	d.Subject, d.ReadOnly = a.Subject, !models.CanEditActivity(web.ActorOf(c), a)
 	phases, err := h.Store.Phases(ctx, a.PipelineID)
 	if err != nil {
 		return err

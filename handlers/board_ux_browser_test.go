@@ -401,3 +401,39 @@ func TestBrowserSavedViews(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserColleaguesCardLooksReadOnly: a rep sees before trying that a colleague's card is
+// not theirs to change: "view only" on the card, no "Move to", and a panel without Save. At
+// both sizes.
+func TestBrowserColleaguesCardLooksReadOnly(t *testing.T) {
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s := storetest.New(t, migrations.SQLite)
+			must(t, s.LoadDemo(ctx, 0, nil, nil))
+			reps, _ := s.Employees(ctx)
+			pipe, _ := fixture(t, s)
+			mine, theirs := "My deal", "Their deal"
+			for subject, rep := range map[*string]*models.Employee{&mine: &reps[0], &theirs: &reps[1]} {
+				_, err := s.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: subject, PipelineID: &pipe.ID, SalesRepresentativeID: &rep.ID}, models.Actor{})
+				must(t, err)
+			}
+			base := serve(t, s)
+			page := browsertest.NewPageWith(t, size)
+			logInAs(t, s, page, base, models.RoleRep, &reps[0].ID)
+			goTo(t, page, base, "/board")
+			card := func(subject string) playwright.Locator {
+				return page.Locator(`li.card`, playwright.PageLocatorOptions{HasText: subject})
+			}
+			must(t, expect.Locator(card(theirs).GetByTestId("card-read-only")).ToBeVisible())
+			must(t, expect.Locator(card(theirs).GetByTestId("card-move")).ToHaveCount(0))
+			must(t, expect.Locator(card(mine).GetByTestId("card-read-only")).ToHaveCount(0))
+			must(t, expect.Locator(card(mine).GetByTestId("card-move")).ToHaveCount(1))
+			must(t, card(theirs).GetByTestId("card-subject").Click())
+			panel := page.Locator(`#panel [data-testid="edit-panel"]`)
+			must(t, expect.Locator(panel.GetByTestId("panel-read-only")).ToBeVisible())
+			must(t, expect.Locator(panel.GetByTestId("save")).ToHaveCount(0))
+			must(t, expect.Locator(panel.Locator("#f-subject")).ToBeDisabled())
+		})
+	}
+}

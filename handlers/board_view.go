@@ -57,7 +57,7 @@ func (h *Handler) boardCards(c *fiber.Ctx, f models.BoardFilter, phases []models
 	q := filterQuery(f)
 	b := &cardContext{kind: kind, actor: web.ActorOf(c), csrf: web.CSRFToken(c), query: q, back: "/board?" + q,
 		now: h.Store.Now(), today: h.today(), usual: usual, phases: phases}
-	if kind.Sales {
+	if kind.Sales && f.Status != models.StatusOpen { // only closed cards show why they were lost
 		if b.lost, err = h.lostReasonNames(c); err != nil {
 			return nil, err
 		}

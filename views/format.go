@@ -85,14 +85,9 @@ func RotMark(c models.Card, now time.Time) (text, title string) {
 		return "Idle " + idle + " · limit " + strconv.FormatFloat(c.Rot.After, 'f', 0, 64),
 			"Rotting: in this phase for " + idle + ", longer than its limit of " + Days(int(c.Rot.After))
 	}
-	usual := strconv.FormatFloat(c.Rot.After, 'f', 0, 64)
-	why := ""
-	if c.Rot.Usual != nil {
-		usual = strconv.FormatFloat(*c.Rot.Usual, 'f', 0, 64)
-		why = ", longer than its usual " + strconv.FormatFloat(*c.Rot.Usual, 'f', 1, 64) + " days"
-		if *c.Rot.Usual < c.Rot.After {
-			usual, why = strconv.FormatFloat(c.Rot.After, 'f', 0, 64), ", longer than a week" // the floor decided
-		}
+	if c.Rot.Usual == nil || *c.Rot.Usual < c.Rot.After { // the floor decided
+		return "Idle " + idle, "Rotting: in this phase for " + idle + ", more than " + Days(int(c.Rot.After))
 	}
-	return "Idle " + idle + " · usual " + usual, "Rotting: in this phase for " + idle + why
+	return "Idle " + idle + " · usual " + strconv.FormatFloat(*c.Rot.Usual, 'f', 0, 64),
+		"Rotting: in this phase for " + idle + ", longer than its usual " + strconv.FormatFloat(*c.Rot.Usual, 'f', 1, 64) + " days"
 }

@@ -157,6 +157,7 @@ type ActivityForm struct {
 	LostReason string // why it was lost, and to whom
 	Competitor string
 	History    []HistoryItem
+	ReadOnly   bool    // the viewer may not change it: the form is shown disabled
 	Reopen     *Choice // one action back to the open phase it left; nil while open
 
 	Query    string // the board's filter (plain form posts go back with it)
