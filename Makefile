@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/phaseboard
 VENDOR := static/vendor/htmx.min.js static/vendor/Sortable.min.js
 
-.PHONY: run build test generate check-generated vendor browser xmllint db-up bench clean
+.PHONY: run build test generate check-generated vendor browser xmllint db-up bench clean screenshots
 
 run: build
 	./$(BIN) serve
@@ -61,6 +61,10 @@ test: vendor browser xmllint db-up
 
 bench: vendor db-up
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./...
+
+# The README's screenshots (board, card panel, forecast at desktop and phone size), from a demo.
+screenshots: vendor browser
+	PHASEBOARD_SCREENSHOTS=$(CURDIR)/static/docs/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./handlers/
 
 clean:
 	rm -rf bin static/vendor node_modules

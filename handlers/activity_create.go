@@ -1,6 +1,10 @@
 package handlers
 
 import (
+	"context"
+	"strconv"
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
@@ -8,9 +12,11 @@ import (
 	"phaseboard/web"
 )
 
-// CreateActivity is the quick add at the top of a column, for any kind: the phase's pipeline
-// says which. The page's filter is checked before anything is written, so a refused request
-// writes nothing and a retry never duplicates the card; a rep's new card is the rep's.
+// CreateActivity is the board's quick add, for any kind (the phase's pipeline says which):
+// subject, customer (an existing one by name, or a new one), amount and, for a deal, the
+// expected date. The page's filter and every field are checked before anything is written, and
+// a new customer is added in the same transaction as the card, so a refused request writes
+// nothing and a retry never duplicates the card; a rep's new card is the rep's.
 func (h *Handler) CreateActivity(c *fiber.Ctx) error {
 	phaseID, err := optionalID(c.FormValue("phase_id"), "phase")
 	if err != nil {
@@ -32,8 +38,38 @@ func (h *Handler) CreateActivity(c *fiber.Ctx) error {
 		return badRequest("That phase belongs to no activity kind.")
 	}
 	subject := c.FormValue("subject")
-	a, err := h.Store.CreateActivity(c.UserContext(), k, models.ActivityChanges{
-		Subject: &subject, PhaseID: phaseID, PipelineID: &phase.PipelineID}, web.ActorOf(c))
+	ch := models.ActivityChanges{Subject: &subject, PhaseID: phaseID, PipelineID: &phase.PipelineID}
+	amountField := "amount"
+	if k.Sales {
+		amountField = "estimated_amount"
+	}
+	if s := strings.ReplaceAll(strings.TrimSpace(c.FormValue(amountField)), ",", ""); s != "" {
+		amount, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return badRequest("Enter the amount as a number, such as 12500.")
+		}
+		if k.Sales {
+			ch.EstimatedAmount = &amount
+		} else {
+			ch.Amount = &amount
+		}
+	}
+	if s := strings.TrimSpace(c.FormValue("expected_order_date")); s != "" && k.Sales {
+		d, err := models.ParseDate(s)
+		if err != nil {
+			return badRequest("Enter the expected date as YYYY-MM-DD.")
+		}
+		ch.ExpectedOrderDate = &d
+	}
+	customer := strings.TrimSpace(c.FormValue("customer_name"))
+	var a *models.Activity
+	err = h.Store.InTx(c.UserContext(), func(ctx context.Context) error {
+		if ch.RelationshipID, err = h.quickAddCustomer(ctx, c, customer); err != nil {
+			return err
+		}
+		a, err = h.Store.CreateActivity(ctx, k, ch, web.ActorOf(c))
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -47,4 +83,26 @@ func (h *Handler) CreateActivity(c *fiber.Ctx) error {
 		return h.afterCommit(c, err, msg)
 	}
 	return nil
+}
+
+// quickAddCustomer finds the customer a quick add names (by name, ignoring case), or adds it
+// in ctx's transaction; an empty name is no customer.
+func (h *Handler) quickAddCustomer(ctx context.Context, c *fiber.Ctx, name string) (*uuid.UUID, error) {
+	if name == "" {
+		return nil, nil
+	}
+	customers, err := h.Store.Relationships(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range customers {
+		if strings.EqualFold(r.Name, name) {
+			return &r.ID, nil
+		}
+	}
+	id, err := h.Store.SaveRelationship(ctx, nil, models.RelationshipChanges{Name: &name}, web.ActorOf(c))
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
 }

@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -29,7 +31,7 @@ func (h *Handler) EditActivity(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	form, err := h.activityForm(c, a, string(c.Request().URI().QueryString()), a.Version)
+	form, err := h.activityForm(c, a, backURL(c, ""), a.Version)
 	if err != nil {
 		return err
 	}
@@ -56,7 +58,7 @@ func (h *Handler) SaveActivity(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	form, err := h.activityForm(c, a, c.FormValue("return"), version)
+	form, err := h.activityForm(c, a, backURL(c, ""), version)
 	if err != nil {
 		return err
 	}
@@ -84,9 +86,9 @@ func (h *Handler) SaveActivity(c *fiber.Ctx) error {
 	}
 	f.PipelineID = res.Activity.PipelineID
 	if !web.IsHTMX(c) {
-		return backToBoard(c, f)
+		return c.Redirect(form.Back, fiber.StatusSeeOther)
 	}
-	if err := h.renderSaved(c, f, form.Query, res.Activity); err != nil {
+	if err := h.renderSaved(c, f, form, a, res.Activity); err != nil {
 		return h.afterCommit(c, err, "Saved “"+res.Activity.Subject+"”.")
 	}
 	return nil
@@ -154,8 +156,12 @@ func parseEdit(form views.ActivityForm) models.ActivityChanges {
 	return ch
 }
 
-// activityForm is the edit panel of a, as stored, rendered for the form version given.
-func (h *Handler) activityForm(c *fiber.Ctx, a *models.Activity, query string, version int) (views.ActivityForm, error) {
+// activityForm is the edit panel of a, as stored, rendered for the form version given, opened
+// from the board at back (a local URL; a's pipeline board when back is empty or leads
+// elsewhere).
+func (h *Handler) activityForm(c *fiber.Ctx, a *models.Activity, back string, version int) (views.ActivityForm, error) {
+	back = localURL(back, "/board?pipeline="+a.PipelineID.String())
+	query := queryOf(back)
 	reps, err := h.Store.Employees(c.UserContext())
 	if err != nil {
 		return views.ActivityForm{}, err
@@ -177,15 +183,91 @@ func (h *Handler) activityForm(c *fiber.Ctx, a *models.Activity, query string, v
 		}
 		return strconv.FormatFloat(*p, 'f', -1, 64)
 	}
-	return views.ActivityForm{
-		ID: a.ID.String(), Version: version, Number: a.Number, Noun: k.Noun, Sales: k.Sales, Query: query, CSRF: web.CSRFToken(c),
-		Reps: reps, Customers: customers, Errors: map[string]string{},
+	form := views.ActivityForm{
+		ID: a.ID.String(), Version: version, Number: a.Number, Noun: k.Noun, Sales: k.Sales, Query: query, Back: back, CSRF: web.CSRFToken(c),
+		FullPage: !web.IsHTMX(c) || c.FormValue("page") == "1",
+		Reps:     reps, Customers: customers, Errors: map[string]string{},
 		Values: map[string]string{
 			"subject": a.Subject, "customer": idOrEmpty(a.RelationshipID), "estimated_amount": num(a.EstimatedAmount),
 			"amount": num(&a.Amount), "probability": num(a.Probability), "expected_order_date": views.DateValue(a.ExpectedOrderDate),
 			"rep": idOrEmpty(a.SalesRepresentativeID),
 		},
-	}, nil
+	}
+	return form, h.dealPage(c, a, k, &form)
+}
+
+// dealPage is what the panel shows around the form: phase, forecast category, lost reason and
+// competitor, the move history, and a way back when the card is closed.
+func (h *Handler) dealPage(c *fiber.Ctx, a *models.Activity, k *models.Kind, d *views.ActivityForm) error {
+	ctx := c.UserContext()
+	d.Subject, d.ReadOnly = a.Subject, !models.CanEditActivity(web.ActorOf(c), a)
+	phases, err := h.Store.Phases(ctx, a.PipelineID)
+	if err != nil {
+		return err
+	}
+	var phase *models.Phase
+	for i := range phases {
+		if phases[i].ID == a.PhaseID {
+			phase = &phases[i]
+		}
+	}
+	if phase == nil { // an archived phase is not among the active ones
+		if phase, err = h.Store.Phase(ctx, a.PhaseID); err != nil {
+			return err
+		}
+	}
+	d.Phase = phase.Name
+	if phase.IsTerminal {
+		d.Outcome = map[bool]string{true: "won", false: "lost"}[phase.IsWon]
+	}
+	if k.Sales {
+		d.Category = phase.ForecastCategory
+		if a.ForecastCategory != nil && *a.ForecastCategory != "" {
+			d.Category = *a.ForecastCategory
+		}
+		d.Category = views.CategoryName(d.Category)
+	}
+	if a.LostReasonID != nil || a.LostToCompetitorID != nil {
+		reasons, err := h.Store.LostReasons(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range reasons {
+			if a.LostReasonID != nil && r.ID == *a.LostReasonID {
+				d.LostReason = r.Name
+			}
+		}
+		rivals, err := h.Store.Competitors(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range rivals {
+			if a.LostToCompetitorID != nil && r.ID == *a.LostToCompetitorID {
+				d.Competitor = r.Name
+			}
+		}
+	}
+	moves, err := h.Store.History(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	for i := len(moves) - 1; i >= 0; i-- {
+		m := moves[i]
+		text := "Created in " + m.To
+		if m.From != "" {
+			text = m.From + " → " + m.To
+		}
+		d.History = append(d.History, views.HistoryItem{When: m.At.UTC().Format("2 Jan 2006, 15:04"), Datetime: m.At.UTC().Format(time.RFC3339), Text: text, By: m.By})
+	}
+	if to, ok := models.ReopenPhase(moves, phases, a.PhaseID); ok && models.CanEditActivity(web.ActorOf(c), a) {
+		for _, p := range phases {
+			if p.ID == to {
+				d.Reopen = &views.Choice{URL: "/board/activities/" + a.ID.String() + "/move", Name: "phase_id",
+					Options: []views.Option{{Value: p.ID.String(), Label: p.Name}}}
+			}
+		}
+	}
+	return nil
 }
 
 func (h *Handler) renderForm(c *fiber.Ctx, status int, form views.ActivityForm) error {
@@ -196,17 +278,34 @@ func (h *Handler) renderForm(c *fiber.Ctx, status int, form views.ActivityForm) 
 	return web.Render(c, status, views.EditPage(page(c, "Edit "+form.Number, "board"), form))
 }
 
-// renderSaved answers a saved edit: the panel again, and the card and its column's figures
-// refreshed out of band.
-func (h *Handler) renderSaved(c *fiber.Ctx, f models.BoardFilter, query string, a *models.Activity) error {
+// renderSaved answers a saved edit: the panel again and, on the board it was opened from, the
+// card and its column's figures refreshed out of band (on the forecast board, the months it
+// left and entered). before is the activity as it was.
+func (h *Handler) renderSaved(c *fiber.Ctx, f models.BoardFilter, edited views.ActivityForm, before, a *models.Activity) error {
 	if err := h.refreshFault(); err != nil {
 		return err
 	}
-	form, err := h.activityForm(c, a, query, a.Version)
+	form, err := h.activityForm(c, a, edited.Back, a.Version)
 	if err != nil {
 		return err
 	}
-	form.Saved = true
+	form.Saved, form.FullPage = true, edited.FullPage
+	panel, announce := views.EditPanel(form), views.Announce("Saved “"+a.Subject+"”.")
+	if form.FullPage {
+		return web.Render(c, fiber.StatusOK, joinComponents(panel, announce))
+	}
+	if strings.HasPrefix(form.Back, "/forecast/board") {
+		v, _ := url.ParseQuery(form.Query)
+		ff, _, err := h.forecastFilter(c, v)
+		if err != nil {
+			return err
+		}
+		limits := map[string]int{}
+		for _, d := range []*models.Date{before.ExpectedOrderDate, a.ExpectedOrderDate} {
+			limits[columnKey(d, h.today())] = renderedCount(c, "count")
+		}
+		return h.refreshMonths(c, ff, limits, "Saved “"+a.Subject+"”.", panel)
+	}
 	cols, err := h.Store.Columns(c.UserContext(), f)
 	if err != nil {
 		return err
@@ -219,13 +318,12 @@ func (h *Handler) renderSaved(c *fiber.Ctx, f models.BoardFilter, query string, 
 	if err != nil {
 		return err
 	}
-	b, err := h.boardContext(c, f, phasesOf(cols))
+	b, err := h.boardCards(c, f, phasesOf(cols))
 	if err != nil {
 		return err
 	}
 	one := []models.Card{*card}
-	b.Usual.Mark(one, b.Now)
+	b.usual.Mark(one, b.now)
 	return web.Render(c, fiber.StatusOK, joinComponents(
-		views.EditPanel(form), views.Card(one[0], b, true), views.ColumnHeader(*col, b.Kind.Sales, true),
-		views.Announce("Saved “"+a.Subject+"”.")))
+		panel, views.BoardCard(b.phaseCard(one[0]), true), views.BoardColumnHeader(b.phaseColumn(*col, nil, false), true), announce))
 }

@@ -77,8 +77,27 @@ func (h *Handler) moveAnswer(c *fiber.Ctx, f models.BoardFilter, res *models.Mov
 			return err
 		}
 		extra = append(extra, views.PanelOOB(views.LostPanel(prompt)))
+	} else if c.FormValue("source") == "form" {
+		extra = append(extra, views.PanelOOB(nil)) // the move was made in the panel: done with it
 	}
 	return h.renderColumns(c, f, cols, msg, limits, extra...)
+}
+
+// MovePanel is a card's "Move to" on demand: the panel, or a page without JavaScript.
+func (h *Handler) MovePanel(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	a, err := h.Store.Activity(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	m, err := h.phaseMoves(c, a)
+	if err != nil {
+		return err
+	}
+	return h.renderMovePanel(c, m)
 }
 
 func (h *Handler) lostPrompt(c *fiber.Ctx, opp *models.Activity, query string) (views.LostPrompt, error) {
@@ -102,6 +121,9 @@ func (h *Handler) SaveLostReason(c *fiber.Ctx) error {
 	reason, err := optionalID(c.FormValue("lost_reason"), "lost reason")
 	if err != nil {
 		return err
+	}
+	if reason == nil { // the prompt preselects nothing: a hurried Save must not record a reason
+		return fiber.NewError(fiber.StatusUnprocessableEntity, "Choose why the deal was lost, or skip.")
 	}
 	rival, err := optionalID(c.FormValue("competitor"), "competitor")
 	if err != nil {

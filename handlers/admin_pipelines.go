@@ -121,6 +121,13 @@ func phaseInput(c *fiber.Ctx) (models.PhaseInput, error) {
 		}
 		in.DefaultProbability = p
 	}
+	if s := strings.TrimSpace(c.FormValue("rot_after_days")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return in, models.FieldError("RotAfterDays", "Rotting after is a whole number of days, or empty.")
+		}
+		in.RotAfterDays = &n
+	}
 	switch c.FormValue("outcome") {
 	case "won":
 		in.IsTerminal, in.IsWon = true, true

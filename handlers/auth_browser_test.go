@@ -2,18 +2,15 @@ package handlers_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/playwright-community/playwright-go"
 
-	"phaseboard/handlers"
 	"phaseboard/migrations"
 	"phaseboard/models"
 	"phaseboard/models/storetest"
-	"phaseboard/web"
 	"phaseboard/web/authtest"
 	"phaseboard/web/browsertest"
 )
@@ -39,15 +36,7 @@ func TestBrowserLoginAndRepCannotDragAnothersCard(t *testing.T) {
 			}
 			u := authtest.User(t, s, models.RoleRep, &ann)
 
-			app := web.New(web.Config{Store: s})
-			handlers.Register(app, &handlers.Handler{Store: s})
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			go app.Listener(ln)
-			t.Cleanup(func() { app.Shutdown() })
-			base := "http://" + ln.Addr().String()
+			base := serve(t, s)
 
 			page := browsertest.NewPage(t)
 			if _, err := page.Goto(base + "/board"); err != nil {
@@ -72,7 +61,7 @@ func TestBrowserLoginAndRepCannotDragAnothersCard(t *testing.T) {
 			must(playwright.NewPlaywrightAssertions().Locator(page.GetByTestId("current-user")).ToContainText(u.Email))
 
 			list := func(phase string) playwright.Locator {
-				return page.Locator(`section.column[data-phase-name="` + phase + `"] ol.cards`)
+				return page.Locator(`section.column[data-name="` + phase + `"] ol.cards`)
 			}
 			card := func(subject string) playwright.Locator {
 				return page.Locator(`li.card`, playwright.PageLocatorOptions{Has: page.GetByText(subject, playwright.PageGetByTextOptions{Exact: playwright.Bool(true)})})

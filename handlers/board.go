@@ -52,17 +52,46 @@ func (h *Handler) boardView(c *fiber.Ctx, f models.BoardFilter, pipelines []mode
 	if err != nil {
 		return views.BoardView{}, err
 	}
-	b, err := h.boardContext(c, f, phasesOf(cols))
+	b, err := h.boardCards(c, f, phasesOf(cols))
 	if err != nil {
 		return views.BoardView{}, err
 	}
-	view := views.BoardView{Page: page(c, "Board", "board"), Pipelines: pipelines, Reps: reps, Filter: f, Query: b.Query}
-	for _, col := range cols {
+	view := views.BoardView{Page: fillPage(c, "Board", "board"), Pipelines: pipelines, Reps: reps, Filter: f, Query: b.query,
+		Board: views.Board{TestID: "board"}, QuickAdd: views.QuickAdd{Noun: b.kind.Noun, Sales: b.kind.Sales, AmountField: "amount",
+			CSRF: b.csrf, Return: b.query}}
+	if b.kind.Sales {
+		view.QuickAdd.Noun, view.QuickAdd.AmountField = "deal", "estimated_amount"
+	}
+	for _, col := range visibleColumns(f, cols) {
 		cv, err := h.columnView(c, f, col, models.CardPageSize, b)
 		if err != nil {
 			return views.BoardView{}, err
 		}
-		view.Columns = append(view.Columns, cv)
+		view.Board.Columns = append(view.Board.Columns, cv)
+	}
+	for _, col := range cols {
+		if !col.Phase.IsTerminal {
+			view.QuickAdd.Phases = append(view.QuickAdd.Phases, views.Option{Value: col.Phase.ID.String(), Label: col.Phase.Name})
+		}
+	}
+	view.Board.Drops = b.dropTargets(cols)
+	if empty := true; len(view.Board.Columns) > 0 {
+		for _, col := range view.Board.Columns {
+			empty = empty && col.Count == 0
+		}
+		if empty {
+			view.Board.Empty = "Nothing matches these filters."
+		}
+	}
+	if view.Views, err = h.savedViews(c, models.SavedViewBoard, "/board", b.query); err != nil {
+		return views.BoardView{}, err
+	}
+	customers, err := h.Store.Relationships(ctx)
+	if err != nil {
+		return views.BoardView{}, err
+	}
+	for _, r := range customers {
+		view.QuickAdd.Customers = append(view.QuickAdd.Customers, r.Name)
 	}
 	return view, nil
 }
@@ -97,12 +126,12 @@ func (h *Handler) MoreCards(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	b, err := h.boardContext(c, f, phases)
+	b, err := h.boardCards(c, f, phases)
 	if err != nil {
 		return err
 	}
-	b.Usual.Mark(cards, b.Now)
-	return web.Render(c, fiber.StatusOK, views.CardsPage(phaseID.String(), cards, more, b))
+	page, next := b.phaseCards(phaseID, cards, more)
+	return web.Render(c, fiber.StatusOK, views.CardsPage(page, next))
 }
 
 // afterCommit answers a write that committed when showing its result failed: the change stands,
@@ -157,12 +186,12 @@ func (h *Handler) shownColumns(c *fiber.Ctx, f models.BoardFilter, limits map[uu
 // renderColumns renders the columns of cols named in limits (with that many cards) out of band,
 // the announcement and extra.
 func (h *Handler) renderColumns(c *fiber.Ctx, f models.BoardFilter, cols []models.Column, announce string, limits map[uuid.UUID]int, extra ...templComponent) error {
-	b, err := h.boardContext(c, f, phasesOf(cols))
+	b, err := h.boardCards(c, f, phasesOf(cols))
 	if err != nil {
 		return err
 	}
 	var parts []templComponent
-	for _, col := range cols {
+	for _, col := range visibleColumns(f, cols) {
 		limit, ok := limits[col.Phase.ID]
 		if !ok {
 			continue
@@ -171,7 +200,7 @@ func (h *Handler) renderColumns(c *fiber.Ctx, f models.BoardFilter, cols []model
 		if err != nil {
 			return err
 		}
-		parts = append(parts, views.Column(cv, true))
+		parts = append(parts, views.BoardColumn(cv, true))
 	}
 	parts = append(parts, views.Announce(announce))
 	parts = append(parts, extra...)

@@ -25,21 +25,21 @@ func TestBrowserDragInvoiceToPaid(t *testing.T) {
 	}
 	b := &boardPage{t: t, s: s, page: browsertest.NewPage(t)}
 	logInPage(t, s.store, b.page, s.URL)
-	if _, err := b.page.Goto(s.URL + "/board?pipeline=" + phases[0].PipelineID.String()); err != nil {
+	if _, err := b.page.Goto(s.URL + "/board?status=all&pipeline=" + phases[0].PipelineID.String()); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.page.Locator(`[data-testid="board"]`).WaitFor(); err != nil {
 		t.Fatal(err)
 	}
 	b.expect("draft", b.subjects("Draft"), subject)
-	b.expect("draft amount", b.text(`section.column[data-phase-name="Draft"] [data-testid="column-amount"]`), "€ 1,250")
+	b.expect("draft amount", b.text(`section.column[data-name="Draft"] [data-testid="column-amount"]`), "€ 1,250")
 	for _, phase := range []string{"Sent", "Paid"} {
 		browsertest.DragCardToTop(t, b.page, b.card(subject), b.list(phase))
 		b.expect(phase, b.subjects(phase), subject)
 		b.expect(phase+" count", b.count(phase), "1")
 	}
 	b.expect("draft after", b.subjects("Draft"), "")
-	b.expect("paid amount", b.text(`section.column[data-phase-name="Paid"] [data-testid="column-amount"]`), "€ 1,250")
+	b.expect("paid amount", b.text(`section.column[data-name="Paid"] [data-testid="column-amount"]`), "€ 1,250")
 	if cls, _ := b.card(subject).GetAttribute("class"); !slices.Contains(strings.Fields(cls), "closed") {
 		t.Fatalf("the paid invoice's card is not shown closed: %v", cls)
 	}

@@ -24,8 +24,9 @@ func cardHTML(body, id string) string {
 	return body[i : i+j]
 }
 
-// A card idle in its phase longer than the phase's usual time carries a "rotting" mark, on the
-// board and in the columns re-rendered out of band after a move.
+// A card idle in its phase longer than the phase allows (here an admin's "rotting after 5
+// days") carries a "rotting" mark, on the board and in the columns re-rendered out of band
+// after a move.
 func TestBoardMarksRottingCards(t *testing.T) {
 	forEachDB(t, 0, func(t *testing.T, s *server) {
 		ctx := context.Background()
@@ -33,7 +34,13 @@ func TestBoardMarksRottingCards(t *testing.T) {
 		at := func(m time.Month, d int) {
 			s.store.Now = func() time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, time.UTC) }
 		}
-		// Qualification's usual time: Helper's one stay of 2 days. Proposal has none.
+		// Qualification rots after 5 days (an admin's limit). Proposal has no rule: one stay is
+		// too little history for a usual time.
+		q := phases["Qualification"]
+		five := 5
+		if err := s.store.UpdatePhase(ctx, q.ID, models.PhaseInput{Name: q.Name, DefaultProbability: q.DefaultProbability, RotAfterDays: &five}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
 		at(1, 1)
 		stale, helper := newCard(t, s.store, "Stale deal"), newCard(t, s.store, "Helper deal")
 		at(1, 3)
@@ -49,11 +56,11 @@ func TestBoardMarksRottingCards(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("board %d", code)
 		}
-		check := func(where, body, usual string) {
+		check := func(where, body, _ string) {
 			t.Helper()
 			mark := cardHTML(body, stale.ID.String())
-			if !strings.Contains(mark, `data-testid="card-rotting"`) || !strings.Contains(mark, "Idle 10 days · usual 2") ||
-				!strings.Contains(mark, `title="Rotting: in this phase for 10 days, longer than its usual `+usual+` days"`) {
+			if !strings.Contains(mark, `data-testid="card-rotting"`) || !strings.Contains(mark, "Idle 10 days · limit 5") ||
+				!strings.Contains(mark, `title="Rotting: in this phase for 10 days, longer than its limit of 5 days"`) {
 				t.Errorf("%s: the stale card has no rotting mark: %s", where, mark)
 			}
 		}
@@ -79,8 +86,7 @@ func TestBoardMarksRottingCards(t *testing.T) {
 		}
 		check("after an edit", body, "2.0")
 
-		// Dragging the fresh card to Proposal re-renders Qualification out of band: still marked
-		// (by the usual time kept from the page: the fresh card's stay of 1 day counts later).
+		// Dragging the fresh card to Proposal re-renders Qualification out of band: still marked.
 		resp, body = c.post("/board/opportunities/"+fresh.ID.String()+"/move", url.Values{
 			"phase_id": {phases["Proposal"].ID.String()}, "from_count": {"2"}, "to_count": {"1"}}, true)
 		if resp.StatusCode != 200 {
@@ -94,7 +100,7 @@ func TestBoardMarksRottingCards(t *testing.T) {
 			t.Fatalf("reorder %d %s", resp.StatusCode, body)
 		}
 		check("after reordering it", body, "2.0")
-		// In Proposal (no usual time yet) it has no mark.
+		// In Proposal (no rule) it has no mark.
 		resp, body = c.post("/board/opportunities/"+stale.ID.String()+"/move", url.Values{
 			"phase_id": {phases["Proposal"].ID.String()}, "from_count": {"1"}, "to_count": {"3"}}, true)
 		if resp.StatusCode != 200 || cardHTML(body, stale.ID.String()) == "" || strings.Contains(body, "card-rotting") {

@@ -41,11 +41,19 @@ func TestBoardShowsColumnsWithDatabaseTotals(t *testing.T) {
 		if code != 303 {
 			t.Fatalf("/ answered %d", code)
 		}
+		// By default the board shows the open deals: the open phases as columns, the won and
+		// lost ones as drop targets.
 		code, body = c.get("/board")
+		pipe, _ := fixture(t, s.store)
+		open, _ := s.store.Columns(context.Background(), models.BoardFilter{PipelineID: pipe.ID, Status: models.StatusOpen})
+		if got := countRe.FindAllStringSubmatch(body, -1); code != 200 || len(got) != 3 || got[0][1] != fmt.Sprint(open[0].Count) ||
+			!strings.Contains(body, `data-testid="drop-won"`) || !strings.Contains(body, `data-testid="drop-lost"`) {
+			t.Fatalf("default board %d: %d columns", code, len(got))
+		}
+		code, body = c.get("/board?status=all")
 		if code != 200 {
 			t.Fatalf("board %d", code)
 		}
-		pipe, _ := fixture(t, s.store)
 		cols, _ := s.store.Columns(context.Background(), models.BoardFilter{PipelineID: pipe.ID})
 		got := countRe.FindAllStringSubmatch(body, -1)
 		if len(got) != len(cols) || len(cols) != 5 {
@@ -66,7 +74,7 @@ func TestBoardShowsColumnsWithDatabaseTotals(t *testing.T) {
 		}
 		// Filters narrow the figures; a malformed filter is a clear 400, an unknown pipeline 404.
 		reps, _ := s.store.Employees(context.Background())
-		_, filtered := c.get("/board?rep=" + reps[0].ID.String())
+		_, filtered := c.get("/board?status=all&rep=" + reps[0].ID.String())
 		if countRe.FindAllStringSubmatch(filtered, -1)[0][1] == got[0][1] && countRe.FindAllStringSubmatch(filtered, -1)[1][1] == got[1][1] {
 			t.Fatal("the rep filter changed nothing")
 		}
@@ -108,8 +116,8 @@ func TestMoveByHTMXAndByPlainForm(t *testing.T) {
 		}
 		// A plain form post (no JavaScript) redirects back to the same board view.
 		resp, _ = c.post("/board/opportunities/"+card.ID.String()+"/move", url.Values{
-			"phase_id": {phases["Negotiation"].ID.String()}, "return": {"pipeline=" + pipe.ID.String() + "&status=open"}}, false)
-		if resp.StatusCode != 303 || !strings.Contains(resp.Header.Get("Location"), "status=open") {
+			"phase_id": {phases["Negotiation"].ID.String()}, "return": {"pipeline=" + pipe.ID.String() + "&status=closed"}}, false)
+		if resp.StatusCode != 303 || !strings.Contains(resp.Header.Get("Location"), "status=closed") {
 			t.Fatalf("plain move %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		// Moving into Lost asks why.
@@ -292,7 +300,7 @@ func TestBoardMineFilter(t *testing.T) {
 		c := s.client()
 		_, cookie := authtest.Login(t, s.store, models.RoleRep, &anna.ID)
 		c.useSession(cookie)
-		code, body := c.get("/board?rep=mine")
+		code, body := c.get("/board?rep=mine&status=all")
 		if code != 200 || !strings.Contains(body, `<option value="mine" selected>Mine</option>`) {
 			t.Fatalf("mine: %d", code)
 		}

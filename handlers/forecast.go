@@ -26,8 +26,10 @@ func (h *Handler) registerForecast(app *fiber.App) {
 	app.Get("/forecast", web.ReplicaReads(h.Store, false), h.Forecast)
 	app.Get("/forecast.csv", web.ReplicaReads(h.Store, false), h.ForecastCSV)
 	app.Get("/forecast/health", web.ReplicaReads(h.Store, true), h.ForecastHealth)
+	app.Get("/forecast/deals", web.ReplicaReads(h.Store, false), h.ForecastDeals)
 	app.Get("/forecast/board", h.ForecastBoard)
 	app.Get("/forecast/board/months/:month/cards", h.MoreMonthCards)
+	app.Get("/forecast/board/opportunities/:id/move", h.MoveForecastCardPanel)
 	app.Post("/forecast/board/opportunities/:id/move", h.MoveForecastCard)
 	app.Post("/forecast/board/opportunities/:id/category", h.SetForecastCategory)
 	h.registerForecasting(app)
@@ -130,6 +132,9 @@ func (h *Handler) forecastView(c *fiber.Ctx, withHealth bool) (views.ForecastVie
 	if view.Targets, err = h.targetsSection(c, fc, v, view.Query); err != nil {
 		return view, err
 	}
+	if view.LostByReason, view.LostByCompetitor, err = h.Store.LossAnalysis(ctx, fc.Filter); err != nil {
+		return views.ForecastView{}, err
+	}
 	if withHealth {
 		view.Health, view.Rotting, err = h.Store.PipelineHealth(ctx, models.HealthFilter{PipelineID: f.PipelineID, RepID: f.RepID}, h.Store.Now(), rottingListSize)
 	}
@@ -160,11 +165,11 @@ func (h *Handler) ForecastHealth(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	section := views.HealthSection(views.HealthTables(health, rotting))
+	tables := views.HealthTables(health, rotting)
 	if web.IsHTMX(c) {
-		return web.Render(c, fiber.StatusOK, section)
+		return web.Render(c, fiber.StatusOK, views.HealthSection(tables))
 	}
-	return web.Render(c, fiber.StatusOK, views.Layout(page(c, "Pipeline health", "forecast"), section))
+	return web.Render(c, fiber.StatusOK, views.Layout(page(c, "Pipeline health", "forecast"), views.HealthPage(tables)))
 }
 
 // ForecastCSV exports the tables of the forecast page for the same filter, from the same
@@ -240,6 +245,14 @@ func (h *Handler) ForecastBoard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The forecast board starts at the current month (earlier ones are the Overdue column).
+	if v.Get("from") == "" {
+		t := h.today()
+		v.Set("from", models.PeriodKey(models.PeriodMonth, t))
+		if v.Get("to") == "" {
+			v.Set("to", models.PeriodKey(models.PeriodMonth, models.Date{Time: t.AddDate(0, 11, 0)}))
+		}
+	}
 	f, msg, err := h.forecastFilter(c, v)
 	if err != nil {
 		return err
@@ -249,7 +262,7 @@ func (h *Handler) ForecastBoard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	b, err := h.forecastBoardContext(c, f)
+	b, err := h.forecastCards(c, f)
 	if err != nil {
 		return err
 	}
@@ -261,20 +274,46 @@ func (h *Handler) ForecastBoard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	view := views.ForecastBoardView{Page: page(c, "Forecast board", "forecast"), Filter: f, Pipelines: pipelines, Reps: reps, Query: b.Query, Error: msg}
+	view := views.ForecastBoardView{Page: fillPage(c, "Forecast board", "forecast"), Filter: f, Pipelines: pipelines, Reps: reps,
+		Query: b.query, Error: msg, Board: views.Board{TestID: "forecast-board"}}
+	if view.Views, err = h.savedViews(c, models.SavedViewForecastBoard, "/forecast/board", b.query); err != nil {
+		return err
+	}
+	for _, bucket := range []string{models.BucketOverdue, models.BucketNoDate} {
+		figures, err := h.Store.ForecastBucket(ctx, f, bucket, h.today())
+		if err != nil {
+			return err
+		}
+		months = append([]models.ForecastMonth{figures}, months...)
+	}
+	months[0], months[1] = months[1], months[0] // Overdue, No date, then the months
 	for _, m := range months {
 		col, err := h.monthColumn(c, f, m, models.CardPageSize, b)
 		if err != nil {
 			return err
 		}
-		view.Columns = append(view.Columns, col)
+		view.Board.Columns = append(view.Board.Columns, col)
 	}
 	return web.Render(c, fiber.StatusOK, views.ForecastBoardPage(view))
 }
 
-// forecastBoardContext is what the board's columns and cards need: the months of the range
-// (the move form's choices: from the filter, no query), phase names and categories.
-func (h *Handler) forecastBoardContext(c *fiber.Ctx, f models.ForecastFilter) (*views.ForecastBoardContext, error) {
+// isBucket reports whether a forecast board column key is Overdue or No date (not a month).
+func isBucket(key string) bool { return key == models.BucketOverdue || key == models.BucketNoDate }
+
+// columnKey is the forecast board column an open opportunity with expected date d is in.
+func columnKey(d *models.Date, today models.Date) string {
+	switch {
+	case d == nil:
+		return models.BucketNoDate
+	case d.Before(today.Time):
+		return models.BucketOverdue
+	}
+	return models.PeriodKey(models.PeriodMonth, *d)
+}
+
+// forecastCards is the forecast board's cardContext: the months of the range (the move form's
+// choices: from the filter, no query) and the phases' default categories.
+func (h *Handler) forecastCards(c *fiber.Ctx, f models.ForecastFilter) (*cardContext, error) {
 	var months []models.ForecastMonth
 	f.By = models.PeriodMonth
 	if n, err := f.Normalised(); err == nil {
@@ -282,7 +321,6 @@ func (h *Handler) forecastBoardContext(c *fiber.Ctx, f models.ForecastFilter) (*
 			months = append(months, models.ForecastMonth{Key: p.Key, Label: p.Label, Start: p.Start, End: p.End})
 		}
 	}
-	names, categories := map[string]string{}, map[string]string{}
 	pipelines, err := h.Store.SalesPipelines(c.UserContext())
 	if err != nil {
 		return nil, err
@@ -295,36 +333,136 @@ func (h *Handler) forecastBoardContext(c *fiber.Ctx, f models.ForecastFilter) (*
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range pipelines {
-		for _, ph := range byPipeline[p.ID] {
-			names[ph.ID.String()] = ph.Name
-			categories[ph.ID.String()] = ph.ForecastCategory
-			if len(pipelines) > 1 {
-				names[ph.ID.String()] = p.Name + " · " + ph.Name
-			}
+	categories := map[uuid.UUID]string{}
+	for _, phases := range byPipeline {
+		for _, ph := range phases {
+			categories[ph.ID] = ph.ForecastCategory
 		}
 	}
-	return &views.ForecastBoardContext{Months: months, PhaseNames: names, PhaseCategories: categories, Query: forecastQuery(f), CSRF: web.CSRFToken(c)}, nil
+	q := forecastQuery(f)
+	return &cardContext{kind: models.SalesOpportunity, actor: web.ActorOf(c), csrf: web.CSRFToken(c), query: q, back: "/forecast/board?" + q, now: h.Store.Now(), today: h.today(),
+		months: months, phaseCategories: categories}, nil
 }
 
-// monthColumn loads a month's first limit cards.
-func (h *Handler) monthColumn(c *fiber.Ctx, f models.ForecastFilter, m models.ForecastMonth, limit int, b *views.ForecastBoardContext) (views.MonthColumnView, error) {
-	cards, err := h.Store.ForecastCards(c.UserContext(), f, m.Start, nil, limit+1)
+// monthCard is a card of the forecast board, with its forecast category.
+func (b *cardContext) monthCard(c models.ForecastCard) views.Card {
+	v := b.card(c.Card, "/forecast/board/opportunities/"+c.ID.String()+"/move")
+	title := "Forecast category"
+	if !c.CategoryIsOwn {
+		title += " (its phase's)"
+	}
+	v.Marks = append(v.Marks, views.Mark{Class: "category", Text: views.CategoryName(c.ForecastCategory), TestID: "card-category", Title: title})
+	return v
+}
+
+// MoveForecastCardPanel is a forecast card's "Move to" (another month) and its forecast
+// category, on demand: the panel, or a page without JavaScript.
+func (h *Handler) MoveForecastCardPanel(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
 	if err != nil {
-		return views.MonthColumnView{}, err
+		return err
+	}
+	card, err := h.Store.ForecastCard(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	back := backURL(c, "/forecast/board")
+	v, err := queryValues(c)
+	if err != nil {
+		return err
+	}
+	if q := queryOf(back); q != "" {
+		v, _ = url.ParseQuery(q)
+	}
+	f, _, err := h.forecastFilter(c, v)
+	if err != nil {
+		return err
+	}
+	b, err := h.forecastCards(c, f)
+	if err != nil {
+		return err
+	}
+	m := views.MovePanel{CardID: id.String(), Subject: card.Subject, CSRF: b.csrf, Back: back, Return: b.query, FullPage: !web.IsHTMX(c),
+		Move: views.Choice{URL: "/forecast/board/opportunities/" + id.String() + "/move", Name: "month", Label: "Move to the month"}}
+	for _, mo := range b.months {
+		m.Move.Options = append(m.Move.Options, views.Option{Value: mo.Key, Label: mo.Label,
+			Selected: card.ExpectedOrderDate != nil && models.PeriodKey(models.PeriodMonth, *card.ExpectedOrderDate) == mo.Key})
+	}
+	m.Move.Options = append(m.Move.Options, views.Option{Value: models.BucketNoDate, Label: "No date", Selected: card.ExpectedOrderDate == nil})
+	cat := &views.Choice{URL: "/forecast/board/opportunities/" + id.String() + "/category", Name: "forecast_category", Label: "Forecast category",
+		Button: "Set category", Hidden: [][2]string{{"version", strconv.Itoa(card.Version)}}}
+	cat.Options = append(cat.Options, views.Option{Value: "", Label: "As its phase (" + views.CategoryName(b.phaseCategories[card.PhaseID]) + ")", Selected: !card.CategoryIsOwn})
+	for _, name := range models.ForecastCategories {
+		cat.Options = append(cat.Options, views.Option{Value: name, Label: views.CategoryName(name), Selected: card.CategoryIsOwn && card.ForecastCategory == name})
+	}
+	m.Category = cat
+	return h.renderMovePanel(c, m)
+}
+
+// renderMovePanel answers a "Move to" request: the panel for htmx, else a page.
+func (h *Handler) renderMovePanel(c *fiber.Ctx, m views.MovePanel) error {
+	if m.FullPage {
+		return web.Render(c, fiber.StatusOK, views.MovePage(page(c, "Move “"+m.Subject+"”", "board"), m))
+	}
+	return web.Render(c, fiber.StatusOK, views.MovePanelView(m))
+}
+
+// monthColumn loads a column's first limit cards: a month's, Overdue's or No date's.
+func (h *Handler) monthColumn(c *fiber.Ctx, f models.ForecastFilter, m models.ForecastMonth, limit int, b *cardContext) (views.Column, error) {
+	cards, err := h.columnCards(c, f, m.Key, nil, limit+1)
+	if err != nil {
+		return views.Column{}, err
 	}
 	more := len(cards) > limit
 	if more {
 		cards = cards[:limit]
 	}
-	return views.MonthColumnView{Month: m, Cards: cards, More: more, Board: b}, nil
+	col := views.Column{DOMID: "month-" + m.Key, Title: m.Label, Count: m.Count,
+		Figures: []views.Figure{{Label: "Estimated", Value: Money(m.Estimated), TestID: "column-estimated"},
+			{Label: "Weighted", Value: Money(m.Weighted), TestID: "column-weighted", NoRate: m.NoRate}},
+		Drop: views.Drop{URL: "/forecast/board/opportunities/{id}/move", Name: "month", Value: m.Key}}
+	if m.Key == models.BucketOverdue {
+		col.Drop = views.Drop{} // a card cannot be moved into the past: it takes no drops
+		col.Outcome, col.OutcomeText = "lost", "past"
+	}
+	col.Cards, col.MoreURL = b.monthCards(m.Key, cards, more)
+	return col, nil
+}
+
+// columnCards are up to limit cards of a forecast board column after the card after.
+func (h *Handler) columnCards(c *fiber.Ctx, f models.ForecastFilter, key string, after *uuid.UUID, limit int) ([]models.ForecastCard, error) {
+	if isBucket(key) {
+		return h.Store.ForecastBucketCards(c.UserContext(), f, key, h.today(), after, limit)
+	}
+	month, err := models.ParseMonthKey(key)
+	if err != nil {
+		return nil, fiber.NewError(fiber.StatusNotFound, "No such month.")
+	}
+	return h.Store.ForecastCards(c.UserContext(), f, month, after, limit)
+}
+
+// monthCards are a month's cards and the URL of the next page ("" when none).
+func (b *cardContext) monthCards(key string, cards []models.ForecastCard, more bool) ([]views.Card, string) {
+	out := make([]views.Card, len(cards))
+	for i, c := range cards {
+		out[i] = b.monthCard(c)
+	}
+	next := ""
+	if more && len(cards) > 0 {
+		next = "/forecast/board/months/" + key + "/cards?after=" + cards[len(cards)-1].ID.String() + "&" + b.query
+	}
+	return out, next
 }
 
 // MoreMonthCards answers a month's "Load more".
 func (h *Handler) MoreMonthCards(c *fiber.Ctx) error {
-	month, err := models.ParseMonthKey(c.Params("month"))
-	if err != nil {
-		return fiber.NewError(fiber.StatusNotFound, "No such month.")
+	key := c.Params("month")
+	if !isBucket(key) {
+		month, err := models.ParseMonthKey(key)
+		if err != nil {
+			return fiber.NewError(fiber.StatusNotFound, "No such month.")
+		}
+		key = models.PeriodKey(models.PeriodMonth, month)
 	}
 	v, err := queryValues(c)
 	if err != nil {
@@ -338,7 +476,7 @@ func (h *Handler) MoreMonthCards(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cards, err := h.Store.ForecastCards(c.UserContext(), f, month, after, models.CardPageSize+1)
+	cards, err := h.columnCards(c, f, key, after, models.CardPageSize+1)
 	if err != nil {
 		return err
 	}
@@ -346,15 +484,16 @@ func (h *Handler) MoreMonthCards(c *fiber.Ctx) error {
 	if more {
 		cards = cards[:models.CardPageSize]
 	}
-	b, err := h.forecastBoardContext(c, f)
+	b, err := h.forecastCards(c, f)
 	if err != nil {
 		return err
 	}
-	return web.Render(c, fiber.StatusOK, views.MonthCardsPage(models.PeriodKey(models.PeriodMonth, month), cards, more, b))
+	page, next := b.monthCards(key, cards, more)
+	return web.Render(c, fiber.StatusOK, views.CardsPage(page, next))
 }
 
 // MoveForecastCard moves a card to another month: by drag (static/app.js posts the target
-// list's data-phase-id, the month, as phase_id) or by the card's "Move to" form (month). The
+// column's drop, month=2026-03) or by the card's "Move to" form (the same field). The
 // change is models.Store.MoveToMonth, an UpdateOpportunity of ExpectedOrderDate; the answer
 // re-renders the two months out of band, or redirects a plain form post back to the board.
 func (h *Handler) MoveForecastCard(c *fiber.Ctx) error {
@@ -363,44 +502,71 @@ func (h *Handler) MoveForecastCard(c *fiber.Ctx) error {
 		return err
 	}
 	key := c.FormValue("month")
-	if key == "" {
-		key = c.FormValue("phase_id")
-	}
-	month, err := models.ParseMonthKey(key)
-	if err != nil {
-		return badRequest("Choose the month to move the card to.")
+	var month models.Date
+	if key != models.BucketNoDate {
+		if month, err = models.ParseMonthKey(key); err != nil {
+			return badRequest("Choose the month to move the card to.")
+		}
 	}
 	f, err := h.forecastFilterOfMutation(c)
 	if err != nil {
 		return err
 	}
-	res, old, err := h.Store.MoveToMonth(c.UserContext(), id, month, web.ActorOf(c))
+	var (
+		res *models.MoveResult
+		old *models.Date
+	)
+	if key == models.BucketNoDate {
+		res, old, err = h.Store.ClearExpectedDate(c.UserContext(), id, web.ActorOf(c))
+	} else {
+		res, old, err = h.Store.MoveToMonth(c.UserContext(), id, month, web.ActorOf(c))
+	}
 	if err != nil {
 		return err
 	}
 	if !web.IsHTMX(c) {
 		return c.Redirect("/forecast/board?"+forecastQuery(f), fiber.StatusSeeOther)
 	}
-	opp := res.Activity
-	limits := map[string]int{models.PeriodKey(models.PeriodMonth, *opp.ExpectedOrderDate): renderedCount(c, "to_count")}
-	if old != nil {
-		k := models.PeriodKey(models.PeriodMonth, *old)
-		limits[k] = max(limits[k], renderedCount(c, "from_count"))
+	opp, today := res.Activity, h.today()
+	limits := map[string]int{columnKey(opp.ExpectedOrderDate, today): renderedCount(c, "to_count")}
+	k := columnKey(old, today)
+	limits[k] = max(limits[k], renderedCount(c, "from_count"))
+	msg := "Moved “" + opp.Subject + "” to No date."
+	if opp.ExpectedOrderDate != nil {
+		msg = "Moved “" + opp.Subject + "” to " + opp.ExpectedOrderDate.Format("2 January 2006") + "."
 	}
-	msg := "Moved “" + opp.Subject + "” to " + opp.ExpectedOrderDate.Format("2 January 2006") + "."
-	return h.refreshMonths(c, f, limits, msg)
+	var extra []templComponent
+	if c.FormValue("source") == "form" {
+		extra = append(extra, views.PanelOOB(nil)) // the move was made in the panel: done with it
+	}
+	return h.refreshMonths(c, f, limits, msg, extra...)
 }
 
 // refreshMonths renders the given months of the forecast board out of band (each with as many
 // cards as limits says), plus an announcement. Only those months' figures are computed: an
 // index range each, not the whole board.
-func (h *Handler) refreshMonths(c *fiber.Ctx, f models.ForecastFilter, limits map[string]int, announce string) error {
-	b, err := h.forecastBoardContext(c, f)
+func (h *Handler) refreshMonths(c *fiber.Ctx, f models.ForecastFilter, limits map[string]int, announce string, extra ...templComponent) error {
+	b, err := h.forecastCards(c, f)
 	if err != nil {
 		return err
 	}
 	var parts []templComponent
-	for _, m := range b.Months {
+	for _, key := range []string{models.BucketOverdue, models.BucketNoDate} {
+		limit, ok := limits[key]
+		if !ok {
+			continue
+		}
+		figures, err := h.Store.ForecastBucket(c.UserContext(), f, key, h.today())
+		if err != nil {
+			return err
+		}
+		col, err := h.monthColumn(c, f, figures, limit, b)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, views.BoardColumn(col, true))
+	}
+	for _, m := range b.months {
 		limit, ok := limits[m.Key]
 		if !ok {
 			continue
@@ -415,9 +581,10 @@ func (h *Handler) refreshMonths(c *fiber.Ctx, f models.ForecastFilter, limits ma
 		if err != nil {
 			return err
 		}
-		parts = append(parts, views.MonthColumn(col, true))
+		parts = append(parts, views.BoardColumn(col, true))
 	}
 	parts = append(parts, views.Announce(announce))
+	parts = append(parts, extra...)
 	return web.Render(c, fiber.StatusOK, joinComponents(parts...))
 }
 
@@ -450,11 +617,8 @@ func (h *Handler) SetForecastCategory(c *fiber.Ctx) error {
 	if opp.ForecastCategory != nil {
 		msg = "“" + opp.Subject + "” is now in forecast category " + views.CategoryName(*opp.ForecastCategory) + "."
 	}
-	limits := map[string]int{}
-	if opp.ExpectedOrderDate != nil {
-		limits[models.PeriodKey(models.PeriodMonth, *opp.ExpectedOrderDate)] = renderedCount(c, "count")
-	}
-	return h.refreshMonths(c, f, limits, msg)
+	limits := map[string]int{columnKey(opp.ExpectedOrderDate, h.today()): renderedCount(c, "count")}
+	return h.refreshMonths(c, f, limits, msg, views.PanelOOB(nil))
 }
 
 // forecastFilterOfMutation recovers the forecast board's filter a move was made under.
@@ -465,4 +629,51 @@ func (h *Handler) forecastFilterOfMutation(c *fiber.Ctx) (models.ForecastFilter,
 	}
 	f, _, err := h.forecastFilter(c, v)
 	return f, err
+}
+
+// ForecastDeals lists the deals behind one figure of the forecast page (every figure links here):
+// the forecast's filter, the kind of figure (k), optionally a phase and a forecast category.
+func (h *Handler) ForecastDeals(c *fiber.Ctx) error {
+	v, err := queryValues(c)
+	if err != nil {
+		return err
+	}
+	f, _, err := h.forecastFilter(c, v)
+	if err != nil {
+		return err
+	}
+	phase, err := optionalID(v.Get("phase"), "phase")
+	if err != nil {
+		return err
+	}
+	df := models.DealsFilter{ForecastFilter: f, Kind: v.Get("k"), PhaseID: phase, Category: v.Get("category")}
+	list, err := h.Store.ForecastDeals(c.UserContext(), df, h.today())
+	if err != nil {
+		return err
+	}
+	what := map[string]string{"open": "Open deals expected", "won": "Deals won", "lost": "Deals lost", "overdue": "Overdue deals", "nodate": "Open deals without a date"}[df.Kind]
+	if df.Kind == "open" || df.Kind == "won" || df.Kind == "lost" {
+		what += " " + f.From.Format("Jan 2006")
+		if f.To.Format("Jan 2006") != f.From.Format("Jan 2006") {
+			what += " – " + f.To.Format("Jan 2006")
+		}
+	}
+	if df.Category != "" {
+		what += " (" + views.CategoryName(df.Category) + ")"
+	}
+	view := views.DealsView{Title: what, Back: "/forecast?" + forecastQuery(f), Deals: list, PhaseNames: map[string]string{}}
+	pipelines, err := h.Store.SalesPipelines(c.UserContext())
+	if err != nil {
+		return err
+	}
+	for _, p := range pipelines {
+		phases, err := h.Store.Phases(c.UserContext(), p.ID)
+		if err != nil {
+			return err
+		}
+		for _, ph := range phases {
+			view.PhaseNames[ph.ID.String()] = p.Name + " · " + ph.Name
+		}
+	}
+	return web.Render(c, fiber.StatusOK, views.DealsPage(page(c, what, "forecast"), view))
 }

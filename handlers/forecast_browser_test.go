@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,11 +9,9 @@ import (
 
 	"github.com/playwright-community/playwright-go"
 
-	"phaseboard/handlers"
 	"phaseboard/migrations"
 	"phaseboard/models"
 	"phaseboard/models/storetest"
-	"phaseboard/web"
 	"phaseboard/web/browsertest"
 )
 
@@ -39,15 +36,7 @@ func serveForecast(t *testing.T) (*models.Store, string, *models.Activity) {
 		}
 		last = a
 	}
-	app := web.New(web.Config{Store: s})
-	handlers.Register(app, &handlers.Handler{Store: s})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go app.Listener(ln)
-	t.Cleanup(func() { app.Shutdown() })
-	return s, "http://" + ln.Addr().String(), last
+	return s, serve(t, s), last
 }
 
 // mustNot fails the test on an error.
@@ -94,7 +83,7 @@ func TestForecastBoardDragPersists(t *testing.T) {
 	_, err := page.Goto(base + "/forecast/board?from=2026-01&to=2026-04")
 	mustNot(t, err)
 	card := page.Locator("#card-" + b.ID.String())
-	april := page.Locator(`ol.cards[data-month="2026-04"]`)
+	april := page.Locator(`#month-2026-04 ol.cards`)
 	browsertest.DragCardToTop(t, page, card, april)
 	browsertest.WaitIdle(t, page)
 	got, err := s.Activity(context.Background(), b.ID)
@@ -112,5 +101,91 @@ func TestForecastBoardDragPersists(t *testing.T) {
 	mustNot(t, err)
 	if c, _ := page.Locator(`#month-2026-04 li.card`).Count(); c != 1 {
 		t.Fatalf("april after reload: %d cards", c)
+	}
+}
+
+// TestBrowserEditFromForecastBoard: a card's panel opens on the forecast board, saves (the card
+// shows the new amount) and closes there; the edit page opened on its own saves too and its
+// Close goes back to the forecast board, not to the pipeline board. (The edit form once
+// targeted a #panel the page lacked, so saving sent nothing.)
+func TestBrowserEditFromForecastBoard(t *testing.T) {
+	s, base, b := serveForecast(t)
+	page := browsertest.NewPage(t)
+	logInPage(t, s, page, base)
+	board := "/forecast/board?from=2026-01&to=2026-04"
+	goTo(t, page, base, board)
+	card := page.Locator("#card-" + b.ID.String())
+	must(t, card.GetByTestId("card-subject").Click())
+	panel := page.Locator(`#panel [data-testid="edit-panel"]`)
+	must(t, expect.Locator(panel).ToBeVisible())
+	must(t, panel.Locator(`#f-estimated_amount`).Fill("25000"))
+	must(t, panel.GetByTestId("save").Click())
+	must(t, expect.Locator(panel.GetByTestId("form-saved")).ToBeVisible())
+	must(t, expect.Locator(card.GetByTestId("card-amount")).ToHaveText("€ 25,000"))
+	must(t, panel.GetByTestId("panel-close").Click())
+	must(t, expect.Locator(panel).ToHaveCount(0))
+	if !strings.Contains(page.URL(), "/forecast/board") {
+		t.Fatalf("closing the panel left the forecast board: %s", page.URL())
+	}
+
+	// The edit page on its own (the card's link opened in a new tab: the Referer is the board).
+	href, err := card.GetByTestId("card-subject").GetAttribute("href")
+	must(t, err)
+	_, err = page.Goto(base+href, playwright.PageGotoOptions{Referer: playwright.String(base + board)})
+	must(t, err)
+	must(t, page.Locator(`#f-estimated_amount`).Fill("26000"))
+	must(t, page.GetByTestId("save").Click())
+	must(t, expect.Locator(page.GetByTestId("form-saved")).ToBeVisible())
+	got, err := s.Activity(context.Background(), b.ID)
+	must(t, err)
+	if got.EstimatedAmount == nil || *got.EstimatedAmount != 26000 {
+		t.Fatalf("stored amount %v", got.EstimatedAmount)
+	}
+	must(t, page.GetByTestId("panel-close").Click())
+	must(t, page.WaitForURL(regexp.MustCompile(`/forecast/board\?`)))
+	must(t, expect.Locator(page.GetByTestId("forecast-board")).ToBeVisible())
+}
+
+// TestBrowserForecastBoardColumns: the forecast board starts at the current month, with an
+// Overdue column (takes no drops) and a No date column before it; cards are as compact as the
+// board's, the overdue one marked; a drag from Overdue into a month sets the date. At both sizes.
+func TestBrowserForecastBoardColumns(t *testing.T) {
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) {
+			s, base, _ := serveForecast(t)
+			ctx := context.Background()
+			ps, _ := s.SalesPipelines(ctx)
+			subject, late := "Late deal", models.NewDate(2026, 1, 15)
+			overdue, err := s.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: &subject, PipelineID: &ps[0].ID, ExpectedOrderDate: &late}, models.Actor{})
+			must(t, err)
+			page := browsertest.NewPageWith(t, size)
+			logInPage(t, s, page, base)
+			goTo(t, page, base, "/forecast/board")
+			titles, err := page.Locator(`.board section.column h2`).AllInnerTexts()
+			must(t, err)
+			if len(titles) < 3 || !strings.HasPrefix(titles[0], "Overdue") || titles[1] != "No date" || titles[2] != "Feb 2026" {
+				t.Fatalf("columns %q", titles)
+			}
+			card := page.Locator("#card-" + overdue.ID.String())
+			must(t, expect.Locator(page.Locator(`#month-overdue #card-`+overdue.ID.String())).ToBeVisible())
+			must(t, expect.Locator(card.GetByTestId("card-overdue")).ToBeVisible())
+			if h, _ := card.BoundingBox(); h == nil || h.Height > 70 {
+				t.Fatalf("a forecast card is %v tall", h)
+			}
+			if has, _ := page.Locator(`#month-overdue ol.cards`).GetAttribute("data-drop-url"); has != "" {
+				t.Fatal("Overdue takes drops")
+			}
+			if size.Phone {
+				noHorizontalOverflow(t, page)
+				return
+			}
+			browsertest.DragCardToTop(t, page, card, page.Locator(`#month-2026-02 ol.cards`))
+			must(t, expect.Locator(page.Locator(`#month-2026-02 #card-`+overdue.ID.String())).ToBeVisible())
+			got, err := s.Activity(ctx, overdue.ID)
+			must(t, err)
+			if got.ExpectedOrderDate == nil || got.ExpectedOrderDate.String() != "2026-02-15" {
+				t.Fatalf("stored %v", got.ExpectedOrderDate)
+			}
+		})
 	}
 }

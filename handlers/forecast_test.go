@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -84,7 +85,7 @@ func TestForecastPageAndCSVShowTheSameFigures(t *testing.T) {
 		if want := []string{"Feb 2026", "2", "30000.00", "7000.00", "20000.00", "0.00", "0", "0.00", "0", "0.00", ""}; strings.Join(feb, "|") != strings.Join(want, "|") {
 			t.Errorf("CSV February %v, want %v", feb, want)
 		}
-		if !strings.Contains(body, `<td>€ 20,000</td>`) {
+		if !regexp.MustCompile(`<td><a href="/forecast/deals\?[^"]*category=BestCase[^"]*">€ 20,000</a></td>`).MatchString(body) {
 			t.Errorf("page lacks the best case the CSV has")
 		}
 
@@ -113,12 +114,19 @@ func TestForecastBoardMovesTheExpectedDate(t *testing.T) {
 		a, b, _, _ := forecastData(t, s)
 		c := s.client()
 		code, body := c.get("/forecast/board?from=2026-01&to=2026-04")
-		if code != 200 || strings.Count(body, `data-testid="month-column"`) != 4 || !strings.Contains(body, `id="card-`+b.ID.String()) {
+		// Overdue and No date, then the four months.
+		if code != 200 || strings.Count(body, `data-testid="column"`) != 6 || !strings.Contains(body, `id="card-`+b.ID.String()) ||
+			!strings.Contains(body, `id="month-overdue"`) || !strings.Contains(body, `id="month-nodate"`) {
 			t.Fatalf("board %d", code)
 		}
-		// A drag posts the target list's data-phase-id, the month, as phase_id.
+		// Without a range the board starts at the current month (10 February 2026).
+		if _, body := c.get("/forecast/board"); strings.Contains(body, `id="month-2026-01"`) || !strings.Contains(body, `id="month-2026-02"`) ||
+			!strings.Contains(body, `id="month-2027-01"`) {
+			t.Fatal("the default forecast board does not start at the current month")
+		}
+		// A drag posts the target column's drop field, the month.
 		resp, body := c.post("/forecast/board/opportunities/"+b.ID.String()+"/move",
-			url.Values{"phase_id": {"2026-04"}, "from_count": {"2"}, "to_count": {"1"}, "return": {"from=2026-01&to=2026-04"}}, true)
+			url.Values{"month": {"2026-04"}, "from_count": {"2"}, "to_count": {"1"}, "return": {"from=2026-01&to=2026-04"}}, true)
 		if resp.StatusCode != 200 {
 			t.Fatalf("move %d: %s", resp.StatusCode, body)
 		}
@@ -139,10 +147,25 @@ func TestForecastBoardMovesTheExpectedDate(t *testing.T) {
 		if got, _ := s.store.Activity(context.Background(), a.ID); got.ExpectedOrderDate.String() != "2026-03-20" {
 			t.Fatalf("plain move stored %v", got.ExpectedOrderDate)
 		}
+		// To No date and back: the expected date goes and comes back on the month's last day.
+		resp, body = c.post("/forecast/board/opportunities/"+b.ID.String()+"/move",
+			url.Values{"month": {"nodate"}, "return": {"from=2026-01&to=2026-04"}}, true)
+		if got, _ := s.store.Activity(context.Background(), b.ID); resp.StatusCode != 200 || got.ExpectedOrderDate != nil ||
+			!strings.Contains(body, `id="month-nodate"`) || !strings.Contains(body, `id="month-2026-04"`) {
+			t.Fatalf("to no date %d: %v", resp.StatusCode, got.ExpectedOrderDate)
+		}
+		if _, body := c.get("/forecast/board/months/nodate/cards?from=2026-01&to=2026-04"); !strings.Contains(body, `id="card-`+b.ID.String()) {
+			t.Fatal("No date's cards lack the card")
+		}
+		resp, _ = c.post("/forecast/board/opportunities/"+b.ID.String()+"/move",
+			url.Values{"month": {"2026-04"}, "return": {"from=2026-01&to=2026-04"}}, true)
+		if got, _ := s.store.Activity(context.Background(), b.ID); resp.StatusCode != 200 || got.ExpectedOrderDate.String() != "2026-04-30" {
+			t.Fatalf("back from no date %d: %v", resp.StatusCode, got.ExpectedOrderDate)
+		}
 		// The card's category form: set, then back to the phase's.
 		resp, body = c.post("/forecast/board/opportunities/"+a.ID.String()+"/category",
 			url.Values{"forecast_category": {"Commit"}, "version": {"2"}, "return": {"from=2026-01&to=2026-04"}}, true)
-		if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="card-category" data-value="Commit"`) {
+		if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="card-category" title="Forecast category">Commit<`) {
 			t.Fatalf("category %d: %s", resp.StatusCode, body)
 		}
 		if got, _ := s.store.Activity(context.Background(), a.ID); got.ForecastCategory == nil || *got.ForecastCategory != "Commit" {
@@ -211,6 +234,104 @@ func TestForecastFollowsTheReadRule(t *testing.T) {
 			if got := weighted(path); got != "€ 1,000" && !(strings.Contains(path, bram.ID.String()) && got == "€ 0") {
 				t.Fatalf("%s as Anna with own visibility: %s", path, got)
 			}
+		}
+	})
+}
+
+var hrefOf = regexp.MustCompile(`href="(/forecast/deals\?[^"]+)"[^>]*data-testid="sum-weighted"`)
+
+// Every figure of the forecast links to the deals behind it, under the same rules.
+func TestForecastFiguresLinkToTheirDeals(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		a, b, _, bram := forecastData(t, s)
+		c := s.client()
+		_, body := c.get("/forecast?from=2026-01&to=2026-04")
+		m := hrefOf.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("the weighted total links nowhere")
+		}
+		deals := func(href string) string {
+			t.Helper()
+			code, page := c.get(strings.ReplaceAll(href, "&amp;", "&"))
+			if code != 200 {
+				t.Fatalf("%s: %d %s", href, code, page)
+			}
+			return page
+		}
+		all := deals(m[1])
+		if !strings.Contains(all, ">Deal A<") || !strings.Contains(all, ">Deal B<") || strings.Count(all, `data-testid="deal-row"`) != 2 {
+			t.Fatalf("the weighted total's deals: %s", all)
+		}
+		// Bram's row of the rep table: only his deal.
+		rep := regexp.MustCompile(`href="(/forecast/deals\?[^"]*rep=` + bram.ID.String() + `[^"]*)"`).FindStringSubmatch(body)
+		if rep == nil {
+			t.Fatal("the rep table links nowhere")
+		}
+		if got := deals(rep[1]); strings.Contains(got, ">Deal A<") || !strings.Contains(got, ">Deal B<") {
+			t.Fatalf("Bram's deals: %s", got)
+		}
+		// Nothing is won yet; once Deal A is, the won link lists it.
+		_, phases := fixture(t, s.store)
+		if got := deals("/forecast/deals?k=won&from=2026-01&to=2026-04"); strings.Contains(got, `data-testid="deal-row"`) {
+			t.Fatalf("won before any win: %s", got)
+		}
+		if _, err := s.store.MoveActivity(context.Background(), a.ID, phases["Won"].ID, nil, nil, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := deals("/forecast/deals?k=won&from=2026-01&to=2026-04"); !strings.Contains(got, ">Deal A<") || strings.Contains(got, ">Deal B<") {
+			t.Fatalf("won: %s", got)
+		}
+		if code, _ := c.get("/forecast/deals?k=weird"); code != 400 && code != 422 {
+			t.Fatalf("an unknown kind of figure: %d", code)
+		}
+		_ = b
+	})
+}
+
+// The loss analysis: lost amount and count by reason and by competitor over the range, as a
+// chart and as tables (also in the CSV).
+func TestForecastLossAnalysis(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		a, b, _, _ := forecastData(t, s)
+		ctx := context.Background()
+		_, phases := fixture(t, s.store)
+		reasons, _ := s.store.LostReasons(ctx)
+		rivals, _ := s.store.Competitors(ctx)
+		for _, x := range []*models.Activity{a, b} {
+			if _, err := s.store.MoveActivity(ctx, x.ID, phases["Lost"].ID, nil, nil, models.Actor{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.store.UpdateActivity(ctx, b.ID, models.ActivityChanges{LostReasonID: &reasons[0].ID, LostToCompetitorID: &rivals[1].ID}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		c := s.client()
+		_, body := c.get("/forecast?from=2026-01&to=2026-04")
+		table := func(id string) string {
+			i := strings.Index(body, `id="`+id+`"`)
+			if i < 0 {
+				t.Fatalf("no %s", id)
+			}
+			return body[i : i+strings.Index(body[i:], "</table>")]
+		}
+		byReason := table("loss-reason-table")
+		for _, want := range []string{reasons[0].Name, "No reason given", "€ 20,000", "€ 10,000"} {
+			if !strings.Contains(byReason, want) {
+				t.Errorf("by reason lacks %q: %s", want, byReason)
+			}
+		}
+		// Most lost amount first: the reason of the € 20,000 deal before "No reason given".
+		if strings.Index(byReason, reasons[0].Name) > strings.Index(byReason, "No reason given") {
+			t.Error("reasons are not by lost amount")
+		}
+		if byRival := table("loss-competitor-table"); !strings.Contains(byRival, rivals[1].Name) || !strings.Contains(byRival, "No competitor") {
+			t.Errorf("by competitor: %s", byRival)
+		}
+		if n := strings.Count(body, `data-testid="loss-bar"`); n != 4 {
+			t.Errorf("%d bars, want 2 reasons + 2 competitors", n)
+		}
+		if _, csv := c.get("/forecast.csv?from=2026-01&to=2026-04"); !strings.Contains(csv, "Lost by reason") || !strings.Contains(csv, reasons[0].Name+",1,20000.00") {
+			t.Errorf("CSV lacks the loss analysis: %s", csv)
 		}
 	})
 }

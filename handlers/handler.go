@@ -55,7 +55,7 @@ func Register(app *fiber.App, h *Handler) {
 	h.registerOData(app) // the OData API (odata.go), behind the middleware above
 	registerAdmin(app, h)
 	// The board and the forecast are for logged-in users; the domain checks each change's actor.
-	for _, prefix := range []string{"/board", "/forecast", "/forecast.csv"} {
+	for _, prefix := range []string{"/board", "/forecast", "/forecast.csv", "/views"} {
 		app.Use(prefix, web.RequireUser)
 	}
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/board", fiber.StatusSeeOther) })
@@ -66,11 +66,14 @@ func Register(app *fiber.App, h *Handler) {
 	// for pages and scripts that still use it.
 	for _, base := range []string{"/board/activities", "/board/opportunities"} {
 		app.Post(base, h.CreateActivity)
+		app.Get(base+"/:id/move", h.MovePanel)
 		app.Post(base+"/:id/move", h.MoveActivity)
 		app.Get(base+"/:id/edit", h.EditActivity)
 		app.Post(base+"/:id", h.SaveActivity)
 		app.Post(base+"/:id/lost", h.SaveLostReason)
 	}
+	app.Post("/views", h.SaveView)
+	app.Post("/views/:id/delete", h.DeleteView)
 	h.registerForecast(app)
 }
 
@@ -129,7 +132,7 @@ func (h *Handler) parseFilter(c *fiber.Ctx, v url.Values) (models.BoardFilter, e
 	switch f.Status {
 	case models.StatusOpen, models.StatusClosed, models.StatusAll:
 	case "":
-		f.Status = models.StatusAll
+		f.Status = models.StatusOpen // a board shows the deals still in play unless asked
 	default:
 		return f, badRequest("Unknown status filter: use open, closed or all.")
 	}
@@ -220,33 +223,10 @@ func filterQuery(f models.BoardFilter) string {
 	if f.Text != "" {
 		v.Set("q", f.Text)
 	}
-	if f.Status != "" && f.Status != models.StatusAll {
+	if f.Status != "" && f.Status != models.StatusOpen {
 		v.Set("status", f.Status)
 	}
 	return v.Encode()
-}
-
-// boardContext is what every card and column of the board f needs. The caller passes the
-// pipeline's phases, which it has already loaded with the columns (phasesOf).
-func (h *Handler) boardContext(c *fiber.Ctx, f models.BoardFilter, phases []models.Phase) (*views.BoardContext, error) {
-	usual, err := h.Store.UsualDaysInPhase(c.UserContext(), f.PipelineID)
-	if err != nil {
-		return nil, err
-	}
-	var kind *models.Kind
-	if len(phases) > 0 {
-		kind = models.KindByPhaseType(phases[0].Type)
-	} else {
-		p, err := h.Store.Pipeline(c.UserContext(), f.PipelineID)
-		if err != nil {
-			return nil, err
-		}
-		kind = models.KindByType(p.ActivityType)
-	}
-	if kind == nil {
-		return nil, fiber.NewError(fiber.StatusNotFound, "That pipeline holds no known kind of activity.")
-	}
-	return &views.BoardContext{Kind: kind, Phases: phases, Query: filterQuery(f), CSRF: web.CSRFToken(c), Now: h.Store.Now(), Usual: usual}, nil
 }
 
 // phasesOf lists the phases of a board's columns, in order.
@@ -258,21 +238,42 @@ func phasesOf(cols []models.Column) []models.Phase {
 	return phases
 }
 
+// visibleColumns are the columns a board of f shows: with only open deals, the won and lost
+// phases are not columns (they would stay empty) but drop targets while dragging.
+func visibleColumns(f models.BoardFilter, cols []models.Column) []models.Column {
+	if f.Status != models.StatusOpen {
+		return cols
+	}
+	var out []models.Column
+	for _, col := range cols {
+		if !col.Phase.IsTerminal {
+			out = append(out, col)
+		}
+	}
+	return out
+}
+
 // columnView loads one column's figures and its first limit cards.
-func (h *Handler) columnView(c *fiber.Ctx, f models.BoardFilter, col models.Column, limit int, b *views.BoardContext) (views.ColumnView, error) {
+func (h *Handler) columnView(c *fiber.Ctx, f models.BoardFilter, col models.Column, limit int, b *cardContext) (views.Column, error) {
 	cards, err := h.Store.Cards(c.UserContext(), f, col.Phase.ID, nil, limit+1)
 	if err != nil {
-		return views.ColumnView{}, err
+		return views.Column{}, err
 	}
 	more := len(cards) > limit
 	if more {
 		cards = cards[:limit]
 	}
-	b.Usual.Mark(cards, b.Now)
-	return views.ColumnView{Column: col, Cards: cards, More: more, Board: b}, nil
+	return b.phaseColumn(col, cards, more), nil
 }
 
 // page builds the layout's data for a full page.
 func page(c *fiber.Ctx, title, nav string) views.Page {
 	return views.Page{Title: title, CSRF: web.CSRFToken(c), Nav: nav, User: web.CurrentUser(c)}
+}
+
+// fillPage is page for a board, which fills the window (its columns scroll, not the page).
+func fillPage(c *fiber.Ctx, title, nav string) views.Page {
+	p := page(c, title, nav)
+	p.Fill = true
+	return p
 }

@@ -142,9 +142,13 @@ type PhaseInput struct {
 	DefaultProbability float64
 	IsTerminal         bool
 	IsWon              bool
+	RotAfterDays       *int // "rotting after N days" (1–3650); nil: by its usual time
 }
 
 func (in *PhaseInput) normalise() error {
+	if in.RotAfterDays != nil && (*in.RotAfterDays < 1 || *in.RotAfterDays > 3650) {
+		return FieldError("RotAfterDays", "Rotting after must be a number of days from 1 to 3650, or empty.")
+	}
 	name, err := cleanName("Name", in.Name)
 	if err != nil {
 		return err
@@ -217,7 +221,7 @@ func (s *Store) CreatePhase(ctx context.Context, pipelineID uuid.UUID, in PhaseI
 			return err
 		}
 		ph := &Phase{PipelineID: p.ID, Name: in.Name, LocalizedName: in.Name, IsAssignable: true, IsTerminal: in.IsTerminal,
-			IsWon: in.IsWon, DefaultProbability: in.DefaultProbability, Icon: "circle"}
+			IsWon: in.IsWon, DefaultProbability: in.DefaultProbability, Icon: "circle", RotAfterDays: in.RotAfterDays}
 		ph.stamp(PhaseType(strings.TrimPrefix(p.ActivityType, "Activity.")), s.now())
 		ph.SortIndex = last + 1
 		out = ph
@@ -239,6 +243,7 @@ func (s *Store) UpdatePhase(ctx context.Context, id uuid.UUID, in PhaseInput, ac
 	if err := in.normalise(); err != nil {
 		return err
 	}
+	defer s.usual.clear() // a new "rotting after" shows at once (on this instance; others within usualDaysTTL)
 	return s.transact(ctx, func(tx *gorm.DB) error {
 		ph, err := s.lockPhase(tx, id)
 		if err != nil {
@@ -255,7 +260,7 @@ func (s *Store) UpdatePhase(ctx context.Context, id uuid.UUID, in PhaseInput, ac
 		}
 		return s.updateOne(tx, &Phase{}, id, map[string]any{"name": in.Name, "localized_name": in.Name,
 			"default_probability": in.DefaultProbability, "is_terminal": in.IsTerminal, "is_won": in.IsWon,
-			"last_mutation_date": s.now()}, "phase", actor)
+			"rot_after_days": in.RotAfterDays, "last_mutation_date": s.now()}, "phase", actor)
 	})
 }
 

@@ -63,11 +63,12 @@ type Card struct {
 	SortIndex             float64
 	IsClosed              bool
 	Version               int
+	LostReasonID          *uuid.UUID // why a lost deal was lost (the board shows it)
 
-	// Set by UsualDays.Mark, not by the query: the phase's usual time (nil: none) and whether
-	// the card is idle in its phase longer than that.
-	UsualDays *float64 `gorm:"-"`
-	Rotting   bool     `gorm:"-"`
+	// Set by RotRules.Mark, not by the query: the rule of its phase (zero: it cannot rot) and
+	// whether the card is idle in its phase longer than the rule allows.
+	Rot     RotRule `gorm:"-"`
+	Rotting bool    `gorm:"-"`
 }
 
 // DaysInPhase is how many whole days the card has been in its current phase.
@@ -271,7 +272,7 @@ const cardColumns = `a.id, a.type, a.subject, a.number, a.phase_id, COALESCE(r.n
 		COALESCE(TRIM(e.first_name || ' ' || e.last_name), '') AS rep_name, a.sales_representative_id, a.amount,
 		COALESCE(a.estimated_amount, 0) AS estimated_amount, COALESCE(a.probability, 0) AS probability,
 		COALESCE(a.weighted_amount, 0) AS weighted_amount, a.expected_order_date, a.phase_entered_at,
-		a.sort_index, a.is_closed, a.version`
+		a.sort_index, a.is_closed, a.version, a.lost_reason_id`
 
 // filtered is the FROM and WHERE shared by the column figures and the cards, so that the
 // header totals always describe exactly the cards the column can show, and only what the ctx's

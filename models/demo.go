@@ -272,7 +272,7 @@ func (s *Store) demoOpportunities(ctx context.Context, ref *demoRef, n int, rng 
 		size := min(batch, n-done)
 		first := next + done
 		acts := make([]Activity, size)
-		changes := make([]PhaseChange, size)
+		changes := make([]PhaseChange, 0, size*3)
 		err := func() error {
 			for i := range acts {
 				// Most opportunities sit in the main pipeline's open phases.
@@ -283,7 +283,9 @@ func (s *Store) demoOpportunities(ctx context.Context, ref *demoRef, n int, rng 
 				phase := pl.phases[weightedPhase(rng, len(pl.phases))]
 				cust := rng.IntN(len(ref.customers))
 				a := &acts[i]
-				a.stamp(SalesOpportunity.Type, now.Add(-time.Duration(rng.IntN(90*24))*time.Hour))
+				// The way it came: the open phases before its own, each stay a few days to weeks.
+				path, entered := demoJourney(pl.phases, phase, now, rng)
+				a.stamp(SalesOpportunity.Type, entered[0])
 				a.Subject = demoTopics[rng.IntN(len(demoTopics))] + " — " + ref.customers[cust].Name
 				a.Number = formatNumber(now.Year(), first+i)
 				a.Currency = "EUR"
@@ -297,23 +299,33 @@ func (s *Store) demoOpportunities(ctx context.Context, ref *demoRef, n int, rng 
 				a.EstimatedAmount = &est
 				a.Amount = est
 				d := today.AddDate(0, 0, rng.IntN(270)-30)
+				if phase.IsTerminal { // expected about when it closed
+					c := entered[len(entered)-1]
+					d = NewDate(c.Year(), c.Month(), c.Day()).AddDate(0, 0, rng.IntN(21)-7)
+				}
 				a.ExpectedOrderDate = &Date{d}
 				a.SortIndex = float64(first+i) * sortStep
 				a.Version = 1
-				// Entered its phase some time after creation, never in the future.
-				entered := a.CreationDate.Add(time.Duration(rng.IntN(30*24)) * time.Hour)
-				if entered.After(now) {
-					entered = now.Add(-time.Duration(rng.IntN(48)) * time.Hour)
-				}
-				if _, err := enterPhase(SalesOpportunity, a, &phase, entered, true); err != nil {
+				if _, err := enterPhase(SalesOpportunity, a, &phase, entered[len(entered)-1], true); err != nil {
 					return err
 				}
+				a.LastMutationDate = a.PhaseEnteredAt
 				if phase.IsLost() {
-					a.LostReasonID = &ref.reasons[rng.IntN(len(ref.reasons))].ID
+					r := rng.IntN(len(ref.reasons))
+					a.LostReasonID = &ref.reasons[r].ID
+					if len(ref.rivals) > 0 && (ref.reasons[r].Name == "Chose a competitor" || rng.IntN(4) == 0) {
+						a.LostToCompetitorID = &ref.rivals[rng.IntN(len(ref.rivals))].ID
+					}
 				}
 				a.RelationDescription = ref.customers[cust].Name
 				a.recomputeWeighted()
-				changes[i] = PhaseChange{ID: uuid.New(), ActivityID: a.ID, ToPhaseID: phase.ID, MovedBy: a.SalesRepresentativeID, MovedAt: a.PhaseEnteredAt}
+				for j, p := range path {
+					pc := PhaseChange{ID: uuid.New(), ActivityID: a.ID, ToPhaseID: p.ID, MovedBy: a.SalesRepresentativeID, MovedAt: entered[j]}
+					if j > 0 {
+						pc.FromPhaseID = &path[j-1].ID
+					}
+					changes = append(changes, pc)
+				}
 			}
 			return s.bulkInsert(ctx, acts, changes)
 		}()
@@ -378,6 +390,51 @@ func (s *Store) demoActivities(ctx context.Context, ref *demoRef, k *Kind, n int
 		changes[i] = PhaseChange{ID: uuid.New(), ActivityID: a.ID, ToPhaseID: phase.ID, MovedBy: a.SalesRepresentativeID, MovedAt: a.PhaseEnteredAt}
 	}
 	return s.bulkInsert(ctx, acts, changes)
+}
+
+// demoJourney is the way a demo opportunity came to its phase: the open phases before it in
+// order (a lost one drops out after a random one of them), and when it entered each, oldest
+// first, the last being its own phase's. Stays last a phase's usual days, more or less; a
+// closed one closed during the last six months; the stay in an open phase goes on up to twice
+// its usual length, so some cards rot.
+func demoJourney(phases []Phase, target Phase, now time.Time, rng *rand.Rand) ([]Phase, []time.Time) {
+	var open []Phase
+	for _, p := range phases {
+		if !p.IsTerminal {
+			open = append(open, p)
+		}
+	}
+	usual := func(i int) time.Duration {
+		days := float64(6+5*i) * (0.4 + 1.2*rng.Float64())
+		return time.Duration(days * 24 * float64(time.Hour))
+	}
+	var path []Phase
+	end := now
+	switch {
+	case !target.IsTerminal:
+		for _, p := range open {
+			path = append(path, p)
+			if p.ID == target.ID {
+				break
+			}
+		}
+		end = now.Add(-time.Duration(rng.Float64() * 2 * float64(usual(len(path)-1))))
+	case target.IsWon:
+		path = append(path, open...)
+		end = now.Add(-time.Duration(rng.IntN(180*24)) * time.Hour)
+	default:
+		path = append(path, open[:1+rng.IntN(len(open))]...)
+		end = now.Add(-time.Duration(rng.IntN(180*24)) * time.Hour)
+	}
+	if target.IsTerminal {
+		path = append(path, target)
+	}
+	at := make([]time.Time, len(path))
+	at[len(path)-1] = end
+	for j := len(path) - 2; j >= 0; j-- {
+		at[j] = at[j+1].Add(-usual(j))
+	}
+	return path, at
 }
 
 // weightedPhase favours the early, open phases, as a real pipeline does.

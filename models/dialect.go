@@ -38,7 +38,7 @@ type sqlDialect struct {
 	// share a timestamp.
 	moveOrder string
 	// keyColumn is a column of a maintained table's unique key as its upserts name it. SQLite's
-	// unique indexes keep NULLs apart, so its key indexes (migration 8) name nullable columns by
+	// unique indexes keep NULLs apart, so its key indexes (migration 10) name nullable columns by
 	// COALESCE; PostgreSQL's are NULLS NOT DISTINCT.
 	keyColumn func(column string, nullable bool) string
 	// advisoryLock takes a lock shared by every instance for the rest of the transaction (try:

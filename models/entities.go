@@ -71,6 +71,7 @@ type Phase struct {
 	IsWon               bool
 	DefaultProbability  float64
 	ForecastCategory    string // the default of its opportunities; see DefaultForecastCategory
+	RotAfterDays        *int   // an admin's "rotting after N days"; nil: see RotRule
 }
 
 func (Phase) TableName() string { return "phases" }

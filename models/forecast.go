@@ -687,13 +687,38 @@ func (s *Store) ForecastCards(ctx context.Context, f ForecastFilter, month Date,
 		q = q.Where("(a.expected_order_date > ? OR (a.expected_order_date = ? AND a.id > ?))", d, d, pos[0].ID)
 	}
 	var cards []ForecastCard
-	err := q.Select(cardColumns + `, COALESCE(a.forecast_category, ph.forecast_category) AS forecast_category,
-			CASE WHEN a.forecast_category IS NULL THEN 0 ELSE 1 END AS category_is_own`).
+	err := q.Select(forecastCardColumns).
 		Joins("JOIN phases ph ON ph.id = a.phase_id").
 		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
 		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
 		Order("a.expected_order_date, a.id").Limit(limit).Scan(&cards).Error
 	return cards, err
+}
+
+// forecastCardColumns is the select list of a ForecastCard (with ph = phase, r = customer,
+// e = rep joined).
+const forecastCardColumns = cardColumns + `, COALESCE(a.forecast_category, ph.forecast_category) AS forecast_category,
+			CASE WHEN a.forecast_category IS NULL THEN 0 ELSE 1 END AS category_is_own`
+
+// ForecastCard returns one opportunity as the forecast board shows it.
+func (s *Store) ForecastCard(ctx context.Context, id uuid.UUID) (*ForecastCard, error) {
+	var cards []ForecastCard
+	q := s.db(ctx).Table("activities AS a").Select(forecastCardColumns).
+		Joins("JOIN phases ph ON ph.id = a.phase_id").
+		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
+		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
+		Where("a.id = ? AND a.type = ?", id, SalesOpportunity.Type)
+	if c := s.ownerCondition(ctx, nil); c.sql != "" {
+		q = q.Where(c.sql, c.args...)
+	}
+	err := q.Limit(1).Scan(&cards).Error
+	if err != nil {
+		return nil, err
+	}
+	if len(cards) == 0 {
+		return nil, Errorf(ENotFound, "That opportunity no longer exists.")
+	}
+	return &cards[0], nil
 }
 
 // openInRange is the FROM and WHERE shared by the forecast board's figures and cards, so that a

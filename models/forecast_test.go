@@ -463,7 +463,8 @@ func TestPipelineHealth(t *testing.T) {
 				p.Name, p.Entered, p.Won, f64(p.WinRate), p.Stays, f64(p.AvgDays), p.Open, p.Rotting))
 		}
 		want := []string{
-			"Qualification entered 5 won 2 rate 0.40 stays 4 avg 6.50 open 2 rotting 1",
+			// 4 stays are too few for a usual time (models.MinStaysForUsual): nothing rots.
+			"Qualification entered 5 won 2 rate 0.40 stays 4 avg 6.50 open 2 rotting 0",
 			"Proposal entered 3 won 2 rate 0.67 stays 3 avg 12.00 open 0 rotting 0",
 			"Negotiation entered 0 won 0 rate - stays 0 avg - open 0 rotting 0",
 			"Won entered 2 won 2 rate 1.00 stays 0 avg - open 0 rotting 0",
@@ -472,9 +473,10 @@ func TestPipelineHealth(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("health:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		if len(rotting) != 1 || rotting[0].ID != o3.ID || rotting[0].Days != 40 || rotting[0].AvgDays != 6.5 {
+		if len(rotting) != 0 {
 			t.Errorf("rotting %+v", rotting)
 		}
+		_ = o3
 		// A rep without opportunities: nothing entered, nothing rotting.
 		reps, _ := s.Employees(ctx)
 		phases, rotting, err = s.PipelineHealth(ctx, models.HealthFilter{PipelineID: &f.sales.ID, RepID: &reps[0].ID}, now, 10)

@@ -17,16 +17,16 @@ type PhaseHealth struct {
 	WinRate *float64 // Won / Entered; nil when none entered
 	Stays   int64    // completed stays (entered, then left) behind AvgDays
 	AvgDays *float64 // average days of a completed stay; nil without any
+	Rot     RotRule  // when an open opportunity in it rots
 	Open    int64    // open opportunities in the phase now
-	Rotting int64    // of those, how many have been idle in it longer than AvgDays
+	Rotting int64    // of those, how many are rotting (RotRule)
 }
 
-// RottingCard is an open opportunity idle in its phase longer than the phase's usual time.
+// RottingCard is an open opportunity idle in its phase longer than the phase's RotRule allows.
 type RottingCard struct {
 	Card
 	PhaseName string
 	Days      float64 // in the phase so far
-	AvgDays   float64 // the phase's average
 }
 
 // HealthFilter narrows pipeline health like the forecast: a pipeline and a rep, both optional.
@@ -36,8 +36,8 @@ type HealthFilter struct {
 }
 
 // PipelineHealth computes, per phase, the win rate and the average days spent from the move
-// history, and counts the open opportunities "rotting" in each: in their phase for longer than
-// its average. It also returns up to limit rotting opportunities, the longest idle first.
+// history, and counts the open opportunities "rotting" in each (RotRule). It also returns up to
+// limit rotting opportunities, the longest idle first.
 //
 // The figures come from the maintained phase_stats and open_ages (rollups.go); with SourceScan
 // from the move history and the activities themselves (the same numbers, for benchmarks and
@@ -103,7 +103,11 @@ func (s *Store) pipelineHealth(ctx context.Context, src ForecastSource, f Health
 			h.WinRate = &rate
 		}
 		h.AvgDays = usualDays(r.Stays, r.Days)
-		if cutoff, ok := rotCutoff(h.IsTerminal, h.AvgDays, now); ok {
+	}
+	for i := range out {
+		h := &out[i]
+		h.Rot = h.Phase.RotRule(h.Stays, h.AvgDays)
+		if cutoff, ok := h.Rot.Cutoff(now); ok {
 			cond = append(cond, "(a.phase_id = ? AND a.phase_entered_at < ?)")
 			condArgs = append(condArgs, h.ID, cutoff)
 			cutoffs[h.ID] = cutoff
@@ -113,7 +117,7 @@ func (s *Store) pipelineHealth(ctx context.Context, src ForecastSource, f Health
 		return s.openAndRotting(ctx, out, index, cutoffs, s.ownerCondition(ctx, f.RepID), where, args, now, limit)
 	}
 
-	// Open now, and rotting (rotCutoff): idle longer than the phase's usual time.
+	// Open now, and rotting (RotRule): idle in the phase longer than its rule allows.
 	rotting := "0"
 	if len(cond) > 0 {
 		rotting = "CASE WHEN " + strings.Join(cond, " OR ") + " THEN 1 ELSE 0 END"
@@ -155,7 +159,8 @@ func rottingCards(out []PhaseHealth, index map[string]int, cards []Card, now tim
 	for _, c := range cards {
 		h := out[index[c.PhaseID.String()]]
 		days := now.Sub(c.PhaseEnteredAt).Hours() / 24
-		list = append(list, RottingCard{Card: c, PhaseName: h.PipelineName + " · " + h.Name, Days: days, AvgDays: *h.AvgDays})
+		c.Rot, c.Rotting = h.Rot, true
+		list = append(list, RottingCard{Card: c, PhaseName: h.PipelineName + " · " + h.Name, Days: days})
 	}
 	return list
 }
@@ -259,8 +264,7 @@ func (s *Store) phaseHistoryScan(ctx context.Context, scope, won []uuid.UUID, ow
 	return rows, err
 }
 
-// usualDays is a phase's usual time: the average days of its completed stays; nil without any
-// (a phase with no history has no usual time).
+// usualDays is the average days of a phase's completed stays; nil without any.
 func usualDays(stays int64, days float64) *float64 {
 	if stays <= 0 {
 		return nil
@@ -269,29 +273,58 @@ func usualDays(stays int64, days float64) *float64 {
 	return &avg
 }
 
-// rotCutoff is the rule of "rotting": an open opportunity in a phase that is not terminal and
-// has a usual time rots once it entered the phase before the cutoff, now minus the usual time.
-// ok is false when nothing in the phase can rot.
-func rotCutoff(terminal bool, usual *float64, now time.Time) (cutoff time.Time, ok bool) {
-	if terminal || usual == nil {
-		return time.Time{}, false
-	}
-	return now.Add(-time.Duration(*usual * 24 * float64(time.Hour))), true
+// The rule of "rotting", one definition for the board's marks, the forecast's rotting list and
+// pipeline health's counts. A mark must mean something to a rep, so a phase's usual time (the
+// average of its completed stays) only counts once MinStaysForUsual stays are behind it, and
+// nothing rots sooner than RotFloorDays whatever the average says. An admin's "rotting after N
+// days" on the phase wins when set (as in Pipedrive). Terminal phases never rot.
+const (
+	MinStaysForUsual = 5
+	RotFloorDays     = 7
+)
+
+// RotRule is when an open card in a phase rots: once idle in it longer than After days. The
+// zero RotRule never rots.
+type RotRule struct {
+	After   float64  // days; 0: never
+	Usual   *float64 // the phase's usual time behind After, when that decided it
+	ByAdmin bool     // After is the phase's RotAfterDays
 }
 
-// UsualDays is the usual time, in days, of each phase of a pipeline that can rot (not terminal,
-// with history); see UsualDaysInPhase.
-type UsualDays map[uuid.UUID]float64
+// RotRule is the phase's rule, given its completed stays and their average (nil: none).
+func (p *Phase) RotRule(stays int64, avg *float64) RotRule {
+	switch {
+	case p.IsTerminal:
+		return RotRule{}
+	case p.RotAfterDays != nil && *p.RotAfterDays > 0:
+		return RotRule{After: float64(*p.RotAfterDays), ByAdmin: true}
+	case avg != nil && stays >= MinStaysForUsual:
+		u := *avg
+		return RotRule{After: max(u, RotFloorDays), Usual: &u}
+	}
+	return RotRule{}
+}
 
-// UsualDaysInPhase returns the usual time of each phase of one pipeline, by the same rule as
-// PipelineHealth, for the board's rotting marks. Phases that are terminal or have no completed
-// stay are absent.
+// Cutoff is the phase entry time before which an open card rots, as of now; ok is false when
+// nothing can rot under r.
+func (r RotRule) Cutoff(now time.Time) (cutoff time.Time, ok bool) {
+	if r.After <= 0 {
+		return time.Time{}, false
+	}
+	return now.Add(-time.Duration(r.After * 24 * float64(time.Hour))), true
+}
+
+// RotRules is the RotRule of each phase of a pipeline that can rot; see RotRulesOf.
+type RotRules map[uuid.UUID]RotRule
+
+// UsualDaysInPhase returns the RotRule of each phase of one pipeline, by the same rule as
+// PipelineHealth, for the board's rotting marks. Phases that cannot rot are absent.
 //
 // It is on the board's hot path (every page, every move's re-rendered columns) yet reads the
 // pipeline's whole move history, so the answer is kept for usualDaysTTL: an average over the
 // whole history hardly moves in a minute, and a card's own idle time, the other half of the
-// rule, is always current.
-func (s *Store) UsualDaysInPhase(ctx context.Context, pipelineID uuid.UUID) (UsualDays, error) {
+// rule, is always current. (An admin's change of a phase's limit shows within that minute.)
+func (s *Store) UsualDaysInPhase(ctx context.Context, pipelineID uuid.UUID) (RotRules, error) {
 	if u, ok := s.usual.get(pipelineID); ok {
 		return u, nil
 	}
@@ -302,27 +335,28 @@ func (s *Store) UsualDaysInPhase(ctx context.Context, pipelineID uuid.UUID) (Usu
 	return u, err
 }
 
-func (s *Store) usualDaysInPhase(ctx context.Context, pipelineID uuid.UUID) (UsualDays, error) {
+func (s *Store) usualDaysInPhase(ctx context.Context, pipelineID uuid.UUID) (RotRules, error) {
 	var phases []Phase
 	if err := s.db(ctx).Where("pipeline_id = ?", pipelineID).Find(&phases).Error; err != nil {
 		return nil, err
 	}
-	byID := make(map[string]Phase, len(phases))
 	var scope []uuid.UUID
 	for _, p := range phases {
-		byID[p.ID.String()] = p
 		scope = append(scope, p.ID) // terminal ones too: entering one ends a stay
 	}
 	rows, err := s.phaseHistory(ctx, scope, nil, condition{}, false)
 	if err != nil {
 		return nil, err
 	}
-	out := UsualDays{}
+	byPhase := make(map[string]phaseHistoryRow, len(rows))
 	for _, r := range rows {
-		p, known := byID[r.PhaseID]
-		avg := usualDays(r.Stays, r.Days)
-		if known && !p.IsTerminal && avg != nil {
-			out[p.ID] = *avg
+		byPhase[r.PhaseID] = r
+	}
+	out := RotRules{}
+	for _, p := range phases {
+		r := byPhase[p.ID.String()]
+		if rule := p.RotRule(r.Stays, usualDays(r.Stays, r.Days)); rule.After > 0 {
+			out[p.ID] = rule
 		}
 	}
 	return out, nil
@@ -340,12 +374,12 @@ type usualCache struct {
 
 type usualEntry struct {
 	at   time.Time
-	days UsualDays
+	days RotRules
 }
 
 func newUsualCache() *usualCache { return &usualCache{m: map[uuid.UUID]usualEntry{}} }
 
-func (c *usualCache) get(pipelineID uuid.UUID) (UsualDays, bool) {
+func (c *usualCache) get(pipelineID uuid.UUID) (RotRules, bool) {
 	if c == nil {
 		return nil, false
 	}
@@ -358,7 +392,16 @@ func (c *usualCache) get(pipelineID uuid.UUID) (UsualDays, bool) {
 	return e.days, true
 }
 
-func (c *usualCache) put(pipelineID uuid.UUID, u UsualDays) {
+func (c *usualCache) clear() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+}
+
+func (c *usualCache) put(pipelineID uuid.UUID, u RotRules) {
 	if c == nil {
 		return
 	}
@@ -367,19 +410,12 @@ func (c *usualCache) put(pipelineID uuid.UUID, u UsualDays) {
 	c.m[pipelineID] = usualEntry{at: time.Now(), days: u}
 }
 
-// Mark sets the cards' UsualDays and Rotting (by rotCutoff) as of now. Only open cards rot.
-func (u UsualDays) Mark(cards []Card, now time.Time) {
+// Mark sets the cards' Rot and Rotting as of now. Only open cards rot.
+func (u RotRules) Mark(cards []Card, now time.Time) {
 	for i := range cards {
 		c := &cards[i]
-		c.UsualDays, c.Rotting = nil, false
-		avg, ok := u[c.PhaseID]
-		if !ok {
-			continue
-		}
-		c.UsualDays = &avg
-		// Terminal phases are not in u.
-		if cutoff, ok := rotCutoff(false, &avg, now); ok && !c.IsClosed && c.PhaseEnteredAt.Before(cutoff) {
-			c.Rotting = true
-		}
+		c.Rot = u[c.PhaseID]
+		cutoff, ok := c.Rot.Cutoff(now)
+		c.Rotting = ok && !c.IsClosed && c.PhaseEnteredAt.Before(cutoff)
 	}
 }

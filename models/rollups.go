@@ -558,7 +558,7 @@ var maintainedOrder = []string{"forecast_rollups", "phase_visits", "phase_stats"
 // history, and gives every opportunity without history a first deal_history row (its current
 // state at its creation). Writers wait meanwhile (freezeActivities), so
 // nothing changes between the recomputation and the swap. The demo loader calls it after its
-// bulk insert, Migrate after migration 8.
+// bulk insert, Migrate after migration 10.
 func (s *Store) RebuildAggregates(ctx context.Context) error {
 	return s.transact(ctx, func(tx *gorm.DB) error {
 		if err := s.sql.freezeActivities(tx); err != nil {

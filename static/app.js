@@ -9,12 +9,16 @@
  *
  *   body[hx-headers='{"X-CSRF-Token":"..."}']  (or <meta name="csrf-token">)
  *   #flash[role=alert][hidden]  #announcer[aria-live=polite]
- *   .board > section.column > ol.cards[data-phase-id][data-move-url-template]
+ *   .board > section.column > ol.cards[data-drop-url][data-drop-name][data-drop-value]
  *     > li.card#card-ID[data-id]  (contains form.move-form)
  *     > li.load-more              (never draggable, never counted)
+ *   .drop-bar ol.cards[data-drop-*]  (won and lost targets, shown while dragging)
  *
- * A move POSTs phase_id, after_id, before_id, from_count, to_count and source
- * (drag | keyboard | form) to /board/activities/ID/move. The 2xx answer
+ * A move POSTs the target list's drop field (phase_id=ID on the pipeline
+ * board, month=YYYY-MM on the forecast board), after_id, before_id,
+ * from_count, to_count and source (drag | keyboard | form) to the list's
+ * data-drop-url, {id} replaced by the card's id. A list without a drop URL
+ * takes no drops. The 2xx answer
  * holds out-of-band fragments (both columns, #announcer) that htmx swaps in;
  * a 4xx/5xx answer is a short text/plain message: the card goes back where it
  * was and the message is shown in #flash.
@@ -84,7 +88,7 @@
     const n = neighbours(card);
     return {
       list: list,
-      phaseId: list.dataset.phaseId,
+      dropValue: list.dataset.dropValue,
       index: cardsIn(list).indexOf(card),
       afterId: n.afterId,
       beforeId: n.beforeId
@@ -93,7 +97,7 @@
 
   function moveURL(card, list) {
     const id = card.dataset.id;
-    const template = list && list.dataset.moveUrlTemplate;
+    const template = list && list.dataset.dropUrl;
     if (template) return template.replace('{id}', encodeURIComponent(id));
     const form = card.querySelector('form.move-form');
     if (form && form.getAttribute('action')) return form.getAttribute('action');
@@ -219,7 +223,7 @@
     if (twin) { card.remove(); return; } // a re-rendered column already shows it where it is
     let list = origin.list;
     if (!list.isConnected) {
-      list = document.querySelector(LIST + '[data-phase-id="' + CSS.escape(origin.phaseId) + '"]');
+      list = document.querySelector('.board ' + LIST + '[data-drop-value="' + CSS.escape(origin.dropValue || '') + '"]');
     }
     if (!list) return;
     const others = cardsIn(list).filter(function (el) { return el !== card; });
@@ -238,7 +242,7 @@
     const id = card.dataset.id;
     const n = neighbours(card);
     const body = new URLSearchParams();
-    body.set('phase_id', list.dataset.phaseId || '');
+    body.set(list.dataset.dropName || 'phase_id', list.dataset.dropValue || '');
     body.set('after_id', n.afterId);
     body.set('before_id', n.beforeId);
     body.set('from_count', String(cardsIn(origin.list).length));
@@ -286,6 +290,10 @@
     if (response.redirected) { window.location.href = response.url; return; }
 
     setBusy(card, false);
+    // A card dropped on a won or lost target leaves it: the answer shows the
+    // card where it now is (its column, or nowhere when closed deals are
+    // filtered out).
+    if (card.closest('.drop-bar')) card.remove();
     if (text.trim()) {
       // swapStyle none: only the out-of-band fragments (both columns and
       // #announcer) are applied, by htmx, which also processes the new
@@ -298,6 +306,16 @@
     emit('board:move-done', { id: id, source: source });
   }
 
+  /** The card a "Move to" form (in the panel) moves. */
+  function cardOfForm(form) {
+    return document.getElementById('card-' + (form.dataset.cardId || ''));
+  }
+
+  /** The board list a card moved to by a control goes to: the one of that drop value. */
+  function listOfDrop(value) {
+    return document.querySelector('.board ' + LIST + '[data-drop-value="' + CSS.escape(String(value)) + '"]');
+  }
+
   // ---------------------------------------------------------- drag and drop
 
   const dragOrigins = new WeakMap();
@@ -307,7 +325,7 @@
     draggable: CARD,
     // No drag from the move form and other controls, nor of a card whose
     // move is in flight. preventOnFilter false: the controls keep working.
-    filter: '.move-form, input, select, textarea, button, label, [aria-busy="true"]',
+    filter: '.card-move, input, select, textarea, button, label, [aria-busy="true"]',
     preventOnFilter: false,
     // Slide the other cards aside, unless the user asked for less motion
     // (the browser tests ask for it too: see web/browsertest).
@@ -360,7 +378,13 @@
     if (root.matches(LIST)) lists.push(root);
     root.querySelectorAll(LIST).forEach(function (el) { lists.push(el); });
     lists.forEach(function (list) {
-      if (!Sortable.get(list)) Sortable.create(list, sortableOptions);
+      if (Sortable.get(list)) return;
+      // A list without a drop URL (the forecast board's Overdue) gives cards
+      // away but takes none.
+      const options = Object.assign({}, sortableOptions, {
+        group: { name: 'cards', put: Boolean(list.dataset.dropUrl) }
+      });
+      Sortable.create(list, options);
     });
     const cards = root.matches(CARD) ? [root] : root.querySelectorAll(CARD);
     cards.forEach(function (card) {
@@ -384,6 +408,195 @@
       if (sortable) sortable.destroy();
     }
   });
+
+  // ------------------------------------------- keyboard navigation (roving)
+
+  // One Tab stop per column: its current card (or the list itself while it
+  // is empty); the other cards and the controls inside cards leave the Tab
+  // order, and the arrow keys move between cards instead:
+  //   ArrowUp / ArrowDown      previous / next card in the column ("Load more" after the last)
+  //   ArrowLeft / ArrowRight   the card at the same height in the previous / next column
+  //   Home / End               first / last card of the column
+  //   1 … 9                    the first card of column 1 … 9
+  //   Enter                    open the card's panel
+  //   m                        the card's "Move to" (in the panel)
+  //   Alt+Arrow keys           move the card (below)
+  //   ?                        the shortcut help
+  // Without JavaScript every card and control keeps its own Tab stop.
+  const IN_CARD = 'a, button, select, input, textarea, summary, [tabindex]';
+
+  function boardLists(board) {
+    return Array.prototype.slice.call((board || document).querySelectorAll('.board ' + LIST));
+  }
+
+  /** The focusable items of a list in order: its cards, then its "Load more" button. */
+  function itemsOf(list) {
+    const items = cardsIn(list);
+    const more = loadMoreOf(list);
+    const button = more && more.querySelector('button');
+    if (button) items.push(button);
+    return items;
+  }
+
+  /** Makes item the Tab stop of its list. */
+  function setStop(list, item) {
+    const items = itemsOf(list);
+    if (!item || items.indexOf(item) < 0) item = items[0] || null;
+    items.forEach(function (el) { el.setAttribute('tabindex', el === item ? '0' : '-1'); });
+    if (item) list.removeAttribute('tabindex');
+    else list.setAttribute('tabindex', '0'); // an empty column still has its stop
+  }
+
+  /** Takes a card's own controls out of the Tab order (unless its actions are open). */
+  function quietCard(card) {
+    card.querySelectorAll(IN_CARD).forEach(function (el) {
+      if (el !== card) el.setAttribute('tabindex', '-1');
+    });
+  }
+
+  function initRoving(root) {
+    if (!root || root.nodeType !== Node.ELEMENT_NODE) return;
+    const lists = root.matches(LIST) ? [root] : Array.prototype.slice.call(root.querySelectorAll(LIST));
+    if (root.matches(CARD) || root.matches('.load-more')) {
+      const list = root.closest(LIST);
+      if (list) lists.push(list);
+    }
+    lists.forEach(function (list) {
+      if (!list.closest('.board')) return;
+      cardsIn(list).forEach(quietCard);
+      const current = itemsOf(list).find(function (el) { return el.getAttribute('tabindex') === '0'; });
+      setStop(list, current);
+      if (!list.hasAttribute('aria-describedby') && document.getElementById('board-keys')) {
+        list.setAttribute('aria-describedby', 'board-keys');
+      }
+    });
+  }
+  htmx.onLoad(initRoving);
+  if (document.readyState !== 'loading') initRoving(document.body);
+
+  function focusItem(list, item) {
+    if (!item) return;
+    setStop(list, item);
+    item.focus({ preventScroll: true });
+    item.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }
+
+  // Focus moves with the user: whatever card they click or tab to is its
+  // column's stop from then on.
+  document.addEventListener('focusin', function (evt) {
+    const el = evt.target;
+    if (!(el instanceof Element)) return;
+    const list = el.closest('.board ' + LIST);
+    if (!list) return;
+    const item = el.closest(CARD) || (el.closest('.load-more') && el);
+    if (item && item.getAttribute('tabindex') !== '0') setStop(list, item);
+  });
+
+  function openActions(card) {
+    const link = card.querySelector('.card-move');
+    if (!link) {
+      announce('You cannot change this card.');
+      return;
+    }
+    panelOpener = card.dataset.id || '';
+    link.click();
+  }
+
+  function toggleHelp(show) {
+    const help = document.getElementById('board-keys-help');
+    if (!help) return;
+    help.open = show === undefined ? !help.open : show;
+    if (help.open) {
+      const summary = help.querySelector('summary');
+      if (summary) summary.focus();
+    }
+  }
+
+  document.addEventListener('keydown', function (evt) {
+    if (evt.ctrlKey || evt.metaKey || evt.altKey || evt.defaultPrevented) return;
+    const el = evt.target;
+    if (!(el instanceof Element)) return;
+    const typing = el.matches('input, select, textarea, [contenteditable]');
+    if (evt.key === '?' && !typing) {
+      evt.preventDefault();
+      toggleHelp();
+      return;
+    }
+    const list = el.closest('.board ' + LIST);
+    if (!list) return;
+    const item = el.matches(CARD) || el.matches('.load-more button') ? el : null;
+    if (!item && el !== list) return; // a control inside a card keeps its keys
+    const items = itemsOf(list);
+    const i = item ? items.indexOf(item) : -1;
+    const lists = boardLists(list.closest('.board'));
+    const li = lists.indexOf(list);
+    const toColumn = function (n, index) {
+      const target = lists[n];
+      if (!target) return;
+      const targetItems = itemsOf(target);
+      if (!targetItems.length) {
+        setStop(target, null);
+        target.focus({ preventScroll: true });
+        target.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+        return;
+      }
+      focusItem(target, targetItems[Math.min(Math.max(index, 0), targetItems.length - 1)]);
+    };
+    switch (evt.key) {
+      case 'ArrowDown': if (i < items.length - 1) focusItem(list, items[i + 1]); break;
+      case 'ArrowUp': if (i > 0) focusItem(list, items[i - 1]); break;
+      case 'Home': focusItem(list, items[0]); break;
+      case 'End': focusItem(list, items[items.length - 1]); break;
+      case 'ArrowLeft': toColumn(li - 1, i); break;
+      case 'ArrowRight': toColumn(li + 1, i); break;
+      case 'Enter':
+        if (!item || !item.matches(CARD)) return;
+        { const link = item.querySelector('.card-subject'); if (link) link.click(); }
+        break;
+      case 'm':
+      case 'M':
+        if (!item || !item.matches(CARD)) return;
+        openActions(item);
+        break;
+      default:
+        if (/^[1-9]$/.test(evt.key)) { toColumn(Number(evt.key) - 1, 0); break; }
+        return;
+    }
+    evt.preventDefault();
+  });
+
+  // ------------------------------------------- the phone's column picker
+
+  // The picker's links scroll the board sideways to their column (no jump of the page), and
+  // the column in view is marked as current.
+  document.addEventListener('click', function (evt) {
+    const link = evt.target instanceof Element && evt.target.closest('.column-picker a[data-column]');
+    if (!link) return;
+    const col = document.getElementById(link.dataset.column);
+    const board = col && col.closest('.board');
+    if (!board) return;
+    evt.preventDefault();
+    board.scrollTo({ left: col.offsetLeft - board.offsetLeft, behavior: 'auto' });
+  });
+
+  function markCurrentColumn(board) {
+    const picker = document.querySelector('.column-picker');
+    if (!picker || !board) return;
+    const mid = board.getBoundingClientRect().left + board.clientWidth / 2;
+    let current = '';
+    board.querySelectorAll(':scope > section.column').forEach(function (col) {
+      const r = col.getBoundingClientRect();
+      if (r.left <= mid && r.right >= mid) current = col.id;
+    });
+    picker.querySelectorAll('a[data-column]').forEach(function (a) {
+      if (a.dataset.column === current) a.setAttribute('aria-current', 'true');
+      else a.removeAttribute('aria-current');
+    });
+  }
+  document.addEventListener('scroll', function (evt) {
+    if (evt.target instanceof Element && evt.target.matches('.board')) markCurrentColumn(evt.target);
+  }, true);
+  htmx.onLoad(function () { markCurrentColumn(document.querySelector('.board')); });
 
   // ------------------------------------------------ keyboard on a focused card
 
@@ -410,7 +623,7 @@
       cards[i + 1].after(card);
     } else {
       const board = card.closest('.board') || document;
-      const lists = Array.prototype.slice.call(board.querySelectorAll(LIST));
+      const lists = Array.prototype.slice.call(board.querySelectorAll(LIST + '[data-drop-url]'));
       const target = lists[lists.indexOf(list) + (key === 'ArrowLeft' ? -1 : 1)];
       if (!target) return;
       target.insertBefore(card, cardsIn(target)[0] || loadMoreOf(target) || null);
@@ -427,13 +640,13 @@
   document.addEventListener('htmx:configRequest', function (evt) {
     const form = evt.detail.elt;
     if (!form || !form.matches || !form.matches('form.move-form')) return;
-    const card = form.closest(CARD);
+    const card = cardOfForm(form);
     const list = card && card.parentElement;
     if (!list) return;
     const params = evt.detail.parameters; // htmx 2: a FormData proxy
-    const phaseId = params.get('phase_id');
-    const target = phaseId != null &&
-      document.querySelector(LIST + '[data-phase-id="' + CSS.escape(String(phaseId)) + '"]');
+    const field = form.querySelector('select, button[name]');
+    const value = field && params.get(field.name);
+    const target = value != null && listOfDrop(value);
     const shown = cardsIn(list).length;
     const set = function (name, value) {
       if (!params.has(name)) params.set(name, value);
@@ -451,7 +664,7 @@
   document.addEventListener('htmx:beforeRequest', function (evt) {
     const form = evt.detail.elt;
     if (form && form.matches && form.matches('form.move-form')) {
-      const card = form.closest(CARD);
+      const card = cardOfForm(form);
       if (card) setBusy(card, true);
     }
   });
@@ -462,16 +675,13 @@
     // form itself is requestConfig.elt.
     const form = (evt.detail.requestConfig && evt.detail.requestConfig.elt) || evt.detail.elt;
     if (!form || !form.matches || !form.matches('form.move-form')) return;
-    // closest() works on the detached copy too.
-    const card = form.closest(CARD);
-    if (!card) return;
-    setBusy(card, false);
-    const id = card.dataset.id;
+    const id = form.dataset.cardId || '';
+    const card = document.getElementById('card-' + id);
+    if (card) setBusy(card, false);
     if (evt.detail.successful) {
-      focusCard(id);
+      if (!document.querySelector('#panel [data-testid="lost-panel"]')) focusCard(id);
       emit('board:move-done', { id: id, source: 'form' });
     } else {
-      form.reset(); // the select shows the card's phase again
       emit('board:move-failed', { id: id, source: 'form' });
     }
   });
@@ -485,7 +695,22 @@
 
   document.addEventListener('click', function (evt) {
     const card = evt.target instanceof Element && evt.target.closest(CARD);
-    if (card && evt.target.closest('[hx-target="#panel"]')) panelOpener = card.dataset.id || '';
+    if (card && evt.target.closest('a')) panelOpener = card.dataset.id || '';
+  }, true);
+
+  /** Empties the side panel (no request needed) and returns to the card it was opened from. */
+  function closePanel(panel) {
+    htmx.swap(panel, '', { swapStyle: 'innerHTML' });
+    if (panelOpener && document.getElementById('card-' + panelOpener)) focusCard(panelOpener);
+  }
+
+  // The panel's Close closes it here; its link (to the board) is for pages without JavaScript.
+  document.addEventListener('click', function (evt) {
+    const close = evt.target instanceof Element && evt.target.closest('aside#panel [data-testid="panel-close"]');
+    if (!close) return;
+    evt.preventDefault();
+    evt.stopPropagation();
+    closePanel(close.closest('aside#panel'));
   }, true);
 
   document.addEventListener('htmx:afterSwap', function (evt) {
@@ -510,8 +735,9 @@
     const panel = document.getElementById('panel');
     if (!panel || !(evt.target instanceof Element) || !panel.contains(evt.target)) return;
     if (evt.target.matches('select')) return; // Escape closes the select's list first
-    const close = panel.querySelector('[data-testid="panel-close"], .panel-header a[hx-get], .panel-header button');
-    if (close) { evt.preventDefault(); close.click(); }
+    if (!panel.matches('aside')) return; // a page of its own: its Close is a link away
+    evt.preventDefault();
+    closePanel(panel);
   });
 
   // ------------------------------------------- errors of any htmx request

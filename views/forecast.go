@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -22,17 +23,65 @@ type ForecastView struct {
 	Rotting   []models.RottingCard
 	Targets   *TargetsSectionView // targets and attainment of one period (targets.go)
 	Snapshot  *models.Snapshot    // the page shows this snapshot, not today (history.go)
+	// Loss analysis: lost deals of the range by reason and by competitor.
+	LostByReason, LostByCompetitor []models.LossRow
 }
 
-// Tables are every table of the page in page order: the forecast's, the targets', then
-// pipeline health's. The page and the CSV export both render these, so the export holds what
+// Tables are every table of the page in page order: the forecast's, the targets', the loss
+// analysis's, then pipeline health's. The page and the CSV export both render these, so the export holds what
 // the page shows.
 func (v ForecastView) Tables() []Table {
 	out := ForecastTables(v.Forecast)
 	if v.Targets != nil {
 		out = append(out, AttainmentTable(v.Targets.Attainment, v.Targets.Currency))
 	}
+	out = append(out, LossTables(v)...)
 	return append(out, HealthTables(v.Health, v.Rotting)...)
+}
+
+// LossTables are the loss analysis's tables: by reason and by competitor.
+func LossTables(v ForecastView) []Table {
+	t := func(id, caption, first string, rows []models.LossRow) Table {
+		tb := Table{ID: id, Caption: caption, Head: []string{first, "Lost", "Lost amount"}}
+		for _, r := range rows {
+			tb.Rows = append(tb.Rows, TableRow{Cells: []Cell{textCell(r.Name), countCell(r.Count), moneyCell(r.Amount)}})
+		}
+		return tb
+	}
+	return []Table{t("loss-reason-table", "Lost by reason", "Reason", v.LostByReason),
+		t("loss-competitor-table", "Lost to competitors", "Competitor", v.LostByCompetitor)}
+}
+
+// BarChart is a horizontal bar chart laid out in Go (the loss analysis): one labelled bar per
+// row, its value written beside it, so that it reads without colour.
+type BarChart struct {
+	ID, Title string
+	Width     int
+	Height    int
+	Bars      []ChartRect
+	Texts     []ChartText
+}
+
+// NewBarChart lays out rows as bars of their amount.
+func NewBarChart(id, title string, rows []models.LossRow) BarChart {
+	const width, label, bar, gap, right = 560, 170, 18, 8, 90
+	c := BarChart{ID: id, Title: title, Width: width, Height: max(1, len(rows))*(bar+gap) + gap}
+	maxV := 0.0
+	for _, r := range rows {
+		maxV = math.Max(maxV, r.Amount)
+	}
+	for i, r := range rows {
+		y := gap + i*(bar+gap)
+		w := 0.0
+		if maxV > 0 {
+			w = r.Amount / maxV * float64(width-label-right)
+		}
+		c.Bars = append(c.Bars, ChartRect{X: f1(label), Y: f1(float64(y)), W: f1(w), H: f1(bar),
+			Title: r.Name + ": " + i64(r.Count) + " lost, " + Money(r.Amount), TestID: "loss-bar"})
+		c.Texts = append(c.Texts, ChartText{X: f1(label - 6), Y: f1(float64(y) + bar - 5), Anchor: "end", Text: r.Name, Class: "fc-axis"},
+			ChartText{X: f1(label + w + 4), Y: f1(float64(y) + bar - 5), Anchor: "start", Text: Short(r.Amount) + " · " + i64(r.Count), Class: "fc-value"})
+	}
+	return c
 }
 
 // HealthTables are pipeline health's tables: per phase, and the rotting opportunities.
@@ -50,12 +99,12 @@ func HealthTables(phases []models.PhaseHealth, rotting []models.RottingCard) []T
 			countCell(p.Entered), countCell(p.Won), opt(p.WinRate, func(x float64) string { return Percent(math.Round(x*1000) / 10) }),
 			opt(p.AvgDays, func(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }), countCell(p.Open), countCell(p.Rotting)}})
 	}
-	list := Table{ID: "rotting-table", Caption: "Rotting: open opportunities idle in their phase longer than its average (longest first)",
-		Head: []string{"Opportunity", "Customer", "Rep", "Phase", "Days in phase", "Phase average", "Estimated"}}
+	list := Table{ID: "rotting-table", Caption: "Rotting: open opportunities idle in their phase longer than it allows (longest first)",
+		Head: []string{"Opportunity", "Customer", "Rep", "Phase", "Days in phase", "Rotting after (days)", "Estimated"}}
 	for _, r := range rotting {
 		list.Rows = append(list.Rows, TableRow{Cells: []Cell{textCell(r.Number + " " + r.Subject), textCell(r.CustomerName), textCell(r.RepName),
 			textCell(r.PhaseName), {Text: strconv.FormatFloat(r.Days, 'f', 0, 64), Raw: strconv.FormatFloat(r.Days, 'f', 2, 64)},
-			{Text: strconv.FormatFloat(r.AvgDays, 'f', 1, 64), Raw: strconv.FormatFloat(r.AvgDays, 'f', 2, 64)}, moneyCell(r.EstimatedAmount)}})
+			{Text: strconv.FormatFloat(r.Rot.After, 'f', 0, 64), Raw: strconv.FormatFloat(r.Rot.After, 'f', 2, 64)}, moneyCell(r.EstimatedAmount)}})
 	}
 	return []Table{perPhase, list}
 }
@@ -68,24 +117,8 @@ type ForecastBoardView struct {
 	Reps      []models.Employee
 	Query     string
 	Error     string
-	Columns   []MonthColumnView
-}
-
-// MonthColumnView is one month of the forecast board with its first cards.
-type MonthColumnView struct {
-	Month models.ForecastMonth
-	Cards []models.ForecastCard
-	More  bool
-	Board *ForecastBoardContext
-}
-
-// ForecastBoardContext is what every month column and card needs to render its controls.
-type ForecastBoardContext struct {
-	Months          []models.ForecastMonth // the move form's choices
-	PhaseNames      map[string]string      // phase id → "Sales · Proposal"
-	PhaseCategories map[string]string      // phase id → its default forecast category
-	Query           string
-	CSRF            string
+	Board     Board
+	Views     SavedViews
 }
 
 // Chart is the forecast's stacked bar chart, laid out in Go so that the template only draws.
@@ -249,8 +282,9 @@ type TableRow struct {
 	Note  string // why the row is apart ("expected before today"), shown and exported
 }
 
-// Cell is a value as shown (Text) and as exported (Raw: plain numbers, no currency sign).
-type Cell struct{ Text, Raw string }
+// Cell is a value as shown (Text) and as exported (Raw: plain numbers, no currency sign), and
+// on the page a link to the deals behind it (Href).
+type Cell struct{ Text, Raw, Href string }
 
 func textCell(s string) Cell   { return Cell{Text: s, Raw: s} }
 func moneyCell(v float64) Cell { return Cell{Text: Money(v), Raw: strconv.FormatFloat(v, 'f', 2, 64)} }
@@ -258,9 +292,58 @@ func countCell(n int64) Cell   { return Cell{Text: i64(n), Raw: i64(n)} }
 
 var figureHead = []string{"Open", "Estimated", "Weighted", "Best case", "Commit", "Won", "Won amount", "Lost", "Lost amount"}
 
-func figureCells(f models.ForecastFigures) []Cell {
-	return []Cell{countCell(f.Count), moneyCell(f.Estimated), moneyCell(f.Weighted), moneyCell(f.BestCase), moneyCell(f.Commit),
-		countCell(f.WonCount), moneyCell(f.Won), countCell(f.LostCount), moneyCell(f.Lost)}
+// deals builds the links from a forecast's figures to the deals behind them (/forecast/deals).
+type deals struct {
+	fc                   *models.Forecast
+	from, to             models.Date
+	pipeline, rep, phase string
+}
+
+func (d deals) href(kind, category string) string {
+	v := url.Values{"k": {kind}, "from": {d.from.Format("2006-01")}, "to": {d.to.Format("2006-01")}}
+	if p := d.pipeline; p != "" {
+		v.Set("pipeline", p)
+	} else if d.fc.Filter.PipelineID != nil {
+		v.Set("pipeline", d.fc.Filter.PipelineID.String())
+	}
+	if r := d.rep; r != "" {
+		v.Set("rep", r)
+	} else if d.fc.Filter.RepID != nil {
+		v.Set("rep", d.fc.Filter.RepID.String())
+	}
+	if d.phase != "" {
+		v.Set("phase", d.phase)
+	}
+	if category != "" {
+		v.Set("category", category)
+	}
+	return "/forecast/deals?" + v.Encode()
+}
+
+// dealsHref links a forecast's total to its deals.
+func dealsHref(fc *models.Forecast, kind, category string) string {
+	return deals{fc: fc, from: fc.Filter.From, to: fc.Filter.To}.href(kind, category)
+}
+
+// DealsView is the list of the deals behind a forecast figure.
+type DealsView struct {
+	Title      string
+	Back       string
+	Deals      []models.ForecastCard
+	PhaseNames map[string]string // phase id → "Sales · Proposal"
+}
+
+func (d deals) link(c Cell, kind, category string) Cell {
+	if d.fc != nil {
+		c.Href = d.href(kind, category)
+	}
+	return c
+}
+
+func figureCells(f models.ForecastFigures, d deals) []Cell {
+	return []Cell{d.link(countCell(f.Count), "open", ""), d.link(moneyCell(f.Estimated), "open", ""), d.link(moneyCell(f.Weighted), "open", ""),
+		d.link(moneyCell(f.BestCase), "open", models.ForecastBestCase), d.link(moneyCell(f.Commit), "open", models.ForecastCommit),
+		d.link(countCell(f.WonCount), "won", ""), d.link(moneyCell(f.Won), "won", ""), d.link(countCell(f.LostCount), "lost", ""), d.link(moneyCell(f.Lost), "lost", "")}
 }
 
 // ForecastTables are the forecast's tables in page order: the chart's numbers, the periods
@@ -280,27 +363,45 @@ func ForecastTables(fc *models.Forecast) []Table {
 		chart.Rows = append(chart.Rows, row)
 	}
 
+	all := deals{fc: fc, from: fc.Filter.From, to: fc.Filter.To}
 	periods := Table{ID: "periods-table", Caption: "Forecast per period", Head: append([]string{"Period"}, figureHead...)}
 	for _, p := range fc.Periods {
-		periods.Rows = append(periods.Rows, TableRow{Cells: append([]Cell{textCell(p.Label)}, figureCells(p.ForecastFigures)...)})
+		one := deals{fc: fc, from: p.Start, to: p.End}
+		periods.Rows = append(periods.Rows, TableRow{Cells: append([]Cell{textCell(p.Label)}, figureCells(p.ForecastFigures, one)...)})
+	}
+	apart := func(f models.ForecastFigures, kind string) []Cell {
+		cells := figureCells(f, deals{})
+		for i := range cells[:5] { // the open figures; nothing apart is won or lost
+			cells[i] = all.link(cells[i], kind, "")
+		}
+		return cells
 	}
 	periods.Foot = []TableRow{
-		{Cells: append([]Cell{textCell("Total")}, figureCells(fc.Total)...)},
-		{Cells: append([]Cell{textCell("Overdue")}, figureCells(fc.Overdue)...), Note: "open, expected before " + fc.Today.Format("2 Jan 2006")},
-		{Cells: append([]Cell{textCell("No expected date")}, figureCells(fc.NoDate)...), Note: "open, without an expected order date"},
+		{Cells: append([]Cell{textCell("Total")}, figureCells(fc.Total, all)...)},
+		{Cells: append([]Cell{textCell("Overdue")}, apart(fc.Overdue, "overdue")...), Note: "open, expected before " + fc.Today.Format("2 Jan 2006")},
+		{Cells: append([]Cell{textCell("No expected date")}, apart(fc.NoDate, "nodate")...), Note: "open, without an expected order date"},
 	}
 
-	breakdown := func(id, caption, first string, rows []models.ForecastRow) Table {
+	breakdown := func(id, caption, first string, rows []models.ForecastRow, by func(r models.ForecastRow) deals) Table {
 		t := Table{ID: id, Caption: caption, Head: append(append([]string{first}, figureHead...), "Overdue", "Overdue amount", "No date", "No date amount")}
 		for _, r := range rows {
-			cells := append([]Cell{textCell(r.Name)}, figureCells(r.ForecastFigures)...)
-			cells = append(cells, countCell(r.Overdue.Count), moneyCell(r.Overdue.Estimated), countCell(r.NoDate.Count), moneyCell(r.NoDate.Estimated))
+			d := by(r)
+			cells := append([]Cell{textCell(r.Name)}, figureCells(r.ForecastFigures, d)...)
+			cells = append(cells, d.link(countCell(r.Overdue.Count), "overdue", ""), d.link(moneyCell(r.Overdue.Estimated), "overdue", ""),
+				d.link(countCell(r.NoDate.Count), "nodate", ""), d.link(moneyCell(r.NoDate.Estimated), "nodate", ""))
 			t.Rows = append(t.Rows, TableRow{Cells: cells})
 		}
 		return t
 	}
 	return []Table{chart, periods,
-		breakdown("rep-table", "By sales representative", "Rep", fc.ByRep),
-		breakdown("pipeline-table", "By pipeline", "Pipeline", fc.ByPipeline),
-		breakdown("phase-table", "By phase", "Phase", fc.ByPhase)}
+		breakdown("rep-table", "By sales representative", "Rep", fc.ByRep, func(r models.ForecastRow) deals {
+			if r.Key == "" {
+				return deals{} // unassigned: no filter names them
+			}
+			d := all
+			d.rep = r.Key
+			return d
+		}),
+		breakdown("pipeline-table", "By pipeline", "Pipeline", fc.ByPipeline, func(r models.ForecastRow) deals { d := all; d.pipeline = r.Key; return d }),
+		breakdown("phase-table", "By phase", "Phase", fc.ByPhase, func(r models.ForecastRow) deals { d := all; d.phase = r.Key; return d })}
 }

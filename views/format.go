@@ -74,26 +74,20 @@ func Count(n int64) string {
 
 func itoa(n int) string { return fmt.Sprint(n) }
 
-func phaseNames(phases []models.Phase) map[string]string {
-	m := make(map[string]string, len(phases))
-	for _, p := range phases {
-		m[p.ID.String()] = p.Name
-	}
-	return m
-}
-
-var _ = time.Now
-
-// RotMark is a rotting card's mark: a short text ("Idle 23 days · usual 9") and a longer title.
+// RotMark is a rotting card's mark: a short text ("Idle 23 days · usual 9", "Idle 23 days ·
+// limit 14") and a longer title.
 func RotMark(c models.Card, now time.Time) (text, title string) {
-	if !c.Rotting || c.UsualDays == nil {
+	if !c.Rotting {
 		return "", ""
 	}
-	usual := strconv.FormatFloat(*c.UsualDays, 'f', 0, 64)
-	if usual == "0" {
-		usual = "<1"
-	}
 	idle := Days(c.DaysInPhase(now))
-	return "Idle " + idle + " · usual " + usual,
-		"Rotting: in this phase for " + idle + ", longer than its usual " + strconv.FormatFloat(*c.UsualDays, 'f', 1, 64) + " days"
+	if c.Rot.ByAdmin {
+		return "Idle " + idle + " · limit " + strconv.FormatFloat(c.Rot.After, 'f', 0, 64),
+			"Rotting: in this phase for " + idle + ", longer than its limit of " + Days(int(c.Rot.After))
+	}
+	if c.Rot.Usual == nil || *c.Rot.Usual < c.Rot.After { // the floor decided
+		return "Idle " + idle, "Rotting: in this phase for " + idle + ", more than " + Days(int(c.Rot.After))
+	}
+	return "Idle " + idle + " · usual " + strconv.FormatFloat(*c.Rot.Usual, 'f', 0, 64),
+		"Rotting: in this phase for " + idle + ", longer than its usual " + strconv.FormatFloat(*c.Rot.Usual, 'f', 1, 64) + " days"
 }

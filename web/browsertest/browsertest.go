@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -90,15 +91,45 @@ func Launch(t testing.TB) playwright.Browser {
 // written to the test log.
 func NewPage(t testing.TB) playwright.Page {
 	t.Helper()
+	return NewPageWith(t, Viewport{Width: 1920, Height: 1080})
+}
+
+// Viewport is the size of a test page and whether it is a touch phone.
+type Viewport struct {
+	Name          string // "desktop", "phone": for subtest names
+	Width, Height int
+	Phone         bool // a mobile browser with touch (IsMobile, HasTouch)
+}
+
+// The two sizes the issues ask about: a laptop and a 390 px phone.
+var (
+	Desktop = Viewport{Name: "desktop", Width: 1440, Height: 900}
+	Phone   = Viewport{Name: "phone", Width: 390, Height: 844, Phone: true}
+	Sizes   = []Viewport{Desktop, Phone}
+)
+
+// NewPageWith is NewPage at another size (see Desktop and Phone).
+//
+// Every page records the Content-Security-Policy violations it sees (the
+// securitypolicyviolation event and Chromium's "Refused to ..." console
+// messages); CSPViolations reads them.
+func NewPageWith(t testing.TB, v Viewport) playwright.Page {
+	t.Helper()
 	b := Launch(t)
-	ctx, err := b.NewContext(playwright.BrowserNewContextOptions{
+	opts := playwright.BrowserNewContextOptions{
 		Locale:     playwright.String("en-US"),
 		TimezoneId: playwright.String("UTC"),
-		Viewport:   &playwright.Size{Width: 1920, Height: 1080},
+		Viewport:   &playwright.Size{Width: v.Width, Height: v.Height},
 		// No animations: app.js then turns Sortable's off, and drags are
 		// deterministic.
 		ReducedMotion: playwright.ReducedMotionReduce,
-	})
+	}
+	if v.Phone {
+		opts.IsMobile = playwright.Bool(true)
+		opts.HasTouch = playwright.Bool(true)
+		opts.DeviceScaleFactor = playwright.Float(2)
+	}
+	ctx, err := b.NewContext(opts)
 	if err != nil {
 		t.Fatalf("browsertest: new browser context: %v", err)
 	}
@@ -109,17 +140,72 @@ func NewPage(t testing.TB) playwright.Page {
 	})
 	ctx.SetDefaultTimeout(DefaultTimeout)
 	ctx.SetDefaultNavigationTimeout(DefaultTimeout)
+	if err := ctx.AddInitScript(playwright.Script{Content: playwright.String(cspRecorder)}); err != nil {
+		t.Fatalf("browsertest: init script: %v", err)
+	}
 	page, err := ctx.NewPage()
 	if err != nil {
 		t.Fatalf("browsertest: new page: %v", err)
 	}
+	violations := &cspLog{}
+	pageViolations.Store(page, violations)
+	t.Cleanup(func() { pageViolations.Delete(page) })
 	page.OnPageError(func(err error) { log.logf("browser: uncaught error: %v", err) })
 	page.OnConsole(func(m playwright.ConsoleMessage) {
 		if m.Type() == "error" || m.Type() == "warning" {
 			log.logf("browser console %s: %s", m.Type(), m.Text())
 		}
+		if strings.Contains(m.Text(), "Content Security Policy") || strings.HasPrefix(m.Text(), "Refused to ") {
+			violations.add(m.Text())
+		}
 	})
 	return page
+}
+
+// cspRecorder keeps every securitypolicyviolation event of the page in
+// window.__cspViolations (installed before any of the page's scripts run).
+const cspRecorder = `(() => {
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => {
+    window.__cspViolations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + (e.sourceFile || '') + ':' + (e.lineNumber || 0));
+  });
+})();`
+
+type cspLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *cspLog) add(m string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, m)
+}
+
+var pageViolations sync.Map // playwright.Page → *cspLog
+
+// CSPViolations returns the Content-Security-Policy violations the page has
+// reported so far: console messages since it opened and the current
+// document's securitypolicyviolation events.
+func CSPViolations(t testing.TB, page playwright.Page) []string {
+	t.Helper()
+	var out []string
+	if l, ok := pageViolations.Load(page); ok {
+		l := l.(*cspLog)
+		l.mu.Lock()
+		out = append(out, l.msgs...)
+		l.mu.Unlock()
+	}
+	got, err := page.Evaluate(`() => window.__cspViolations || []`)
+	if err != nil {
+		t.Fatalf("browsertest: read CSP violations: %v", err)
+	}
+	if list, ok := got.([]any); ok {
+		for _, v := range list {
+			out = append(out, fmt.Sprint(v))
+		}
+	}
+	return out
 }
 
 // Main runs the tests and then Shutdown; use it as TestMain.

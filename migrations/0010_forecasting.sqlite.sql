@@ -1,4 +1,4 @@
--- Migration 8: forecasting a manager can run the quarter on (sqlite): exchange rates and the
+-- Migration 10: forecasting a manager can run the quarter on (sqlite): exchange rates and the
 -- reporting currency, sales targets and their categories, commit overrides, the change history
 -- of opportunities, forecast snapshots, and the aggregates the Store maintains in the
 -- transaction of every write (models/rollups.go). The maintained tables start empty; the first

@@ -1,0 +1,114 @@
+package handlers_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/playwright-community/playwright-go"
+
+	"phaseboard/migrations"
+	"phaseboard/models"
+	"phaseboard/models/storetest"
+	"phaseboard/web/browsertest"
+)
+
+// pagesOf lists the pages a role can open, with what to do on each before it is checked (open
+// a panel, wait for a late section).
+type pageCheck struct {
+	name, path string
+	then       func(t *testing.T, page playwright.Page)
+}
+
+func everyPage(t *testing.T, s *models.Store, role string) []pageCheck {
+	ctx := context.Background()
+	pipe, phases := fixture(t, s)
+	cards, err := s.Cards(ctx, models.BoardFilter{PipelineID: pipe.ID}, phases["Qualification"].ID, nil, 1)
+	must(t, err)
+	if len(cards) == 0 {
+		t.Fatal("no card to open")
+	}
+	openPanel := func(t *testing.T, page playwright.Page) {
+		must(t, page.Locator(`li.card [data-testid="card-subject"]`).First().Click())
+		must(t, expect.Locator(page.Locator(`#panel [data-testid="edit-panel"]`)).ToBeVisible())
+	}
+	openActions := func(t *testing.T, page playwright.Page) {
+		must(t, page.Locator(`li.card [data-testid="card-move"]`).First().Click())
+		must(t, expect.Locator(page.Locator(`#panel [data-testid="move-panel"]`)).ToBeVisible())
+	}
+	health := func(t *testing.T, page playwright.Page) {
+		must(t, page.Locator(`#health[data-loaded="true"]`).WaitFor())
+	}
+	list := []pageCheck{
+		{"board", "/board", openActions},
+		{"board with a panel", "/board?status=all", openPanel},
+		{"edit page", "/board/opportunities/" + cards[0].ID.String() + "/edit", nil},
+		{"move page", "/board/opportunities/" + cards[0].ID.String() + "/move", nil},
+		{"forecast", "/forecast", health},
+		{"forecast board", "/forecast/board", openActions},
+		{"pipeline health", "/forecast/health", nil},
+		{"forecast deals", "/forecast/deals?k=open", nil},
+	}
+	if role == models.RoleAdmin {
+		retire := "/admin/phases/" + phases["Proposal"].ID.String() + "/retire"
+		list = append(list, []pageCheck{
+			{"admin users", "/admin/users", nil}, {"admin clients", "/admin/clients", nil},
+			{"admin pipelines", "/admin/pipelines", nil}, {"admin phases", "/admin/pipelines/" + pipe.ID.String(), nil},
+			{"admin retire phase", retire, nil}, {"admin lost reasons", "/admin/lost-reasons", nil},
+		}...)
+	}
+	return list
+}
+
+// TestBrowserEveryPage opens every page as every role at desktop and phone size and checks
+// what every page owes: no critical or serious accessibility violation (axe-core), no
+// Content-Security-Policy violation (the policy allows no inline style) and one h1.
+func TestBrowserEveryPage(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t, migrations.Postgres)
+	must(t, s.LoadDemo(ctx, 60, nil, nil))
+	base := serve(t, s)
+	reps, err := s.Employees(ctx)
+	must(t, err)
+	for _, role := range models.Roles {
+		for _, size := range browsertest.Sizes {
+			t.Run(role+"/"+size.Name, func(t *testing.T) {
+				page := browsertest.NewPageWith(t, size)
+				var emp = &reps[0].ID
+				if role != models.RoleRep {
+					emp = nil
+				}
+				logInAs(t, s, page, base, role, emp)
+				for _, p := range everyPage(t, s, role) {
+					goTo(t, page, base, p.path)
+					if p.then != nil {
+						p.then(t, page)
+					}
+					checkPage(t, page, p.name)
+				}
+			})
+		}
+	}
+	t.Run("logged out", func(t *testing.T) {
+		page := browsertest.NewPageWith(t, browsertest.Desktop)
+		goTo(t, page, base, "/login")
+		checkPage(t, page, "login")
+	})
+}
+
+// checkPage checks what every page owes, once it has done what it does on load.
+func checkPage(t *testing.T, page playwright.Page, name string) {
+	t.Helper()
+	if v := browsertest.CSPViolations(t, page); len(v) > 0 {
+		t.Errorf("%s: Content-Security-Policy violations:\n%s", name, strings.Join(v, "\n"))
+	}
+	if n, err := page.Locator("h1").Count(); err != nil || n != 1 {
+		t.Errorf("%s: %d h1 elements, want 1 (%v)", name, n, err)
+	}
+	if w, err := page.Evaluate(`() => document.documentElement.scrollWidth`); err != nil || toInt(w) > page.ViewportSize().Width {
+		t.Errorf("%s: the page is %v px wide on a %d px screen (%v)", name, w, page.ViewportSize().Width, err)
+	}
+	for _, v := range browsertest.Axe(t, page) {
+		t.Errorf("%s: %s", name, v)
+	}
+}
