@@ -48,6 +48,11 @@ func everyPage(t *testing.T, s *models.Store, role string) []pageCheck {
 		{"forecast board", "/forecast/board", openActions},
 		{"pipeline health", "/forecast/health", nil},
 		{"forecast deals", "/forecast/deals?k=open", nil},
+		{"forecast history", "/forecast/history", nil},
+		{"conversion", "/forecast/conversion", nil},
+	}
+	if role != models.RoleRep {
+		list = append(list, pageCheck{"targets", "/forecast/targets", nil})
 	}
 	if role == models.RoleAdmin {
 		retire := "/admin/phases/" + phases["Proposal"].ID.String() + "/retire"
@@ -55,6 +60,7 @@ func everyPage(t *testing.T, s *models.Store, role string) []pageCheck {
 			{"admin users", "/admin/users", nil}, {"admin clients", "/admin/clients", nil},
 			{"admin pipelines", "/admin/pipelines", nil}, {"admin phases", "/admin/pipelines/" + pipe.ID.String(), nil},
 			{"admin retire phase", retire, nil}, {"admin lost reasons", "/admin/lost-reasons", nil},
+			{"admin currencies", "/admin/currencies", nil},
 		}...)
 	}
 	return list
