@@ -54,21 +54,27 @@ func List(dialect string) ([]Migration, error) {
 		list = append(list, Migration{Version: v, Name: strings.TrimSuffix(rest, "."+dialect+".sql"), SQL: string(body)})
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Version < list[j].Version })
+	// Numbers are handed out to parallel work in advance, so one may land before a lower one:
+	// gaps are allowed (Apply runs every migration not yet recorded, whatever came before), a
+	// number used twice is not.
 	for i, m := range list {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("migrations for %s: expected version %d, found %d (%s)", dialect, i+1, m.Version, m.Name)
+		if m.Version < 1 || i > 0 && m.Version == list[i-1].Version {
+			return nil, fmt.Errorf("migrations for %s: version %d (%s) is used twice or not positive", dialect, m.Version, m.Name)
 		}
 	}
 	return list, nil
 }
 
-// Latest is the schema version this binary expects.
+// Latest is the schema version this binary expects: its highest migration.
 func Latest(dialect string) (int, error) {
 	list, err := List(dialect)
 	if err != nil {
 		return 0, err
 	}
-	return len(list), nil
+	if len(list) == 0 {
+		return 0, nil
+	}
+	return list[len(list)-1].Version, nil
 }
 
 // Current reports the highest applied version (0 for an empty database).

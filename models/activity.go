@@ -60,6 +60,9 @@ type ActivityChanges struct {
 	ExpectedOrderDate  *Date      // sales
 	ForecastCategory   *string    // sales; "" clears it: the phase's category applies again
 
+	// Custom are the values of the kind's custom fields to set (customfields.go).
+	Custom CustomValues
+
 	// Position within the target column: the card above and the card below the drop point.
 	// Both empty places the card at the top of its column.
 	AfterID  *uuid.UUID
@@ -135,6 +138,9 @@ func (s *Store) CreateActivity(ctx context.Context, k *Kind, ch ActivityChanges,
 		if err := tx.Create(a).Error; err != nil {
 			return mapDBError(err, "ImportId")
 		}
+		if err := s.writeCustomValues(ctx, tx, a.Type, a.ID, ch.Custom); err != nil {
+			return err
+		}
 		if err := recordPhaseChange(tx, a, nil, actor, now); err != nil {
 			return err
 		}
@@ -152,8 +158,10 @@ func (s *Store) UpdateActivity(ctx context.Context, id uuid.UUID, ch ActivityCha
 		if err != nil {
 			return err
 		}
-		res, err = s.update(tx, a, ch, actor, s.now())
-		return err
+		if res, err = s.update(tx, a, ch, actor, s.now()); err != nil {
+			return err
+		}
+		return s.writeCustomValues(ctx, tx, a.Type, a.ID, ch.Custom)
 	})
 	return res, err
 }
@@ -219,6 +227,9 @@ func (s *Store) DeleteActivity(ctx context.Context, id uuid.UUID, expectedVersio
 			return errNotYours
 		}
 		if err := tx.Where("id = ?", id).Delete(&Activity{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("entity_id = ?", id).Delete(&customValueRow{}).Error; err != nil {
 			return err
 		}
 		return s.emit(tx, activityChange(ChangeDeleted, a, nil, actor, s.now()))

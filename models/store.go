@@ -37,6 +37,12 @@ type Store struct {
 	changeHooks []ChangeHook
 	keys        *sync.Map   // ServerKey's keys by purpose
 	replicas    *replicaSet // read replicas (replicas.go); nil: every read on the primary
+
+	// CustomFieldsTTL is how long this instance trusts its custom field definitions before it
+	// compares their version again (customfields.go): 0 for DefaultCustomFieldsTTL, negative
+	// to compare on every call.
+	CustomFieldsTTL time.Duration
+	customFields    *customFieldCache
 }
 
 // Open connects to DATABASE_URL-style url: a postgres:// URL selects PostgreSQL, anything else
@@ -81,7 +87,7 @@ func OpenDriver(url, driverName string) (*Store, error) {
 	} else {
 		configurePool(sqlDB)
 	}
-	s := &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, sql: dialects[dialect], usual: newUsualCache(), keys: &sync.Map{}}
+	s := &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, sql: dialects[dialect], usual: newUsualCache(), keys: &sync.Map{}, customFields: &customFieldCache{}}
 	s.OnChange(s.maintainAggregates) // rollups.go: the forecast's and health's aggregates, in every write
 	return s, nil
 }
