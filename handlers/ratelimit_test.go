@@ -90,8 +90,11 @@ func TestAPIRateLimitSharedAcrossInstances(t *testing.T) {
 	})
 }
 
-// TestAPIRateLimitFailsClosed: when the counter cannot be read the API answers 503 with
-// Retry-After, never an uncounted 200.
+// TestAPIRateLimitFailsClosed: when the counter cannot be counted the API answers 503 with
+// Retry-After, never an uncounted 200. An instance hands out the share of the quota it took
+// from the counter before (models.Store.Take): those requests were counted when it took it;
+// the first request past the share finds the counter gone and is refused, and so is every one
+// after it.
 func TestAPIRateLimitFailsClosed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
 		a := newAuthApp(t, s, handlers.Handler{})
@@ -101,15 +104,38 @@ func TestAPIRateLimitFailsClosed(t *testing.T) {
 			r.Header.Set("Authorization", "Bearer "+tok)
 			return a.do(r)
 		}
-		if r := call(); r.status != 200 || r.header.Get("X-RateLimit-Limit") != "1000" || r.header.Get("Cache-Control") != "no-store" {
-			t.Fatalf("before: %d %v", r.status, r.header)
+		first := call()
+		if first.status != 200 || first.header.Get("X-RateLimit-Limit") != "1000" || first.header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("before: %d %v", first.status, first.header)
+		}
+		var counted int
+		if err := s.DB.Raw("SELECT hits FROM rate_counters").Scan(&counted).Error; err != nil || counted < 1 {
+			t.Fatalf("the first request took no share: %d %v", counted, err)
 		}
 		if err := s.DB.Exec("DROP TABLE rate_counters").Error; err != nil {
 			t.Fatal(err)
 		}
-		r := call()
-		if r.status != 503 || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, `"ServiceUnavailable"`) {
-			t.Fatalf("uncountable limit: %d %q %s", r.status, r.header.Get("Retry-After"), r.body)
+		served := 1
+		for {
+			r := call()
+			if r.status == 200 {
+				if served++; served > counted {
+					t.Fatalf("%d requests served on a share of %d with the counter gone", served, counted)
+				}
+				continue
+			}
+			if r.status != 503 || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, `"ServiceUnavailable"`) {
+				t.Fatalf("uncountable limit: %d %q %s", r.status, r.header.Get("Retry-After"), r.body)
+			}
+			break
+		}
+		if served != counted {
+			t.Fatalf("served %d of a share of %d before refusing", served, counted)
+		}
+		for i := 0; i < 3; i++ {
+			if r := call(); r.status != 503 {
+				t.Fatalf("after the share: %d", r.status)
+			}
 		}
 	})
 }

@@ -102,7 +102,7 @@ func (s *Store) RevokeAPIClient(ctx context.Context, id uuid.UUID, actor Actor) 
 	if err := mustAdminister(actor); err != nil {
 		return err
 	}
-	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transact(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&APIClient{}).Where("id = ?", id).Update("revoked", true)
 		if res.Error != nil {
 			return res.Error
@@ -110,8 +110,13 @@ func (s *Store) RevokeAPIClient(ctx context.Context, id uuid.UUID, actor Actor) 
 		if res.RowsAffected == 0 {
 			return Errorf(ENotFound, "That API client does not exist.")
 		}
-		return tx.Model(&AccessToken{}).Where("client_id = ?", id).Update("revoked", true).Error
+		if err := tx.Model(&AccessToken{}).Where("client_id = ?", id).Update("revoked", true).Error; err != nil {
+			return err
+		}
+		return s.emit(tx, recordChange(ChangeTypeAPIClient, id, ChangeUpdated, actor, s.now()))
 	})
+	s.tokens.forgetClient(id) // after the commit: a request verifying meanwhile would cache it again
+	return err
 }
 
 var errBadClient = Errorf(EUnauthorized, "Unknown client or wrong secret.")
@@ -173,19 +178,25 @@ func (g *TokenGrant) Actor() Actor {
 }
 
 // LookupToken returns the grant of an unexpired, unrevoked token of an unrevoked client, or an
-// EUnauthorized error.
+// EUnauthorized error. A token this instance verified in the last TokenCacheTTL is answered
+// from memory (tokencache.go): an API read pays no round trip for authentication.
 func (s *Store) LookupToken(ctx context.Context, token string) (*TokenGrant, error) {
 	if token == "" || len(token) > 200 {
 		return nil, Errorf(EUnauthorized, "The access token is missing or invalid.")
 	}
-	// One query: the token and its client, joined (an API read pays for authentication once).
-	var rows []struct {
-		APIClient   `gorm:"embedded"`
-		TokenScopes string
+	hash, now := hashToken(token), s.now()
+	if g, ok := s.tokens.get(hash, now); ok {
+		return g, nil
 	}
-	err := s.db(ctx).Table("access_tokens AS t").Select("c.*, t.scopes AS token_scopes").
+	// One query: the token and its client, joined.
+	var rows []struct {
+		APIClient      `gorm:"embedded"`
+		TokenScopes    string
+		TokenExpiresAt time.Time
+	}
+	err := s.db(ctx).Table("access_tokens AS t").Select("c.*, t.scopes AS token_scopes, t.expires_at AS token_expires_at").
 		Joins("JOIN api_clients c ON c.id = t.client_id").
-		Where("t.token_hash = ? AND t.expires_at > ? AND NOT t.revoked AND NOT c.revoked", hashToken(token), s.now()).
+		Where("t.token_hash = ? AND t.expires_at > ? AND NOT t.revoked AND NOT c.revoked", hash, now).
 		Limit(1).Find(&rows).Error
 	if err != nil {
 		return nil, err
@@ -193,17 +204,45 @@ func (s *Store) LookupToken(ctx context.Context, token string) (*TokenGrant, err
 	if len(rows) == 0 {
 		return nil, Errorf(EUnauthorized, "The access token is invalid, expired or revoked.")
 	}
-	return &TokenGrant{Client: rows[0].APIClient, Scopes: rows[0].TokenScopes}, nil
+	g := TokenGrant{Client: rows[0].APIClient, Scopes: rows[0].TokenScopes}
+	s.tokens.put(hash, g, rows[0].TokenExpiresAt, now)
+	return &g, nil
 }
 
 // RevokeToken revokes one access token (RFC 7009: an unknown token is not an error).
 func (s *Store) RevokeToken(ctx context.Context, token string) error {
-	return s.db(ctx).Model(&AccessToken{}).Where("token_hash = ?", hashToken(token)).Update("revoked", true).Error
+	return s.revokeTokens(ctx, hashToken(token), "token_hash = ?", hashToken(token))
 }
 
 // RevokeClientToken revokes a token only if it was issued to the client (RFC 7009 §2.1: a client
 // may not revoke another's tokens); anything else is silently ignored.
 func (s *Store) RevokeClientToken(ctx context.Context, clientID uuid.UUID, token string) error {
-	return s.db(ctx).Model(&AccessToken{}).Where("token_hash = ? AND client_id = ?", hashToken(token), clientID).
-		Update("revoked", true).Error
+	return s.revokeTokens(ctx, hashToken(token), "token_hash = ? AND client_id = ?", hashToken(token), clientID)
+}
+
+// revokeTokens revokes the tokens that cond selects, in one transaction that records a change
+// per client concerned (the change feed carries it to the other instances, which forget their
+// cached tokens of that client: ForgetRevoked). This instance forgets hash once it committed.
+func (s *Store) revokeTokens(ctx context.Context, hash, cond string, args ...any) error {
+	err := s.transact(ctx, func(tx *gorm.DB) error {
+		var clients []uuid.UUID
+		if err := tx.Model(&AccessToken{}).Where(cond, args...).Where("NOT revoked").Distinct().Pluck("client_id", &clients).Error; err != nil {
+			return err
+		}
+		if len(clients) == 0 {
+			return nil
+		}
+		if err := tx.Model(&AccessToken{}).Where(cond, args...).Update("revoked", true).Error; err != nil {
+			return err
+		}
+		now := s.now()
+		for _, id := range clients {
+			if err := s.emit(tx, recordChange(ChangeTypeAPIClient, id, ChangeUpdated, Actor{}, now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s.tokens.forget(hash)
+	return err
 }

@@ -13,7 +13,7 @@ import (
 // count: no lock held in the process, no read-then-write race between instances.
 
 // RateCount is a key's count in the current window and when that window ends; LastWrite is
-// when the key last counted a write (HitWrite), zero if it has not.
+// when the key last counted a write (Take with write), zero if it has not.
 type RateCount struct {
 	Hits      int
 	Reset     time.Time
@@ -28,43 +28,29 @@ func (s *Store) rateWindow(window time.Duration) (start, end int64) {
 }
 
 // Hit counts one hit against each key in the current window of length window and returns the
-// counts after it, in the order of keys (a key given twice is counted once).
+// counts after it, in the order of keys (a key given twice is counted once). It is one
+// statement per call: the login throttle and the token endpoint count this way, exactly; the
+// API's requests count through Take (ratequota.go), which needs no statement per request.
 //
 // An instance whose clock runs behind another's counts in the later window it finds, never
 // resetting a window the other has begun.
 func (s *Store) Hit(ctx context.Context, window time.Duration, keys ...string) ([]RateCount, error) {
-	return s.hit(ctx, window, false, keys)
-}
-
-// HitWrite is Hit for a request that writes: it also records now as the keys' last write, which
-// the principal's next requests read back (RateCount.LastWrite) to read their own writes from
-// the primary (ReadsFor), in the same statement.
-func (s *Store) HitWrite(ctx context.Context, window time.Duration, keys ...string) ([]RateCount, error) {
-	return s.hit(ctx, window, true, keys)
-}
-
-func (s *Store) hit(ctx context.Context, window time.Duration, write bool, keys []string) ([]RateCount, error) {
 	unique := uniqueKeys(keys)
 	if len(unique) == 0 {
 		return nil, nil
 	}
 	start, end := s.rateWindow(window)
-	wrote := int64(0)
-	if write {
-		wrote = s.now().UnixMilli()
-	}
 	values := make([]string, len(unique))
-	args := make([]any, 0, 4*len(unique))
+	args := make([]any, 0, 3*len(unique))
 	for i, k := range unique {
-		values[i] = "(?, ?, ?, 1, ?)"
-		args = append(args, k, start, end, wrote)
+		values[i] = "(?, ?, ?, 1, 0)"
+		args = append(args, k, start, end)
 	}
 	q := `INSERT INTO rate_counters (k, window_start, window_end, hits, last_write) VALUES ` + strings.Join(values, ", ") + `
 ON CONFLICT (k) DO UPDATE SET
   hits = CASE WHEN rate_counters.window_start >= excluded.window_start THEN rate_counters.hits + 1 ELSE 1 END,
   window_end = CASE WHEN rate_counters.window_start >= excluded.window_start THEN rate_counters.window_end ELSE excluded.window_end END,
-  window_start = CASE WHEN rate_counters.window_start >= excluded.window_start THEN rate_counters.window_start ELSE excluded.window_start END,
-  last_write = CASE WHEN excluded.last_write > rate_counters.last_write THEN excluded.last_write ELSE rate_counters.last_write END
+  window_start = CASE WHEN rate_counters.window_start >= excluded.window_start THEN rate_counters.window_start ELSE excluded.window_start END
 RETURNING k, hits, window_end, last_write`
 	return s.scanCounts(ctx, keys, q, args, true)
 }

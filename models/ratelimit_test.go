@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,10 +83,10 @@ func TestRateCounter(t *testing.T) {
 	})
 }
 
-// TestRateCounterLastWrite: a write's hit records when it happened and every later hit of the
-// key returns it (the next request's read-your-writes needs no query of its own), across
-// windows and instances; a clock behind never moves it back.
-func TestRateCounterLastWrite(t *testing.T) {
+// TestQuotaLastWrite: a write taken from the quota records when it happened and every later
+// share of the key returns it (the next request's read-your-writes needs no query of its own),
+// across windows and instances; a clock behind never moves it back.
+func TestQuotaLastWrite(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
 		now := time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC)
@@ -95,29 +96,98 @@ func TestRateCounterLastWrite(t *testing.T) {
 		s.Now = clock
 		other := storetest.Reopen(t, s)
 		other.Now = clock
+		const key, limit = "api:client:x", 1000
 
-		c, err := s.Hit(ctx, time.Minute, "api:client:x")
-		if err != nil || !c[0].LastWrite.IsZero() {
-			t.Fatalf("a read's hit: %+v %v, want no last write", c, err)
+		c, ok, err := s.Take(ctx, time.Minute, key, limit, false)
+		if err != nil || !ok || !c.LastWrite.IsZero() || c.Hits != 1 {
+			t.Fatalf("a read: %+v %v %v, want one hit and no last write", c, ok, err)
 		}
 		wrote := now
-		if c, err = s.HitWrite(ctx, time.Minute, "api:client:x"); err != nil || !c[0].LastWrite.Equal(wrote) || c[0].Hits != 2 {
-			t.Fatalf("a write's hit: %+v %v, want last write %v and 2 hits", c, err, wrote)
+		if c, ok, err = s.Take(ctx, time.Minute, key, limit, true); err != nil || !ok || !c.LastWrite.Equal(wrote) || c.Hits != 2 {
+			t.Fatalf("a write: %+v %v %v, want last write %v and 2 hits", c, ok, err, wrote)
 		}
 		set(wrote.Add(2 * time.Second))
-		if c, err = other.Hit(ctx, time.Minute, "api:client:x"); err != nil || !c[0].LastWrite.Equal(wrote) {
+		if c, ok, err = other.Take(ctx, time.Minute, key, limit, false); err != nil || !ok || !c.LastWrite.Equal(wrote) {
 			t.Fatalf("the next read on another instance: %+v %v, want last write %v", c, err, wrote)
 		}
 		set(wrote.Add(time.Minute)) // the next window
-		if c, err = s.Hit(ctx, time.Minute, "api:client:x"); err != nil || c[0].Hits != 1 || !c[0].LastWrite.Equal(wrote) {
+		if c, ok, err = s.Take(ctx, time.Minute, key, limit, false); err != nil || !ok || c.Hits != 1 || !c.LastWrite.Equal(wrote) {
 			t.Fatalf("in the next window: %+v %v, want 1 hit and last write %v", c, err, wrote)
 		}
 		other.Now = func() time.Time { return wrote.Add(-time.Hour) } // a clock far behind
-		if c, err = other.HitWrite(ctx, time.Minute, "api:client:x"); err != nil || !c[0].LastWrite.Equal(wrote) {
+		if c, _, err = other.Take(ctx, time.Minute, key, limit, true); err != nil || !c.LastWrite.Equal(wrote) {
 			t.Fatalf("a write from a clock behind: %+v %v, want last write still %v", c, err, wrote)
 		}
-		if got, err := s.Hits(ctx, time.Minute, "api:client:x"); err != nil || !got[0].LastWrite.Equal(wrote) {
+		if got, err := s.Hits(ctx, time.Minute, key); err != nil || !got[0].LastWrite.Equal(wrote) {
 			t.Fatalf("Hits: %+v %v", got, err)
 		}
 	})
+}
+
+// TestQuotaHoldsAcrossInstances: two instances handing out shares of one key's quota let exactly
+// the limit through, however their requests interleave, and a read within a share sends no
+// statement; the next window starts again.
+func TestQuotaHoldsAcrossInstances(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			s, counter := storetest.NewCounting(t, d)
+			ctx := context.Background()
+			now := time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC)
+			var mu sync.Mutex
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			s.Now = clock
+			other := storetest.Reopen(t, s)
+			other.Now = clock
+			const limit = 50
+			var passed, refused atomic.Int64
+			var wg sync.WaitGroup
+			for i := 0; i < 200; i++ {
+				wg.Add(1)
+				st := s
+				if i%2 == 1 {
+					st = other
+				}
+				go func() {
+					defer wg.Done()
+					_, ok, err := st.Take(ctx, time.Minute, "k", limit, false)
+					switch {
+					case err != nil:
+						t.Error(err)
+					case ok:
+						passed.Add(1)
+					default:
+						refused.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			if passed.Load() != limit || refused.Load() != 200-limit {
+				t.Fatalf("200 requests at %d a minute on two instances: %d passed, %d refused", limit, passed.Load(), refused.Load())
+			}
+			// A refused key answers from memory until its window ends.
+			counter.Reset()
+			if _, ok, _ := s.Take(ctx, time.Minute, "k", limit, false); ok || counter.Counts().Statements != 0 {
+				t.Fatalf("a spent quota: ok %v after %d statements, want refused without one", ok, counter.Counts().Statements)
+			}
+			// A fresh key takes one share, then answers from it.
+			if _, ok, _ := s.Take(ctx, time.Minute, "fresh", 1<<20, false); !ok {
+				t.Fatal("fresh key refused")
+			}
+			counter.Reset()
+			for i := 0; i < 100; i++ {
+				if _, ok, err := s.Take(ctx, time.Minute, "fresh", 1<<20, false); !ok || err != nil {
+					t.Fatalf("read %d refused: %v", i, err)
+				}
+			}
+			if n := counter.Counts().Statements; n != 0 {
+				t.Fatalf("100 reads within a share sent %d statements, want 0", n)
+			}
+			mu.Lock()
+			now = now.Add(time.Minute)
+			mu.Unlock()
+			if c, ok, err := s.Take(ctx, time.Minute, "k", limit, false); !ok || err != nil || c.Hits != 1 {
+				t.Fatalf("the next window: %+v %v %v", c, ok, err)
+			}
+		})
+	}
 }

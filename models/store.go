@@ -35,8 +35,10 @@ type Store struct {
 	sql         sqlDialect  // the dialect's SQL (dialect.go)
 	usual       *usualCache // UsualDaysInPhase's recent answers; nil: none kept
 	changeHooks []ChangeHook
-	keys        *sync.Map   // ServerKey's keys by purpose
-	replicas    *replicaSet // read replicas (replicas.go); nil: every read on the primary
+	keys        *sync.Map       // ServerKey's keys by purpose
+	replicas    *replicaSet     // read replicas (replicas.go); nil: every read on the primary
+	tokens      *verifiedTokens // access tokens verified recently (tokencache.go)
+	quotas      *quotas         // API rate-limit quota taken from the shared counters (ratequota.go)
 
 	// CustomFieldsTTL is how long this instance trusts its custom field definitions before it
 	// compares their version again (customfields.go): 0 for DefaultCustomFieldsTTL, negative
@@ -87,7 +89,8 @@ func OpenDriver(url, driverName string) (*Store, error) {
 	} else {
 		configurePool(sqlDB)
 	}
-	s := &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, sql: dialects[dialect], usual: newUsualCache(), keys: &sync.Map{}, customFields: &customFieldCache{}}
+	s := &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, sql: dialects[dialect], usual: newUsualCache(), keys: &sync.Map{},
+		tokens: &verifiedTokens{}, quotas: &quotas{}, customFields: &customFieldCache{}}
 	s.OnChange(s.maintainAggregates) // rollups.go: the forecast's and health's aggregates, in every write
 	return s, nil
 }

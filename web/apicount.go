@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"time"
+
+	"phaseboard/models"
 )
 
 // withDefaults fills in APIAuthConfig's documented defaults: 1000 requests a minute.
@@ -34,12 +36,18 @@ func CountAPIRequest(ctx context.Context, cfg APIAuthConfig) error {
 	if !ok {
 		return nil // no caller: APIAuth refused the batch already
 	}
-	counts, err := cfg.Store.Hit(ctx, cfg.RateWindow, id.rateKey())
+	_, err := takeQuota(ctx, cfg, id, false)
+	return err
+}
+
+// takeQuota counts one API request of id: past the limit the error is *RateLimited.
+func takeQuota(ctx context.Context, cfg APIAuthConfig, id *Identity, write bool) (models.RateCount, error) {
+	count, ok, err := cfg.Store.Take(ctx, cfg.RateWindow, id.rateKey(), cfg.RateLimit, write)
 	if err != nil {
-		return err
+		return count, err
 	}
-	if counts[0].Hits > cfg.RateLimit {
-		return &RateLimited{RetryAfter: counts[0].Reset.Sub(cfg.Store.Now())}
+	if !ok {
+		return count, &RateLimited{RetryAfter: count.Reset.Sub(cfg.Store.Now())}
 	}
-	return nil
+	return count, nil
 }

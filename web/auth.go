@@ -243,14 +243,20 @@ func APIAuth(cfg APIAuthConfig) fiber.Handler {
 		}
 		setIdentity(c, id)
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		// The counter's upsert also records a write and returns the principal's last one: a read
-		// right after a write of this client, on any instance, reads from the primary.
-		count, err := checkRate(c, cfg.Store, cfg.RateWindow, isUnsafe(c.Method()), []RateRule{{Key: id.rateKey(), Max: cfg.RateLimit}})
+		// Counted from this instance's share of the client's quota (models.Store.Take): a read
+		// pays no round trip; a write records itself as the client's last write, so that a read
+		// right after it, on any instance, reads from the primary.
+		count, err := takeQuota(c.UserContext(), cfg, id, isUnsafe(c.Method()))
 		var limited *RateLimited
+		if err == nil || errors.As(err, &limited) {
+			setRateHeaders(c, cfg.RateLimit, count, cfg.Store.Now())
+		}
 		switch {
 		case errors.As(err, &limited):
+			SetRetryAfter(c, limited.RetryAfter)
 			return odataError(c, fiber.StatusTooManyRequests, "TooManyRequests", "Rate limit exceeded; retry after the number of seconds in Retry-After.")
 		case err != nil:
+			SetRetryAfter(c, unavailableRetry)
 			cfg.Logger.Warn("api rate limit: cannot count", "url", LogURL(c), "err", err)
 			return odataError(c, fiber.StatusServiceUnavailable, "ServiceUnavailable", unavailableMessage)
 		}

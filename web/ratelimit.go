@@ -33,40 +33,34 @@ const unavailableRetry = 5 * time.Second
 // that cannot be counted fails closed (the caller answers 503), since a database that cannot
 // count cannot serve the request either.
 func CheckRate(c *fiber.Ctx, store *models.Store, window time.Duration, rules ...RateRule) error {
-	_, err := checkRate(c, store, window, false, rules)
-	return err
-}
-
-// checkRate is CheckRate; write counts the request as a write (models.Store.HitWrite). It
-// returns the first rule's count, with its key's last write.
-func checkRate(c *fiber.Ctx, store *models.Store, window time.Duration, write bool, rules []RateRule) (models.RateCount, error) {
 	keys := make([]string, len(rules))
 	for i, r := range rules {
 		keys[i] = r.Key
 	}
-	hit := store.Hit
-	if write {
-		hit = store.HitWrite
-	}
-	counts, err := hit(c.UserContext(), window, keys...)
+	counts, err := store.Hit(c.UserContext(), window, keys...)
 	if err != nil {
 		SetRetryAfter(c, unavailableRetry)
-		return models.RateCount{}, err
+		return err
 	}
 	now := store.Now()
 	for i, r := range rules {
-		wait := counts[i].Reset.Sub(now)
 		if i == 0 {
-			c.Set("X-RateLimit-Limit", strconv.Itoa(r.Max))
-			c.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, r.Max-counts[i].Hits)))
-			c.Set("X-RateLimit-Reset", strconv.Itoa(seconds(wait)))
+			setRateHeaders(c, r.Max, counts[i], now)
 		}
 		if counts[i].Hits > r.Max {
+			wait := counts[i].Reset.Sub(now)
 			SetRetryAfter(c, wait)
-			return counts[0], &RateLimited{RetryAfter: wait}
+			return &RateLimited{RetryAfter: wait}
 		}
 	}
-	return counts[0], nil
+	return nil
+}
+
+// setRateHeaders tells the client its limit, what is left of it and when the window resets.
+func setRateHeaders(c *fiber.Ctx, limit int, count models.RateCount, now time.Time) {
+	c.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	c.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, limit-count.Hits)))
+	c.Set("X-RateLimit-Reset", strconv.Itoa(seconds(count.Reset.Sub(now))))
 }
 
 // SetRetryAfter sets Retry-After to d in whole seconds, at least one.
