@@ -107,7 +107,14 @@ const personName = "trim(t.first_name || ' ' || t.last_name)"
 // WeightedAmountInReportingCurrency with sum as Weighted)). Their null means "no rate", so a
 // group holding one has a null sum (never the sum of the rest); how many lack a rate is
 // filter(ReportingRate eq null)/aggregate($count as NoRate).
-func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context) models.Scope, dialect string) *odata.Model {
+//
+// Custom fields (models/customfields.go): each field an admin defined for a kind is one more
+// member of the kind's type, named by Tribe's rule (_117ecf60__d492__…): a property of its
+// EDM type, or for a link a navigation property into its target's set. They are declared like
+// every other member, so $select, $filter, $orderby, $expand, $metadata and the body decoder
+// take them as they take the seeds' fields; defs is the version of the definitions the model
+// is built for (odataServices builds a model per version).
+func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context) models.Scope, dialect string, defs *models.CustomFieldSet) *odata.Model {
 	rate := "(" + models.ReportingRateSQL(dialect, "") + ")"
 	types := []odata.EntityType{
 		{Name: odataPhaseType, Properties: standardProps("t.name", nil, to(func(c *phc) any { return &c.IsActive }),
@@ -278,6 +285,9 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 			kind.NavProps = append(kind.NavProps, salesLinks()...)
 			set.Rollup = salesRollup(dialect)
 		}
+		props, links := customMembers(defs.For(k.Type))
+		kind.Properties = append(kind.Properties, props...)
+		kind.NavProps = append(kind.NavProps, links...)
 		types = append(types, kind)
 		sets = append(sets, set)
 	}
@@ -349,4 +359,25 @@ func namedProps() []odata.Property {
 		odata.Prop("Name", odata.EdmString, "t.name").Required().Writes(to(func(c *nc) any { return &c.Name })),
 		odata.Prop("Code", odata.EdmString, "t.code").Required().Writes(to(func(c *nc) any { return &c.Code })),
 	)
+}
+
+// customEdmTypes are the EDM types of the custom field kinds (links are navigation properties).
+var customEdmTypes = map[string]odata.EdmType{
+	models.CustomText: odata.EdmString, models.CustomChoice: odata.EdmString, models.CustomNumber: odata.EdmDouble,
+	models.CustomDate: odata.EdmDate, models.CustomBoolean: odata.EdmBoolean,
+}
+
+// customMembers are the members of custom fields: nullable (null clears a value), written into
+// the activity's changes (models.CustomSlot), the value's SQL a read of custom_field_values.
+func customMembers(fields []models.CustomField) (props []odata.Property, links []odata.NavProp) {
+	for _, f := range fields {
+		id := f.ID
+		bind := to(func(c *ac) any { return models.CustomSlot{Values: &c.Custom, Field: id} })
+		if f.Kind == models.CustomLink {
+			links = append(links, odata.OneVia(f.APIName(), odataSetName(f.LinkTarget), f.ValueSQL()).Writes(bind))
+			continue
+		}
+		props = append(props, odata.Prop(f.APIName(), customEdmTypes[f.Kind], f.ValueSQL()).Writes(bind))
+	}
+	return props, links
 }

@@ -716,7 +716,7 @@ func (r *Rollup) mustKeep(t *entityType, name string) {
 	if p := t.prop(name); p != nil && r.keeps(p.SQL) {
 		return
 	}
-	if n := t.nav(name); n != nil && !n.Many && r.keeps("t."+n.FK) {
+	if n := t.nav(name); n != nil && !n.Many && r.keeps(n.fkOf("t")) {
 		return
 	}
 	panic(rollupMiss{})

@@ -117,6 +117,9 @@ func decodeProperty(set *entitySet, p *Property, raw json.RawMessage, dst any) e
 		return badRequest(p.Name, "%s of %s cannot be written.", p.Name, set.name)
 	}
 	target := p.Bind(dst)
+	if vs, ok := target.(ValueSetter); ok {
+		return setValue(p.Name, p.Type, p.Nullable, raw, vs)
+	}
 	if string(raw) == "null" {
 		if p.Type == EdmString {
 			return assign(p.Name, target, "")
@@ -289,6 +292,10 @@ func (s *Service) decodeLink(set *entitySet, n *navProp, raw json.RawMessage, bi
 		if n.Required {
 			return badRequest(n.Name, "%s is required; it cannot be cleared.", n.Name)
 		}
+		if vs, ok := target.(ValueSetter); ok {
+			vs.SetODataValue(nil)
+			return nil
+		}
 		return assignZero(n.Name, target)
 	}
 	var key string
@@ -301,7 +308,37 @@ func (s *Service) decodeLink(set *entitySet, n *navProp, raw json.RawMessage, bi
 	if err != nil {
 		return err
 	}
+	if vs, ok := target.(ValueSetter); ok {
+		vs.SetODataValue(key)
+		return nil
+	}
 	return assign(n.Name, target, key)
+}
+
+// ValueSetter is a Bind target that takes the decoded value itself rather than a pointer
+// field: for members whose null must stay apart from a zero value (custom fields, where 0 and
+// false are values and null clears). It receives the canonical value (see decodeValue; a
+// link's target key as a GUID string), or nil for null.
+type ValueSetter interface {
+	SetODataValue(v any)
+}
+
+// setValue decodes raw for a ValueSetter: null (when the property may be null) or a value of
+// the property's type.
+func setValue(name string, t EdmType, nullable bool, raw json.RawMessage, vs ValueSetter) error {
+	if string(raw) == "null" {
+		if !nullable {
+			return badRequest(name, "%s cannot be null.", name)
+		}
+		vs.SetODataValue(nil)
+		return nil
+	}
+	v, err := decodeValue(name, t, raw)
+	if err != nil {
+		return err
+	}
+	vs.SetODataValue(v)
+	return nil
 }
 
 // decodeKey reads the body's ID (null: none).

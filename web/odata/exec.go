@@ -123,7 +123,7 @@ func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
 	st.fkCol = len(cols)
 	for _, ex := range p.expands {
 		if !ex.nav.Many {
-			cols = append(cols, "t."+ex.nav.FK)
+			cols = append(cols, ex.nav.fkOf("t"))
 		}
 	}
 	st.orderCol = len(cols)

@@ -144,10 +144,28 @@ type NavProp struct {
 	// **uuid.UUID. Collection navigation properties are read-only.
 	Access Access
 	Bind   Bind
+	// FKSQL, instead of FK, is trusted SQL over alias "t" giving the target's key of an N:1
+	// link that is no column of the table (OneVia).
+	FKSQL string
 }
 
 // One declares an N:1 navigation property; fk is a column of this table.
 func One(name, targetSet, fk string) NavProp { return NavProp{Name: name, Target: targetSet, FK: fk} }
+
+// OneVia declares an N:1 navigation property whose target key is not a column of this table
+// but the trusted SQL fkSQL over alias "t" (a link kept in another table, such as a custom
+// field's value).
+func OneVia(name, targetSet, fkSQL string) NavProp {
+	return NavProp{Name: name, Target: targetSet, FKSQL: fkSQL}
+}
+
+// fkOf is the SQL of an N:1 link's target key over alias.
+func (n *NavProp) fkOf(alias string) string {
+	if n.FKSQL != "" {
+		return "(" + qualify(n.FKSQL, alias) + ")"
+	}
+	return alias + "." + n.FK
+}
 
 // NotNull returns n declared as a link every entity has.
 func (n NavProp) NotNull() NavProp { n.Required = true; return n }
@@ -425,7 +443,10 @@ func (m *Model) resolve() (*schema, error) {
 			if target == nil {
 				return fmt.Errorf("odata model: type %q: navigation property %q: unknown target set %q", t.decl.Name, n.Name, n.Target)
 			}
-			if !identRE.MatchString(n.FK) {
+			if n.FKSQL != "" && (n.Many || n.FK != "") {
+				return fmt.Errorf("odata model: type %q: navigation property %q: FKSQL is for N:1 links without an FK column", t.decl.Name, n.Name)
+			}
+			if n.FKSQL == "" && !identRE.MatchString(n.FK) {
 				return fmt.Errorf("odata model: type %q: navigation property %q: invalid FK column %q", t.decl.Name, n.Name, n.FK)
 			}
 			if (n.Access == Writable || n.Access == Immutable) != (n.Bind != nil) || (n.Many && n.Bind != nil) {

@@ -369,7 +369,7 @@ func (c *compiler) walk(sc *scope, n node, segs []string) resolved {
 		if !ok {
 			a = c.b.newAlias("j")
 			target := nav.target
-			cond := qualify(target.key.SQL, a) + " = " + alias + "." + nav.FK
+			cond := qualify(target.key.SQL, a) + " = " + nav.fkOf(alias)
 			if w := c.b.setCondition(target, a); w != "" {
 				cond += " AND " + w
 			}
@@ -410,7 +410,7 @@ func (c *compiler) member(sc *scope, n *memberExpr) typed {
 		if r.nav.Many {
 			c.fail(n, "%s is a collection: use %s/any(...)", r.nav.Name, r.nav.Name)
 		}
-		return typed{r.alias + "." + r.nav.FK, "", true}
+		return typed{r.nav.fkOf(r.alias), "", true}
 	}
 	if r.prop.Name == TypeProperty {
 		panic(compileError{badRequest(c.option, typeFilterMessage)})
