@@ -54,6 +54,19 @@ func refuseSalesFields(k *Kind, ch ActivityChanges) error {
 
 // applyFields checks and applies the plain fields every kind has.
 func applyFields(a *Activity, ch ActivityChanges) error {
+	// The doors refuse such text already (web.RefuseBadText, the OData decoder); imports and
+	// whatever else calls the kernel get the same field error here, never a database error.
+	for _, t := range []struct {
+		field string
+		v     *string
+	}{{"Subject", ch.Subject}, {"Currency", ch.Currency}, {"RelationDescription", ch.RelationDescription},
+		{"ImportId", ch.ImportID}, {"ForecastCategory", ch.ForecastCategory}} {
+		if t.v != nil {
+			if err := CheckText(t.field, *t.v); err != nil {
+				return err
+			}
+		}
+	}
 	if ch.Subject != nil {
 		subj := strings.TrimSpace(*ch.Subject)
 		switch {

@@ -151,6 +151,26 @@ func TestApplyFieldsChecksValues(t *testing.T) {
 	}
 }
 
+// TestApplyFieldsRefusesBadText: invalid UTF-8 or a NUL in any text field is a field error of
+// the kernel's own, whatever door the write came through.
+func TestApplyFieldsRefusesBadText(t *testing.T) {
+	for _, tc := range []struct {
+		field string
+		ch    ActivityChanges
+	}{
+		{"Subject", ActivityChanges{Subject: ptr("Deal \xff")}},
+		{"Subject", ActivityChanges{Subject: ptr("Deal\x00")}},
+		{"RelationDescription", ActivityChanges{RelationDescription: ptr("\xc3")}},
+		{"ImportId", ActivityChanges{ImportID: ptr("id\x00")}},
+		{"ForecastCategory", ActivityChanges{ForecastCategory: ptr("\xfe")}},
+	} {
+		err := applyFields(&Activity{}, tc.ch)
+		if e, ok := err.(*Error); !ok || e.Field != tc.field || e.Code != EInvalid {
+			t.Errorf("%s %+v: got %v", tc.field, tc.ch, err)
+		}
+	}
+}
+
 func TestApplySalesLostReasonOnlyWhenLost(t *testing.T) {
 	open := &Activity{Probability: ptr(30.0)}
 	reason := uuid.New()
