@@ -13,79 +13,96 @@ import (
 	"phaseboard/web"
 )
 
-// Token is the OAuth2 token endpoint (RFC 6749 §4.4, client credentials). The client
-// authenticates with HTTP Basic or with client_id and client_secret in the form body.
+// Token is the OAuth2 token endpoint (RFC 6749 §3.2) for three grants: client_credentials
+// (§4.4: the client acts as its own employee), authorization_code (§4.1.3, with PKCE) and
+// refresh_token (§6), whose tokens act as the user who allowed access (models/oauth.go). The
+// client always authenticates, with HTTP Basic or with client_id and client_secret in the body.
 func (h *Handler) Token(c *fiber.Ctx) error {
 	// Tokens must never be cached (RFC 6749 §5.1).
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("Pragma", "no-cache")
 	if !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationForm) {
-		return oauthError(c, fiber.StatusBadRequest, "invalid_request", "Send the request as application/x-www-form-urlencoded.")
+		return oauthRefuse(c, models.OAuthInvalidRequest, "Send the request as application/x-www-form-urlencoded.")
 	}
 	id, secret, basic, ok := clientCredentials(c)
 	if !ok {
-		return oauthError(c, fiber.StatusBadRequest, "invalid_request", "Authenticate the client once: with HTTP Basic or with client_id and client_secret.")
+		return oauthRefuse(c, models.OAuthInvalidRequest, "Authenticate the client once: with HTTP Basic or with client_id and client_secret.")
 	}
 	if answered, err := h.limitTokenRequests(c, id); answered {
 		return err
 	}
-	if gt := c.FormValue("grant_type"); gt != "client_credentials" {
-		if gt == "" {
-			return oauthError(c, fiber.StatusBadRequest, "invalid_request", "grant_type is required.")
-		}
-		return oauthError(c, fiber.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials grant is supported.")
+	grant := c.FormValue("grant_type")
+	switch grant {
+	case "client_credentials", "authorization_code", "refresh_token":
+	case "":
+		return oauthRefuse(c, models.OAuthInvalidRequest, "grant_type is required.")
+	default:
+		return oauthRefuse(c, models.OAuthUnsupportedGrantType, "Use grant_type client_credentials, authorization_code or refresh_token.")
 	}
-	client, err := h.Store.AuthenticateClient(c.UserContext(), id, secret)
-	if models.ErrorCode(err) == models.EUnauthorized {
-		if basic {
-			c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="phaseboard"`)
-		}
-		return oauthError(c, fiber.StatusUnauthorized, "invalid_client", "Unknown client or wrong secret.")
-	}
-	if err != nil {
+	client, err := h.authenticateClient(c, id, secret, basic)
+	if client == nil {
 		return err
 	}
-	token, tok, err := h.Store.IssueToken(c.UserContext(), client, c.FormValue("scope"))
-	if models.ErrorCode(err) == models.EInvalid {
-		return oauthError(c, fiber.StatusBadRequest, "invalid_scope", models.ErrorMessage(err))
+	var issued *models.IssuedTokens
+	switch grant {
+	case "client_credentials":
+		issued = &models.IssuedTokens{}
+		issued.AccessToken, issued.Access, err = h.Store.IssueToken(c.UserContext(), client, c.FormValue("scope"))
+	case "authorization_code":
+		issued, err = h.Store.ExchangeCode(c.UserContext(), client, c.FormValue("code"), c.FormValue("redirect_uri"), c.FormValue("code_verifier"))
+	case "refresh_token":
+		issued, err = h.Store.RefreshGrant(c.UserContext(), client, c.FormValue("refresh_token"), c.FormValue("scope"))
 	}
 	if err != nil {
-		return err
+		return web.OAuthError(c, err)
 	}
-	return c.JSON(fiber.Map{
-		"access_token": token,
+	answer := fiber.Map{
+		"access_token": issued.AccessToken,
 		"token_type":   "Bearer",
-		"expires_in":   int(tok.ExpiresAt.Sub(tok.CreatedAt).Seconds()),
-		"scope":        tok.Scopes,
-	})
+		"expires_in":   int(issued.Access.ExpiresAt.Sub(issued.Access.CreatedAt).Seconds()),
+		"scope":        issued.Access.Scopes,
+	}
+	if issued.RefreshToken != "" {
+		answer["refresh_token"] = issued.RefreshToken
+	}
+	return c.JSON(answer)
 }
 
 // Revoke is the OAuth2 revocation endpoint (RFC 7009): an authenticated client revokes one of
-// its access tokens. It answers 200 whether or not the token existed.
+// its access tokens, or a refresh token and with it the user's whole grant. It answers 200
+// whether or not the token existed.
 func (h *Handler) Revoke(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	id, secret, basic, ok := clientCredentials(c)
 	if !ok {
-		return oauthError(c, fiber.StatusBadRequest, "invalid_request", "Authenticate the client once: with HTTP Basic or with client_id and client_secret.")
+		return oauthRefuse(c, models.OAuthInvalidRequest, "Authenticate the client once: with HTTP Basic or with client_id and client_secret.")
 	}
-	client, err := h.Store.AuthenticateClient(c.UserContext(), id, secret)
-	if models.ErrorCode(err) == models.EUnauthorized {
-		if basic {
-			c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="phaseboard"`)
-		}
-		return oauthError(c, fiber.StatusUnauthorized, "invalid_client", "Unknown client or wrong secret.")
-	}
-	if err != nil {
+	client, err := h.authenticateClient(c, id, secret, basic)
+	if client == nil {
 		return err
 	}
 	token := c.FormValue("token")
 	if token == "" {
-		return oauthError(c, fiber.StatusBadRequest, "invalid_request", "token is required.")
+		return oauthRefuse(c, models.OAuthInvalidRequest, "token is required.")
 	}
 	if err := h.Store.RevokeClientToken(c.UserContext(), client.ID, token); err != nil {
-		return err
+		return web.OAuthError(c, err)
 	}
 	return c.SendStatus(fiber.StatusOK)
+}
+
+// authenticateClient checks the client's id and secret. Without a client it has answered
+// (invalid_client, with a Basic challenge when the client used Basic, RFC 6749 §5.2) and err is
+// what the handler returns.
+func (h *Handler) authenticateClient(c *fiber.Ctx, id, secret string, basic bool) (*models.APIClient, error) {
+	client, err := h.Store.AuthenticateClient(c.UserContext(), id, secret)
+	if err == nil {
+		return client, nil
+	}
+	if models.ErrorCode(err) == models.EUnauthorized && basic {
+		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="phaseboard"`)
+	}
+	return nil, web.OAuthError(c, err)
 }
 
 // limitTokenRequests counts a token request against its client id and its client's IP (one
@@ -106,9 +123,10 @@ func (h *Handler) limitTokenRequests(c *fiber.Ctx, clientID string) (answered bo
 	var limited *web.RateLimited
 	switch {
 	case errors.As(err, &limited):
-		return true, oauthError(c, fiber.StatusTooManyRequests, "temporarily_unavailable", "Too many token requests; retry after the number of seconds in Retry-After.")
+		return true, web.WriteOAuthError(c, fiber.StatusTooManyRequests, &models.OAuthError{Code: models.OAuthTemporarilyUnavailable,
+			Description: "Too many token requests; retry after the number of seconds in Retry-After."})
 	case models.ErrorCode(err) == models.EUnavailable:
-		return true, oauthError(c, fiber.StatusServiceUnavailable, "temporarily_unavailable", models.ErrorMessage(err))
+		return true, web.OAuthError(c, err)
 	}
 	return err != nil, err
 }
@@ -145,6 +163,7 @@ func clientCredentials(c *fiber.Ctx) (id, secret string, basic, ok bool) {
 	return id, secret, true, id != "" && secret != ""
 }
 
-func oauthError(c *fiber.Ctx, status int, code, description string) error {
-	return c.Status(status).JSON(fiber.Map{"error": code, "error_description": description})
+// oauthRefuse answers with an OAuth2 error body (web.OAuthError gives the status).
+func oauthRefuse(c *fiber.Ctx, code, description string) error {
+	return web.OAuthError(c, &models.OAuthError{Code: code, Description: description})
 }

@@ -10,8 +10,10 @@ import (
 	"gorm.io/gorm"
 )
 
-// APIClient is an OAuth2 client (client credentials grant). Its ID is the client_id. It acts as
-// EmployeeID with Role, within Scopes (space-separated).
+// APIClient is an OAuth2 client. Its ID is the client_id. With the client credentials grant it
+// acts as EmployeeID with Role, within Scopes (space-separated); with the authorization code
+// grant (oauth.go) it acts for the consenting user, within Scopes too, and may send users back
+// only to RedirectURIs (one a line).
 type APIClient struct {
 	ID           uuid.UUID `gorm:"primaryKey;type:uuid"`
 	Name         string
@@ -19,16 +21,19 @@ type APIClient struct {
 	Scopes       string
 	Role         string
 	EmployeeID   *uuid.UUID `gorm:"type:uuid"`
+	RedirectURIs string
 	Revoked      bool
 	CreationDate time.Time
 }
 
 func (APIClient) TableName() string { return "api_clients" }
 
-// AccessToken is an issued bearer token; the row holds its hash.
+// AccessToken is an issued bearer token; the row holds its hash. GrantID is the user's grant
+// it was issued from (authorization code flow); nil for a client credentials token.
 type AccessToken struct {
-	TokenHash string    `gorm:"primaryKey"`
-	ClientID  uuid.UUID `gorm:"type:uuid"`
+	TokenHash string     `gorm:"primaryKey"`
+	ClientID  uuid.UUID  `gorm:"type:uuid"`
+	GrantID   *uuid.UUID `gorm:"type:uuid"`
 	Scopes    string
 	CreatedAt time.Time
 	ExpiresAt time.Time
@@ -41,12 +46,14 @@ func (AccessToken) TableName() string { return "access_tokens" }
 const TokenTTL = time.Hour
 
 // NewAPIClient is the input of CreateAPIClient. An empty Role is RoleManager: integrations
-// usually import for the whole team.
+// usually import for the whole team. RedirectURIs (optional) let it use the authorization code
+// flow.
 type NewAPIClient struct {
-	Name       string
-	Scopes     []string
-	Role       string
-	EmployeeID *uuid.UUID
+	Name         string
+	Scopes       []string
+	Role         string
+	EmployeeID   *uuid.UUID
+	RedirectURIs []string
 }
 
 // CreateAPIClient registers a client and returns it with its secret, which is shown this once:
@@ -73,9 +80,13 @@ func (s *Store) CreateAPIClient(ctx context.Context, in NewAPIClient, actor Acto
 	if !ValidRole(role) {
 		return nil, "", FieldError("Role", "Choose a role: rep, manager or admin.")
 	}
+	redirects, err := ParseRedirectURIs(in.RedirectURIs...)
+	if err != nil {
+		return nil, "", err
+	}
 	secret, hash := newToken()
 	c := &APIClient{ID: uuid.New(), Name: name, SecretHash: hash, Scopes: strings.Join(scopes, " "), Role: role,
-		EmployeeID: in.EmployeeID, CreationDate: s.now()}
+		EmployeeID: in.EmployeeID, RedirectURIs: strings.Join(redirects, "\n"), CreationDate: s.now()}
 	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
 		if c.EmployeeID != nil {
 			if err := mustExist(tx, &Employee{}, *c.EmployeeID, "Employee"); err != nil {
@@ -97,7 +108,7 @@ func (s *Store) APIClients(ctx context.Context) ([]APIClient, error) {
 	return out, err
 }
 
-// RevokeAPIClient revokes a client and every token it holds.
+// RevokeAPIClient revokes a client, every token it holds and every grant users gave it.
 func (s *Store) RevokeAPIClient(ctx context.Context, id uuid.UUID, actor Actor) error {
 	if err := mustAdminister(actor); err != nil {
 		return err
@@ -111,6 +122,9 @@ func (s *Store) RevokeAPIClient(ctx context.Context, id uuid.UUID, actor Actor) 
 			return Errorf(ENotFound, "That API client does not exist.")
 		}
 		if err := tx.Model(&AccessToken{}).Where("client_id = ?", id).Update("revoked", true).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&OAuthGrant{}).Where("client_id = ? AND revoked_at IS NULL", id).Update("revoked_at", s.now()).Error; err != nil {
 			return err
 		}
 		return s.emit(tx, recordChange(ChangeTypeAPIClient, id, ChangeUpdated, actor, s.now()))
@@ -157,27 +171,38 @@ func (s *Store) IssueToken(ctx context.Context, c *APIClient, requested string) 
 			return "", nil, FieldError("scope", "This client may not ask for the %q scope.", sc)
 		}
 	}
+	return createAccessToken(s.db(ctx), c.ID, nil, strings.Join(scopes, " "), s.now())
+}
+
+// createAccessToken stores a new access token of a client (from a user's grant, or none).
+func createAccessToken(db *gorm.DB, clientID uuid.UUID, grantID *uuid.UUID, scopes string, now time.Time) (string, *AccessToken, error) {
 	token, hash := newToken()
-	now := s.now()
-	tok = &AccessToken{TokenHash: hash, ClientID: c.ID, Scopes: strings.Join(scopes, " "), CreatedAt: now, ExpiresAt: now.Add(TokenTTL)}
-	if err := s.db(ctx).Create(tok).Error; err != nil {
+	tok := &AccessToken{TokenHash: hash, ClientID: clientID, GrantID: grantID, Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(TokenTTL)}
+	if err := db.Create(tok).Error; err != nil {
 		return "", nil, err
 	}
 	return token, tok, nil
 }
 
 // TokenGrant is what a valid access token allows: the client, as whom it acts, and its scopes.
+// User is the consenting user of a token from the authorization code flow: the token acts as
+// that user (role, employee, visibility), not as the client's own employee.
 type TokenGrant struct {
 	Client APIClient
+	User   *User
 	Scopes string
 }
 
-// Actor is the client as the author of changes.
+// Actor is the author of the token's changes: its user, else the client.
 func (g *TokenGrant) Actor() Actor {
+	if g.User != nil {
+		return g.User.Actor()
+	}
 	return Actor{EmployeeID: g.Client.EmployeeID, Role: g.Client.Role}
 }
 
-// LookupToken returns the grant of an unexpired, unrevoked token of an unrevoked client, or an
+// LookupToken returns the grant of an unexpired, unrevoked token of an unrevoked client (and,
+// for a token issued from a user's grant, of an unrevoked grant of an active user), or an
 // EUnauthorized error. A token this instance verified in the last TokenCacheTTL is answered
 // from memory (tokencache.go): an API read pays no round trip for authentication.
 func (s *Store) LookupToken(ctx context.Context, token string) (*TokenGrant, error) {
@@ -188,15 +213,26 @@ func (s *Store) LookupToken(ctx context.Context, token string) (*TokenGrant, err
 	if g, ok := s.tokens.get(hash, now); ok {
 		return g, nil
 	}
-	// One query: the token and its client, joined.
+	// One query: the token, its client and its grant's user, joined.
 	var rows []struct {
 		APIClient      `gorm:"embedded"`
 		TokenScopes    string
 		TokenExpiresAt time.Time
+		TokenGrantID   *uuid.UUID `gorm:"type:uuid"`
+		GrantLastUsed  *time.Time
+		UserID         *uuid.UUID `gorm:"type:uuid"`
+		UserEmail      *string
+		UserRole       *string
+		UserEmployeeID *uuid.UUID `gorm:"type:uuid"`
 	}
-	err := s.db(ctx).Table("access_tokens AS t").Select("c.*, t.scopes AS token_scopes, t.expires_at AS token_expires_at").
+	err := s.db(ctx).Table("access_tokens AS t").
+		Select("c.*, t.scopes AS token_scopes, t.expires_at AS token_expires_at, t.grant_id AS token_grant_id, "+
+			"g.last_used_at AS grant_last_used, u.id AS user_id, u.email AS user_email, u.role AS user_role, u.employee_id AS user_employee_id").
 		Joins("JOIN api_clients c ON c.id = t.client_id").
+		Joins("LEFT JOIN oauth_grants g ON g.id = t.grant_id").
+		Joins("LEFT JOIN users u ON u.id = g.user_id").
 		Where("t.token_hash = ? AND t.expires_at > ? AND NOT t.revoked AND NOT c.revoked", hash, now).
+		Where("(t.grant_id IS NULL OR (g.revoked_at IS NULL AND u.is_active))").
 		Limit(1).Find(&rows).Error
 	if err != nil {
 		return nil, err
@@ -204,8 +240,23 @@ func (s *Store) LookupToken(ctx context.Context, token string) (*TokenGrant, err
 	if len(rows) == 0 {
 		return nil, Errorf(EUnauthorized, "The access token is invalid, expired or revoked.")
 	}
-	g := TokenGrant{Client: rows[0].APIClient, Scopes: rows[0].TokenScopes}
-	s.tokens.put(hash, g, rows[0].TokenExpiresAt, now)
+	r := rows[0]
+	g := TokenGrant{Client: r.APIClient, Scopes: r.TokenScopes}
+	if r.TokenGrantID != nil && r.UserID != nil && r.UserRole != nil {
+		g.User = &User{ID: *r.UserID, Role: *r.UserRole, EmployeeID: r.UserEmployeeID, IsActive: true}
+		if r.UserEmail != nil {
+			g.User.Email = *r.UserEmail
+		}
+		// The admin page's "last used", kept to the minute: most lookups write nothing.
+		if r.GrantLastUsed == nil || now.Sub(*r.GrantLastUsed) >= grantTouchEvery {
+			err := s.db(ctx).Model(&OAuthGrant{}).Where("id = ? AND last_used_at < ?", *r.TokenGrantID, now.Add(-grantTouchEvery)).
+				Update("last_used_at", now).Error
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	s.tokens.put(hash, g, r.TokenExpiresAt, now)
 	return &g, nil
 }
 
@@ -215,9 +266,20 @@ func (s *Store) RevokeToken(ctx context.Context, token string) error {
 }
 
 // RevokeClientToken revokes a token only if it was issued to the client (RFC 7009 §2.1: a client
-// may not revoke another's tokens); anything else is silently ignored.
+// may not revoke another's tokens); anything else is silently ignored. A refresh token revokes
+// its whole grant, the access tokens issued from it included (RFC 7009 §2.1).
 func (s *Store) RevokeClientToken(ctx context.Context, clientID uuid.UUID, token string) error {
-	return s.revokeTokens(ctx, hashToken(token), "token_hash = ? AND client_id = ?", hashToken(token), clientID)
+	hash := hashToken(token)
+	var grants []uuid.UUID
+	err := s.db(ctx).Table("oauth_refresh_tokens AS r").Joins("JOIN oauth_grants g ON g.id = r.grant_id").
+		Where("r.token_hash = ? AND g.client_id = ?", hash, clientID).Pluck("g.id", &grants).Error
+	if err != nil {
+		return err
+	}
+	if len(grants) > 0 {
+		return s.revokeGrant(ctx, clientID, grants[0], Actor{})
+	}
+	return s.revokeTokens(ctx, hash, "token_hash = ? AND client_id = ?", hash, clientID)
 }
 
 // revokeTokens revokes the tokens that cond selects, in one transaction that records a change

@@ -20,6 +20,9 @@ func (cfg APIAuthConfig) withDefaults() APIAuthConfig {
 
 // rateKey is the counter a caller's API requests count against.
 func (id *Identity) rateKey() string {
+	if id.Client != nil && id.ForUser != nil { // each user of a client has its own budget
+		return "api:client:" + id.Client.ID.String() + ":user:" + id.ForUser.ID.String()
+	}
 	if id.Client != nil {
 		return "api:client:" + id.Client.ID.String()
 	}

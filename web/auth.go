@@ -19,11 +19,14 @@ import (
 // SessionCookie holds the browser's session token (the database keeps only its hash).
 const SessionCookie = "phaseboard_session"
 
-// Identity is who makes a request: a logged-in user (browser) or an API client (token).
+// Identity is who makes a request: a logged-in user (browser) or an API client (token). ForUser
+// is the user an API client acts for (a token of the authorization code flow): the client
+// then has that user's role and sees what the user sees.
 type Identity struct {
-	User   *models.User
-	Client *models.APIClient
-	Scopes string // space-separated; a browser session may only read the API
+	User    *models.User
+	Client  *models.APIClient
+	ForUser *models.User
+	Scopes  string // space-separated; a browser session may only read the API
 }
 
 // Actor is the identity as the author of changes.
@@ -31,6 +34,8 @@ func (id *Identity) Actor() models.Actor {
 	switch {
 	case id.User != nil:
 		return id.User.Actor()
+	case id.ForUser != nil:
+		return id.ForUser.Actor()
 	case id.Client != nil:
 		return models.Actor{EmployeeID: id.Client.EmployeeID, Role: id.Client.Role}
 	}
@@ -293,7 +298,7 @@ func authenticateAPI(c *fiber.Ctx, store *models.Store) (id *Identity, challenge
 		if err != nil {
 			return nil, "", err
 		}
-		return &Identity{Client: &g.Client, Scopes: g.Scopes}, "", nil
+		return &Identity{Client: &g.Client, ForUser: g.User, Scopes: g.Scopes}, "", nil
 	}
 	sess, _, err := loadSession(c, store)
 	if err != nil || sess == nil {

@@ -40,10 +40,12 @@ const csrfCookie = "phaseboard_csrf"
 // staleFormMessage answers a mutation whose token does not match.
 const staleFormMessage = "Your session expired or the form is stale: reload the page and try again."
 
-// csrfExempt are the paths where browser CSRF does not apply: the API and the OAuth2 endpoints
-// authenticate with tokens a browser does not send on its own; the health check changes nothing.
+// csrfExempt are the paths where browser CSRF does not apply: the API and the OAuth2 token and
+// revocation endpoints authenticate with credentials a browser does not send on its own; the
+// health check changes nothing. The authorization endpoint (/oauth2/auth) is a browser page:
+// its Allow and Deny are checked like every other form.
 func csrfExempt(path string) bool {
-	return strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/oauth2/") || path == "/healthz"
+	return strings.HasPrefix(path, "/v1/") || path == "/oauth2/token" || path == "/oauth2/revoke" || path == "/healthz"
 }
 
 func isUnsafe(method string) bool {

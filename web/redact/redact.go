@@ -15,6 +15,7 @@ const Mask = "REDACTED"
 var credentials = map[string]bool{
 	"access_token": true, "refresh_token": true, "id_token": true, "token": true,
 	"client_secret": true, "password": true, "secret": true,
+	"code": true, "code_verifier": true, // OAuth2 authorization codes and PKCE verifiers
 	"api_key": true, "apikey": true, "_csrf": true, "csrf_token": true,
 }
 
