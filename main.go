@@ -63,6 +63,8 @@ Environment:
                                 forecasts, exports and API reads
   PHASEBOARD_READ_YOUR_WRITES   how long after a write its author reads from the primary (default 5s)
   PHASEBOARD_REPLICA_MAX_LAG    a replica further behind is not read from (default 1s)
+  PHASEBOARD_LISTEN_DATABASE_URL  the PostgreSQL URL the change feed LISTENs on: a session
+                                connection, not a transaction-mode pooler (default DATABASE_URL)
 `
 
 func main() {
@@ -210,6 +212,13 @@ func serve(args []string, log *slog.Logger) error {
 	go purgeExpired(stopped, s, log)
 	// The weekly forecast snapshot: every instance checks, one takes it (models.SnapshotIfDue).
 	go s.RunScheduler(stopped, 10*time.Minute, log)
+	// The change feed (live boards, webhooks): LISTEN needs a session connection of its own.
+	go func() {
+		cfg := models.FeedConfig{ListenURL: os.Getenv("PHASEBOARD_LISTEN_DATABASE_URL"), Logger: log}
+		if err := s.Feed().Run(stopped, cfg); err != nil {
+			log.Error("change feed stopped", "err", err)
+		}
+	}()
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("Phaseboard is running", "url", boardURL(ln.Addr()), "listen", ln.Addr().String(), "database", s.Dialect)

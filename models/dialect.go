@@ -51,6 +51,13 @@ type sqlDialect struct {
 	// later of two dates.
 	periodStart func(by, column string) string
 	greatest    func(a, b string) string
+
+	// appendChanges appends rows to the change feed in commit order (feed.go): PostgreSQL
+	// locks the table against other appenders until the commit and notifies the newest id.
+	appendChanges func(tx *gorm.DB, recs []ChangeRecord) error
+	// schemaLock tries a lock named name, shared by every instance on this database and
+	// schema, for the rest of the transaction (tests in their own schemas never contend).
+	schemaLock func(tx *gorm.DB, name string) (bool, error)
 }
 
 var dialects = map[string]sqlDialect{
@@ -96,6 +103,20 @@ var dialects = map[string]sqlDialect{
 			return "CAST(date_trunc(" + unit + ", " + column + ") AS date)"
 		},
 		greatest: func(a, b string) string { return "GREATEST(" + a + ", " + b + ")" },
+		appendChanges: func(tx *gorm.DB, recs []ChangeRecord) error {
+			// One statement: the schema's feed lock (held to the commit), then the rows (their
+			// ids drawn only once the lock is held: each row needs the lock's row to be
+			// joined), then the notification of the newest id.
+			values, args := changeValues(recs, true)
+			return tx.Exec(`WITH lk AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtext('phaseboard.feed.' || current_schema()))),
+				ins AS (INSERT INTO changes (`+changeColumns+`) SELECT v.* FROM lk, (VALUES `+values+`) AS v RETURNING id)
+				SELECT pg_notify(`+feedChannel+`, max(id)::text) FROM ins`, args...).Error
+		},
+		schemaLock: func(tx *gorm.DB, name string) (bool, error) {
+			var got bool
+			err := tx.Raw("SELECT pg_try_advisory_xact_lock(hashtext(? || '.' || current_schema()))", name).Scan(&got).Error
+			return got, err
+		},
 	},
 	// SQLite keeps dates as 'YYYY-MM-DD' and timestamps as UTC text, so periods are substrings.
 	migrations.SQLite: {
@@ -126,5 +147,10 @@ var dialects = map[string]sqlDialect{
 			return "(substr(" + column + ", 1, 7) || '-01')"
 		},
 		greatest: func(a, b string) string { return "max(" + a + ", " + b + ")" },
+		appendChanges: func(tx *gorm.DB, recs []ChangeRecord) error {
+			values, args := changeValues(recs, false)
+			return tx.Exec("INSERT INTO changes ("+changeColumns+") VALUES "+values, args...).Error
+		},
+		schemaLock: func(*gorm.DB, string) (bool, error) { return true, nil },
 	},
 }

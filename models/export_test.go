@@ -7,3 +7,11 @@ func WithoutHooks(s *Store) *Store {
 	c.changeHooks = nil
 	return &c
 }
+
+// WithoutFeed is s whose writes append nothing to the change feed: the benchmark that weighs
+// what the feed adds to a move.
+func WithoutFeed(s *Store) *Store {
+	c := *s
+	c.noFeed = true
+	return &c
+}

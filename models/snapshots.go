@@ -140,6 +140,12 @@ func (s *Store) RunScheduler(ctx context.Context, interval time.Duration, log *s
 		case snap != nil:
 			log.Info("weekly forecast snapshot taken", "id", snap.ID)
 		}
+		// The change feed's old rows: the instance holding the lock prunes, the others skip.
+		if n, err := s.Feed().Prune(ctx, s.now().Add(-FeedRetention)); err != nil && ctx.Err() == nil {
+			log.Error("pruning the change feed", "err", err)
+		} else if n > 0 {
+			log.Info("change feed pruned", "records", n)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -39,6 +39,9 @@ type Store struct {
 	replicas    *replicaSet     // read replicas (replicas.go); nil: every read on the primary
 	tokens      *verifiedTokens // access tokens verified recently (tokencache.go)
 	quotas      *quotas         // API rate-limit quota taken from the shared counters (ratequota.go)
+	feed        *Feed           // the change feed (feed.go)
+	url         string          // the DATABASE_URL it was opened with (the feed's listener connects to it)
+	noFeed      bool            // writes append nothing to the feed (benchmarks weigh it: WithoutFeed)
 
 	// CustomFieldsTTL is how long this instance trusts its custom field definitions before it
 	// compares their version again (customfields.go): 0 for DefaultCustomFieldsTTL, negative
@@ -91,7 +94,10 @@ func OpenDriver(url, driverName string) (*Store, error) {
 	}
 	s := &Store{DB: db, Dialect: dialect, Now: func() time.Time { return time.Now().UTC() }, sql: dialects[dialect], usual: newUsualCache(), keys: &sync.Map{},
 		tokens: &verifiedTokens{}, quotas: &quotas{}, customFields: &customFieldCache{}}
+	s.url = url
+	s.feed = newFeed(s)
 	s.OnChange(s.maintainAggregates) // rollups.go: the forecast's and health's aggregates, in every write
+	s.OnChange(s.appendToFeed)       // feed.go: the change feed, last (it appends at commit)
 	return s, nil
 }
 

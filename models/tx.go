@@ -46,11 +46,30 @@ func (s *Store) db(ctx context.Context) *gorm.DB {
 // failure (rare: two column renumberings that cross) is retried a few times.
 func (s *Store) transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if tx, ok := ambientTx(ctx); ok {
-		return tx.Transaction(fn)
+		// The savepoint's feed rows go when it is rolled back.
+		p := s.pendingOf(tx)
+		var queued int
+		if p != nil {
+			queued = len(p.recs)
+		}
+		err := tx.Transaction(fn)
+		if err != nil && p != nil {
+			p.recs = p.recs[:queued]
+		}
+		return err
 	}
 	var err error
 	for attempt := 0; attempt < 4; attempt++ {
-		err = s.DB.WithContext(ctx).Transaction(fn)
+		appended := false
+		err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			p := s.beginFeed(tx)
+			err := s.endFeed(tx, p, fn(tx)) // the feed's rows last: feed.go says why
+			appended = err == nil && len(p.recs) > 0
+			return err
+		})
+		if err == nil && appended {
+			s.feed.committed()
+		}
 		if !isRetryable(err) {
 			return err
 		}
