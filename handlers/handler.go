@@ -48,6 +48,8 @@ func Register(app *fiber.App, h *Handler) {
 	app.Get("/login", h.LoginPage)
 	app.Post("/login", h.Login)
 	app.Post("/logout", h.Logout)
+	app.Get("/oauth2/auth", h.Authorize)
+	app.Post("/oauth2/auth", h.AuthorizeDecision)
 	app.Post("/oauth2/token", h.Token)
 	app.Post("/oauth2/revoke", h.Revoke)
 	// Everything under /v1/odata is behind API authentication (tokens, or a session for reads).

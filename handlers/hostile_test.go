@@ -88,6 +88,10 @@ var hostileURLs = []string{
 	"/forecast.csv?from=%FF",
 	"/forecast/board/months/0000-01/cards",
 	"/login?next=%00",
+	// The OAuth authorization endpoint.
+	"/oauth2/auth?client_id=%00&redirect_uri=%FF",
+	"/oauth2/auth?response_type=code&client_id={alpha}&redirect_uri=https%3A%2F%2Fx&state=" + strings.Repeat("%FF", 3000),
+	"/oauth2/auth?client_id=00000000-0000-0000-0000-000000000000&redirect_uri=javascript:alert(1)",
 }
 
 // TestHostileURLsNeverFail: none of hostileURLs gets a 5xx, on either database.

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -54,6 +55,13 @@ func everyPage(t *testing.T, s *models.Store, role string) []pageCheck {
 	if role != models.RoleRep {
 		list = append(list, pageCheck{"targets", "/forecast/targets", nil})
 	}
+	// The OAuth consent page (the page of a refused request answers 400, which goTo refuses).
+	client, _, err := s.CreateAPIClient(ctx, models.NewAPIClient{Name: "Integration " + role, Scopes: []string{"read", "write"},
+		RedirectURIs: []string{"https://integration.example/cb"}}, models.Actor{})
+	must(t, err)
+	consent := url.Values{"response_type": {"code"}, "client_id": {client.ID.String()}, "redirect_uri": {"https://integration.example/cb"},
+		"scope": {"read write offline"}, "state": {"state-of-the-page"}}
+	list = append(list, pageCheck{"oauth consent", "/oauth2/auth?" + consent.Encode(), nil})
 	if role == models.RoleAdmin {
 		retire := "/admin/phases/" + phases["Proposal"].ID.String() + "/retire"
 		list = append(list, []pageCheck{
