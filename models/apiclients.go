@@ -284,7 +284,7 @@ func (s *Store) RevokeClientToken(ctx context.Context, clientID uuid.UUID, token
 
 // revokeTokens revokes the tokens that cond selects, in one transaction that records a change
 // per client concerned (the change feed carries it to the other instances, which forget their
-// cached tokens of that client: ForgetRevoked). This instance forgets hash once it committed.
+// cached tokens of that client: followRevocations). This instance forgets hash once it committed.
 func (s *Store) revokeTokens(ctx context.Context, hash, cond string, args ...any) error {
 	err := s.transact(ctx, func(tx *gorm.DB) error {
 		var clients []uuid.UUID

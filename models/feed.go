@@ -237,6 +237,7 @@ func (f *Feed) Run(ctx context.Context, cfg FeedConfig) error {
 		f.running = false
 		f.mu.Unlock()
 	}()
+	go f.s.followRevocations(ctx, head) // tokencache.go
 	if f.s.IsPostgres() {
 		var channel string
 		if err := f.s.DB.WithContext(ctx).Raw("SELECT " + feedChannel).Scan(&channel).Error; err != nil {

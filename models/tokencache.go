@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -9,7 +10,7 @@ import (
 
 // TokenCacheTTL is how long an instance trusts an access token it verified without asking the
 // database again. A revocation forgets the token on the instance that made it at once, and on
-// the others when its change reaches them (ForgetRevoked, fed by the change feed); this lifetime
+// the others when its change reaches them through the change feed (followRevocations); this lifetime
 // bounds how long another instance could miss that change.
 const TokenCacheTTL = 10 * time.Second
 
@@ -63,10 +64,27 @@ const (
 	ChangeTypeAPIClient = "Security.APIClient"
 )
 
-// ForgetRevoked makes this instance forget what a change revoked: the change feed calls it with
-// every change of another instance, so that a revoked token stops working everywhere at once.
-func (s *Store) ForgetRevoked(c Change) {
-	if c.EntityType == ChangeTypeAPIClient {
-		s.tokens.forgetClient(c.EntityID)
+// followRevocations makes this instance forget the tokens that a change of any instance revoked,
+// as the change feed delivers them (Feed.Run starts it), so that a revoked token stops working
+// everywhere within the feed's delay rather than the cache's lifetime. A resync (the feed lost
+// its place) forgets every cached token.
+func (s *Store) followRevocations(ctx context.Context, after int64) {
+	sub := s.feed.Subscribe(after)
+	defer sub.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r, ok := <-sub.C:
+			if !ok {
+				return
+			}
+			switch {
+			case r.Op == ChangeResync:
+				s.tokens.m.Clear()
+			case r.EntityType == ChangeTypeAPIClient:
+				s.tokens.forgetClient(r.EntityID)
+			}
+		}
 	}
 }
