@@ -5,7 +5,7 @@
 //	phaseboard demo --opportunities N             load a demo data set of N opportunities
 //	phaseboard user add --email E --role rep|manager|admin [--password P] [--employee-email E]
 //	phaseboard user reset-password --email E [--password P]
-//	phaseboard client add --name N --scopes read,write [--role R] [--employee-email E]
+//	phaseboard client add --name N --scopes read,write [--role R] [--employee-email E] [--redirect-uri U ...]
 //
 // `phaseboard --help` and `phaseboard COMMAND --help` print the usage (usage below).
 package main
@@ -488,7 +488,8 @@ func userResetPassword(args []string) error {
 const clientUsage = `Usage: phaseboard client COMMAND [flags]
 
 Commands:
-  add    register an OAuth2 API client (client credentials); prints its id and secret once
+  add    register an OAuth2 API client (client credentials; with --redirect-uri also the
+         authorization code flow, acting for the users who allow it); prints its id and secret once
 
 Run 'phaseboard client add --help' for the flags.
 `
@@ -505,11 +506,13 @@ func clientCommand(args []string) error {
 		fmt.Fprint(os.Stderr, clientUsage)
 		return fmt.Errorf("unknown client command %q", args[0])
 	}
-	fs := flags("client add", "--name N [--scopes read,write] [--role R] [--employee-email E]", "Register an OAuth2 API client; its id and secret are printed once.")
+	fs := flags("client add", "--name N [--scopes read,write] [--role R] [--employee-email E] [--redirect-uri U ...]", "Register an OAuth2 API client; its id and secret are printed once.")
 	name := fs.String("name", "", "what the client is (shown to admins)")
 	scopes := fs.String("scopes", "read", "read, write (comma-separated)")
 	role := fs.String("role", models.RoleManager, "the role the client acts with: rep, manager or admin")
 	employee := fs.String("employee-email", "", "the email of the employee the client acts as (GetCurrentEmployee)")
+	var redirects stringList
+	fs.Var(&redirects, "redirect-uri", "a redirect URI of the authorization code flow (https, or http to localhost); repeat for more")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -523,13 +526,22 @@ func clientCommand(args []string) error {
 	if err != nil {
 		return err
 	}
-	c, secret, err := s.CreateAPIClient(ctx, models.NewAPIClient{Name: *name, Scopes: strings.Split(*scopes, ","), Role: *role, EmployeeID: empID}, models.Actor{})
+	c, secret, err := s.CreateAPIClient(ctx, models.NewAPIClient{Name: *name, Scopes: strings.Split(*scopes, ","), Role: *role, EmployeeID: empID, RedirectURIs: redirects}, models.Actor{})
 	if err != nil {
 		return cliError(err)
 	}
 	fmt.Printf("client_id:     %s\nclient_secret: %s   (note it now, it is not shown again)\nscopes:        %s\n", c.ID, secret, c.Scopes)
+	for _, u := range c.RedirectURIList() {
+		fmt.Printf("redirect_uri:  %s\n", u)
+	}
 	return nil
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func employeeID(ctx context.Context, s *models.Store, email string) (*uuid.UUID, error) {
 	if email == "" {

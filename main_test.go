@@ -317,3 +317,27 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestClientAddRedirectURIs: `phaseboard client add --redirect-uri` registers the client for
+// the authorization code flow; a URI the flow would refuse refuses the whole client.
+func TestClientAddRedirectURIs(t *testing.T) {
+	bin := binary(t)
+	env, path := sqliteEnv(t)
+	code, out := servertest.Run(t, bin, env, "client", "add", "--name", "mcp", "--scopes", "read,write",
+		"--redirect-uri", "https://mcp.example/cb", "--redirect-uri", "http://localhost:8787/cb")
+	if code != 0 || !strings.Contains(out, "redirect_uri:  https://mcp.example/cb") {
+		t.Fatalf("client add: %d\n%s", code, out)
+	}
+	if code, out := servertest.Run(t, bin, env, "client", "add", "--name", "bad", "--redirect-uri", "http://mcp.example/cb"); code == 0 {
+		t.Fatalf("a plain-http redirect URI was accepted:\n%s", out)
+	}
+	s, err := models.Open("sqlite:" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	clients, err := s.APIClients(context.Background())
+	if err != nil || len(clients) != 1 || strings.Join(clients[0].RedirectURIList(), " ") != "https://mcp.example/cb http://localhost:8787/cb" {
+		t.Fatalf("clients: %+v %v", clients, err)
+	}
+}

@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"phaseboard/models"
 	"phaseboard/views"
@@ -41,7 +44,7 @@ func (h *Handler) AdminAddClient(c *fiber.Ctx) error {
 		scopes = append(scopes, string(v))
 	}
 	client, secret, err := h.Store.CreateAPIClient(c.UserContext(), models.NewAPIClient{Name: c.FormValue("name"), Scopes: scopes,
-		Role: c.FormValue("role"), EmployeeID: emp}, web.ActorOf(c))
+		Role: c.FormValue("role"), EmployeeID: emp, RedirectURIs: []string{c.FormValue("redirect_uris")}}, web.ActorOf(c))
 	v, verr := h.clientsView(c)
 	if verr != nil {
 		return verr
@@ -67,4 +70,62 @@ func (h *Handler) AdminRevokeClient(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect("/admin/clients", fiber.StatusSeeOther)
+}
+
+// AdminClient shows one client: its redirect URIs and the grants users gave it.
+func (h *Handler) AdminClient(c *fiber.Ctx) error {
+	v, err := h.clientView(c)
+	if err != nil {
+		return err
+	}
+	return web.Render(c, fiber.StatusOK, views.AdminClientPage(v))
+}
+
+func (h *Handler) clientView(c *fiber.Ctx) (views.AdminClientView, error) {
+	id, err := adminID(c)
+	if err != nil {
+		return views.AdminClientView{}, err
+	}
+	client, err := h.Store.APIClient(c.UserContext(), id)
+	if err != nil {
+		return views.AdminClientView{}, err
+	}
+	grants, err := h.Store.ClientGrants(c.UserContext(), id)
+	if err != nil {
+		return views.AdminClientView{}, err
+	}
+	return views.AdminClientView{AdminView: adminView(c, "API client "+client.Name, "clients"), Client: *client,
+		RedirectURIs: strings.Join(client.RedirectURIList(), "\n"), Grants: grants}, nil
+}
+
+// AdminSetRedirectURIs replaces a client's redirect URIs; a refused list is shown again as typed.
+func (h *Handler) AdminSetRedirectURIs(c *fiber.Ctx) error {
+	v, err := h.clientView(c)
+	if err != nil {
+		return err
+	}
+	typed := c.FormValue("redirect_uris")
+	if err := h.Store.SetRedirectURIs(c.UserContext(), v.Client.ID, []string{typed}, web.ActorOf(c)); err != nil {
+		return refused(err, func(msg string, status int) error {
+			v.Error, v.RedirectURIs = msg, typed
+			return web.Render(c, status, views.AdminClientPage(v))
+		})
+	}
+	return c.Redirect("/admin/clients/"+v.Client.ID.String(), fiber.StatusSeeOther)
+}
+
+// AdminRevokeGrant revokes one user's grant: the client's tokens for that user stop at once.
+func (h *Handler) AdminRevokeGrant(c *fiber.Ctx) error {
+	id, err := adminID(c)
+	if err != nil {
+		return err
+	}
+	grant, err := uuid.Parse(c.Params("grant"))
+	if err != nil {
+		return fiber.NewError(fiber.StatusNotFound, "No such grant.")
+	}
+	if err := h.Store.RevokeGrant(c.UserContext(), id, grant, web.ActorOf(c)); err != nil {
+		return err
+	}
+	return c.Redirect("/admin/clients/"+id.String(), fiber.StatusSeeOther)
 }

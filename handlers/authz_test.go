@@ -95,6 +95,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		adminOnly := func(ok int) map[string]int {
 			return map[string]int{"anonymous": 303, models.RoleRep: 403, models.RoleManager: 403, models.RoleAdmin: ok}
 		}
+		oauthClient, _, err := s.CreateAPIClient(ctx, models.NewAPIClient{Name: "authz", Scopes: []string{"read"}}, models.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clientPage := "/admin/clients/" + oauthClient.ID.String()
 		actions := []action{
 			{"board", "GET", "/board", nil, everyone(200)},
 			{"forecast", "GET", "/forecast", nil, everyone(200)},
@@ -118,6 +123,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}, adminOnly(303)},
 			{"list clients", "GET", "/admin/clients", nil, adminOnly(200)},
 			{"add client", "POST", "/admin/clients", func() url.Values { return url.Values{"name": {"x"}, "scope": {"read"}} }, adminOnly(201)},
+			{"client page", "GET", clientPage, nil, adminOnly(200)},
+			{"set redirect URIs", "POST", clientPage + "/redirect-uris", func() url.Values { return url.Values{"redirect_uris": {"https://x.example/cb"}} }, adminOnly(303)},
+			{"revoke an unknown grant", "POST", clientPage + "/grants/" + uuid.NewString() + "/revoke", func() url.Values { return nil }, adminOnly(404)},
 			{"list pipelines", "GET", "/admin/pipelines?kind=Invoice", nil, adminOnly(200)},
 			{"phases", "GET", "/admin/pipelines/" + sales[0].ID.String(), nil, adminOnly(200)},
 			{"rename pipeline", "POST", "/admin/pipelines/" + sales[0].ID.String(), func() url.Values { return url.Values{"name": {"Sales"}} }, adminOnly(303)},

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"phaseboard/migrations"
 	"phaseboard/models"
 	"phaseboard/models/storetest"
@@ -67,7 +69,8 @@ func httpAPI(t *testing.T, base, token, path string) int {
 // TestBrowserAuthorizationCodeFlow: an integration sends a logged-out rep to /oauth2/auth; the
 // rep logs in, reads the consent page and allows; the browser lands on the integration's
 // redirect URI with the code and state, which the integration exchanges (PKCE) and refreshes
-// over HTTP. A second run denies: the integration gets access_denied.
+// over HTTP. An admin registered the client on the admin page and revokes the grant there. A
+// second run denies: the integration gets access_denied.
 func TestBrowserAuthorizationCodeFlow(t *testing.T) {
 	for _, dialect := range []string{migrations.SQLite, migrations.Postgres} {
 		t.Run(dialect, func(t *testing.T) {
@@ -79,12 +82,25 @@ func TestBrowserAuthorizationCodeFlow(t *testing.T) {
 			reps, _ := s.Employees(ctx)
 			rep := authtest.User(t, s, models.RoleRep, &reps[0].ID)
 			callback := callbackServer(t)
-			client, secret, err := s.CreateAPIClient(ctx, models.NewAPIClient{Name: "Workflow nodes", Scopes: []string{"read", "write"},
-				RedirectURIs: []string{callback}}, models.Actor{})
-			if err != nil {
+			base := serve(t, s)
+
+			// An admin registers the client with its redirect URI on the admin page.
+			admin := browsertest.NewPage(t)
+			logInAs(t, s, admin, base, models.RoleAdmin, nil)
+			goTo(t, admin, base, "/admin/clients")
+			form := admin.GetByTestId("add-client")
+			must(t, form.Locator(`input[name="name"]`).Fill("Workflow nodes"))
+			must(t, form.GetByTestId("client-redirect-uris").Fill(callback))
+			must(t, form.Locator(`button[type="submit"]`).Click())
+			must(t, expect.Locator(admin.GetByTestId("client-secret")).ToBeVisible())
+			clientID, err := admin.GetByTestId("client-id").TextContent()
+			must(t, err)
+			secret, err := admin.GetByTestId("client-secret").TextContent()
+			must(t, err)
+			client := &models.APIClient{}
+			if client.ID, err = uuid.Parse(clientID); err != nil {
 				t.Fatal(err)
 			}
-			base := serve(t, s)
 
 			verifier := strings.Repeat("0123456789", 5)
 			sum := sha256.Sum256([]byte(verifier))
@@ -123,9 +139,30 @@ func TestBrowserAuthorizationCodeFlow(t *testing.T) {
 			if status != 200 || refreshed["refresh_token"] == tokens["refresh_token"] {
 				t.Fatalf("refresh: %d %v", status, refreshed)
 			}
+
+			// The admin sees the rep's grant and revokes it: the client's tokens for the rep stop.
+			goTo(t, admin, base, "/admin/clients/"+client.ID.String())
+			row := admin.GetByTestId("grant-row")
+			must(t, expect.Locator(row).ToHaveCount(1))
+			must(t, expect.Locator(row).ToContainText(rep.Email))
+			must(t, expect.Locator(row).ToContainText("read offline"))
+			must(t, row.GetByTestId("revoke-grant").Click())
+			must(t, expect.Locator(admin.GetByTestId("grant-row")).ToContainText("Revoked"))
+			if got := httpAPI(t, base, refreshed["access_token"].(string), "Activity_SalesOpportunity/$count"); got != 401 {
+				t.Fatalf("API with a revoked grant's token: %d", got)
+			}
+			if status, body := httpToken(t, base, client.ID.String(), secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshed["refresh_token"].(string)}}); status != 400 || body["error"] != "invalid_grant" {
+				t.Fatalf("refresh after revocation: %d %v", status, body)
+			}
+			// The code a second time (it would also revoke the grant, were it not revoked).
 			if status, body := httpToken(t, base, client.ID.String(), secret, exchange); status != 400 || body["error"] != "invalid_grant" {
 				t.Fatalf("the code a second time: %d %v", status, body)
 			}
+			// A redirect URI the flow refuses is refused on the page, the list kept as typed.
+			must(t, admin.GetByTestId("redirect-uris").Fill(callback+"\nhttp://elsewhere.example/cb"))
+			must(t, admin.GetByTestId("redirect-uris-form").Locator("button").Click())
+			must(t, expect.Locator(admin.GetByRole("alert")).ToContainText("https"))
+			must(t, expect.Locator(admin.GetByTestId("redirect-uris")).ToHaveValue(callback+"\nhttp://elsewhere.example/cb"))
 
 			// Logged in now: the consent page comes at once; Deny sends access_denied back.
 			goTo(t, page, base, "/oauth2/auth?"+q.Encode())

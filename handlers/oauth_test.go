@@ -168,7 +168,10 @@ func TestAuthorizeEndpoint(t *testing.T) {
 			{"short state", func(v url.Values) { v.Set("state", "1234567") }, "invalid_request"},
 			{"token response", func(v url.Values) { v.Set("response_type", "token") }, "unsupported_response_type"},
 			{"unknown scope", func(v url.Values) { v.Set("scope", "read everything") }, "invalid_scope"},
-			{"bad PKCE method", func(v url.Values) { v.Set("code_challenge", strings.Repeat("a", 43)); v.Set("code_challenge_method", "MD5") }, "invalid_request"},
+			{"bad PKCE method", func(v url.Values) {
+				v.Set("code_challenge", strings.Repeat("a", 43))
+				v.Set("code_challenge_method", "MD5")
+			}, "invalid_request"},
 		} {
 			q := o.authQuery(tc.edit)
 			back := redirectQuery(t, o.a.get("/oauth2/auth?"+q.Encode(), o.cookie), http.StatusFound)

@@ -11,6 +11,7 @@ import (
 	"phaseboard/migrations"
 	"phaseboard/models"
 	"phaseboard/models/storetest"
+	"phaseboard/web/authtest"
 	"phaseboard/web/browsertest"
 )
 
@@ -69,7 +70,15 @@ func everyPage(t *testing.T, s *models.Store, role string) []pageCheck {
 			{"admin pipelines", "/admin/pipelines", nil}, {"admin phases", "/admin/pipelines/" + pipe.ID.String(), nil},
 			{"admin retire phase", retire, nil}, {"admin lost reasons", "/admin/lost-reasons", nil},
 			{"admin currencies", "/admin/currencies", nil},
+			{"admin client with a grant", "/admin/clients/" + client.ID.String(), nil},
 		}...)
+		// A user's grant to list.
+		req := models.AuthorizationRequest{ResponseType: "code", ClientID: client.ID.String(), RedirectURI: "https://integration.example/cb",
+			Scope: "read offline", State: "state-of-the-page"}
+		code, err := s.IssueAuthorizationCode(ctx, authtest.User(t, s, models.RoleRep, nil), req)
+		must(t, err)
+		_, err = s.ExchangeCode(ctx, client, code, req.RedirectURI, "")
+		must(t, err)
 	}
 	return list
 }

@@ -108,6 +108,18 @@ func (s *Store) APIClients(ctx context.Context) ([]APIClient, error) {
 	return out, err
 }
 
+// APIClient returns one client (revoked ones too), or ENotFound.
+func (s *Store) APIClient(ctx context.Context, id uuid.UUID) (*APIClient, error) {
+	var rows []APIClient
+	if err := s.db(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, Errorf(ENotFound, "That API client does not exist.")
+	}
+	return &rows[0], nil
+}
+
 // RevokeAPIClient revokes a client, every token it holds and every grant users gave it.
 func (s *Store) RevokeAPIClient(ctx context.Context, id uuid.UUID, actor Actor) error {
 	if err := mustAdminister(actor); err != nil {
