@@ -408,3 +408,84 @@ func TestGrantRevocation(t *testing.T) {
 		}
 	})
 }
+
+// Two exchanges of one code at once: one gets the tokens, the other is a reuse, refused, and
+// revokes what the first got (RFC 6749 §4.1.2). Never two grants.
+func TestConcurrentCodeExchange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		f := newOAuthFixture(t, s, models.RoleRep)
+		ctx := context.Background()
+		for round := 0; round < 5; round++ {
+			code := f.code(t, f.request("read offline", "", ""))
+			type answer struct {
+				issued *models.IssuedTokens
+				err    error
+			}
+			answers := make(chan answer, 2)
+			start := make(chan struct{})
+			for i := 0; i < 2; i++ {
+				go func() {
+					<-start
+					issued, err := s.ExchangeCode(ctx, f.client, code, testRedirect, "")
+					answers <- answer{issued, err}
+				}()
+			}
+			close(start)
+			a, b := <-answers, <-answers
+			if (a.err == nil) == (b.err == nil) {
+				t.Fatalf("round %d: both or neither exchanged: %v / %v", round, a.err, b.err)
+			}
+			won, lost := a, b
+			if a.err != nil {
+				won, lost = b, a
+			}
+			if oauthCode(t, lost.err) != models.OAuthInvalidGrant {
+				t.Fatalf("round %d: the loser: %v", round, lost.err)
+			}
+			if _, err := s.LookupToken(ctx, won.issued.AccessToken); models.ErrorCode(err) != models.EUnauthorized {
+				t.Fatalf("round %d: the winner's token survives a concurrent reuse: %v", round, err)
+			}
+		}
+		var grants int64
+		s.DB.Raw("SELECT COUNT(*) FROM oauth_grants WHERE client_id = ?", f.client.ID).Scan(&grants)
+		if grants != 5 {
+			t.Fatalf("%d grants for 5 codes", grants)
+		}
+	})
+}
+
+// A grant revoked on one instance stops its tokens on another that had them cached, once the
+// change reaches it through the feed.
+func TestGrantRevocationReachesOtherInstances(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		f := newOAuthFixture(t, s, models.RoleRep)
+		s.Now = func() time.Time { return time.Now().UTC() } // the feed and the cache run on real time
+		ctx := context.Background()
+		other := storetest.Reopen(t, s)
+		feedCtx, stopFeed := context.WithCancel(ctx)
+		defer stopFeed()
+		go s.Feed().Run(feedCtx, models.FeedConfig{Poll: 50 * time.Millisecond})
+		waitRunning(t, s)
+		issued, err := s.ExchangeCode(ctx, f.client, f.code(t, f.request("read offline", "", "")), testRedirect, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LookupToken(ctx, issued.AccessToken); err != nil { // cached here
+			t.Fatal(err)
+		}
+		grants, _ := other.ClientGrants(ctx, f.client.ID)
+		if err := other.RevokeGrant(ctx, f.client.ID, grants[0].ID, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(models.TokenCacheTTL / 2)
+		for {
+			if _, err := s.LookupToken(ctx, issued.AccessToken); models.ErrorCode(err) == models.EUnauthorized {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("a grant revoked on another instance still opens the API here")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
