@@ -82,7 +82,7 @@ func TestRefusedFormsWriteNothing(t *testing.T) {
 			return n
 		}
 		before := count()
-		for _, ret := range []string{"status=bogus", "rep=not-an-id", "pipeline=%zz"} {
+		for _, ret := range []string{"status=bogus", "rep=not-an-id", "pipeline=%zz", "close=someday"} {
 			resp, _ := c.post("/board/activities", url.Values{"phase_id": {phases["Qualification"].ID.String()}, "subject": {"dup"}, "return": {ret}}, true)
 			if resp.StatusCode != 400 || count() != before {
 				t.Fatalf("quick add with return=%s: %d, %d cards (was %d)", ret, resp.StatusCode, count(), before)

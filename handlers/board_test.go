@@ -321,3 +321,30 @@ func TestBoardMineFilter(t *testing.T) {
 		}
 	})
 }
+
+// TestBoardCloseFilterInURL: the expected-close filter is read from the URL (an unknown choice
+// is a 400), selects the cards, and stays in the filter bar and in the fragments' URLs.
+func TestBoardCloseFilterInURL(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		ctx := context.Background()
+		dated := newCard(t, s.store, "Dated deal")
+		day := s.store.Today()
+		_, err := s.store.UpdateActivity(ctx, dated.ID, models.ActivityChanges{ExpectedOrderDate: &day}, models.Actor{})
+		must(t, err)
+		newCard(t, s.store, "Undated deal")
+		c := s.client()
+		if code, body := c.get("/board?close=someday"); code != 400 || !strings.Contains(body, "expected-close") {
+			t.Fatalf("unknown choice: %d %.200s", code, body)
+		}
+		for close, want := range map[string]string{"nodate": "Undated deal", "month": "Dated deal", "quarter": "Dated deal"} {
+			code, body := c.get("/board?close=" + close)
+			other := map[string]string{"Undated deal": "Dated deal", "Dated deal": "Undated deal"}[want]
+			if code != 200 || !strings.Contains(body, want) || strings.Contains(body, other) {
+				t.Errorf("close=%s: %d, has %q %v, has %q %v", close, code, want, strings.Contains(body, want), other, strings.Contains(body, other))
+			}
+			if !strings.Contains(body, `<option value="`+close+`" selected`) || !strings.Contains(body, "close="+close) {
+				t.Errorf("close=%s: the filter bar or the board's URLs lost the choice", close)
+			}
+		}
+	})
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/playwright-community/playwright-go"
 
@@ -434,6 +436,78 @@ func TestBrowserColleaguesCardLooksReadOnly(t *testing.T) {
 			must(t, expect.Locator(panel.GetByTestId("panel-read-only")).ToBeVisible())
 			must(t, expect.Locator(panel.GetByTestId("save")).ToHaveCount(0))
 			must(t, expect.Locator(panel.Locator("#f-subject")).ToBeDisabled())
+		})
+	}
+}
+
+// TestBrowserSavedViewClosingThisQuarter: a rep saves "My deals closing this quarter" (Mine and
+// this quarter); reopened, it shows exactly the rep's open deals expected in the current
+// calendar quarter (counted by hand in SQL), and the view keeps the choice, not dates. At both
+// sizes.
+func TestBrowserSavedViewClosingThisQuarter(t *testing.T) {
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s := storetest.New(t, migrations.Postgres)
+			must(t, s.LoadDemo(ctx, 120, nil, nil))
+			reps, err := s.Employees(ctx)
+			must(t, err)
+			rep := reps[0]
+			pipelines, err := s.Pipelines(ctx)
+			must(t, err)
+			now := time.Now().UTC()
+			from := time.Date(now.Year(), now.Month()-(now.Month()-1)%3, 1, 0, 0, 0, 0, time.UTC)
+			var want []string
+			must(t, s.DB.Raw(`SELECT CAST(id AS text) FROM activities WHERE pipeline_id = ? AND sales_representative_id = ?
+				AND NOT is_closed AND expected_order_date >= ? AND expected_order_date < ? ORDER BY 1`,
+				pipelines[0].ID, rep.ID, from.Format("2006-01-02"), from.AddDate(0, 3, 0).Format("2006-01-02")).Scan(&want).Error)
+			if len(want) == 0 {
+				t.Fatal("the demo gives the rep no deal closing this quarter: nothing to show")
+			}
+
+			base := serve(t, s)
+			page := browsertest.NewPageWith(t, size)
+			user := logInAs(t, s, page, base, models.RoleRep, &rep.ID)
+			goTo(t, page, base, "/board")
+			_, err = page.GetByTestId("filter-rep").SelectOption(playwright.SelectOptionValues{Values: &[]string{"mine"}})
+			must(t, err)
+			must(t, page.WaitForURL(regexp.MustCompile(`rep=mine`)))
+			_, err = page.GetByTestId("filter-close").SelectOption(playwright.SelectOptionValues{Values: &[]string{"quarter"}})
+			must(t, err)
+			must(t, page.WaitForURL(regexp.MustCompile(`close=quarter`)))
+			box := page.GetByTestId("saved-views")
+			must(t, box.Locator("summary").Click())
+			must(t, box.GetByTestId("save-view-name").Fill("My deals closing this quarter"))
+			must(t, box.GetByTestId("save-view-button").Click())
+			must(t, page.WaitForURL(regexp.MustCompile(`close=quarter`)))
+
+			goTo(t, page, base, "/board")
+			must(t, expect.Locator(page.GetByTestId("filter-close")).ToHaveValue(""))
+			must(t, page.GetByTestId("saved-views").Locator("summary").Click())
+			must(t, page.GetByTestId("saved-views").GetByRole("link", playwright.LocatorGetByRoleOptions{Name: "My deals closing this quarter"}).Click())
+			must(t, page.WaitForURL(regexp.MustCompile(`close=quarter`)))
+			must(t, expect.Locator(page.GetByTestId("filter-close")).ToHaveValue("quarter"))
+			must(t, expect.Locator(page.GetByTestId("filter-rep")).ToHaveValue("mine"))
+			cards := page.Locator(`.board li.card`)
+			must(t, expect.Locator(cards).ToHaveCount(len(want)))
+			all, err := cards.All()
+			must(t, err)
+			var got []string
+			for _, c := range all {
+				id, err := c.GetAttribute("data-id")
+				must(t, err)
+				got = append(got, id)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("the view shows %v, want %v", got, want)
+			}
+			// The choice is kept, not its dates: next quarter the view shows that quarter's deals.
+			saved, err := s.SavedViews(ctx, user.ID, models.SavedViewBoard)
+			must(t, err)
+			if len(saved) != 1 || !strings.Contains(saved[0].Query, "close=quarter") || strings.Contains(saved[0].Query, now.Format("2006-")) {
+				t.Fatalf("saved views %+v", saved)
+			}
 		})
 	}
 }

@@ -76,10 +76,7 @@ func (h *Handler) forecastFilter(c *fiber.Ctx, v url.Values) (models.ForecastFil
 }
 
 // today is the forecast's today, from the store's clock (UTC).
-func (h *Handler) today() models.Date {
-	now := h.Store.Now().UTC()
-	return models.NewDate(now.Year(), now.Month(), now.Day())
-}
+func (h *Handler) today() models.Date { return h.Store.Today() }
 
 // forecastQuery encodes a filter as the forecast URL's query.
 func forecastQuery(f models.ForecastFilter) string { return views.ForecastQuery(f) }

@@ -5,6 +5,7 @@ package handlers
 import (
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -149,6 +150,10 @@ func (h *Handler) parseFilter(c *fiber.Ctx, v url.Values) (models.BoardFilter, e
 		}
 		f.Text = f.Text[:cut]
 	}
+	f.Close = v.Get("close")
+	if f.Close != "" && !slices.Contains(models.CloseChoices, f.Close) {
+		return f, badRequest("Unknown expected-close filter: use month, quarter, nextquarter, overdue or nodate.")
+	}
 	if v.Get("rep") == "mine" {
 		me := web.ActorOf(c).EmployeeID
 		if me == nil {
@@ -227,6 +232,9 @@ func filterQuery(f models.BoardFilter) string {
 	}
 	if f.Status != "" && f.Status != models.StatusOpen {
 		v.Set("status", f.Status)
+	}
+	if f.Close != "" {
+		v.Set("close", f.Close)
 	}
 	return v.Encode()
 }

@@ -18,6 +18,48 @@ type BoardFilter struct {
 	Mine       bool   // RepID is the viewer's own employee: the URL says "mine", not an id
 	Text       string // in subject or customer name
 	Status     string // StatusAll (default), StatusOpen or StatusClosed
+	// Close narrows by expected order date relative to today (CloseThisQuarter …): the choice,
+	// not dates, is kept, so that a saved view moves with the calendar. "" is any date.
+	Close string
+}
+
+// The expected-close choices of BoardFilter.Close. Overdue is the overdue mark's rule: open and
+// expected before today.
+const (
+	CloseThisMonth   = "month"
+	CloseThisQuarter = "quarter"
+	CloseNextQuarter = "nextquarter"
+	CloseOverdue     = "overdue"
+	CloseNoDate      = "nodate"
+)
+
+// CloseChoices are the valid BoardFilter.Close values, in the filter bar's order.
+var CloseChoices = []string{CloseThisMonth, CloseThisQuarter, CloseNextQuarter, CloseOverdue, CloseNoDate}
+
+// closeCondition is the WHERE of a Close choice on activities a as of today ("" for any date).
+// Ranges are half-open [from, to) over whole months and quarters of the calendar.
+func closeCondition(choice string, today Date) (string, []any, error) {
+	between := func(from, to Date) (string, []any, error) {
+		return "a.expected_order_date >= ? AND a.expected_order_date < ?", []any{from, to}, nil
+	}
+	switch choice {
+	case "":
+		return "", nil, nil
+	case CloseThisMonth:
+		m := monthStart(today)
+		return between(m, Date{m.AddDate(0, 1, 0)})
+	case CloseThisQuarter:
+		q := quarterStart(today)
+		return between(q, Date{q.AddDate(0, 3, 0)})
+	case CloseNextQuarter:
+		q := Date{quarterStart(today).AddDate(0, 3, 0)}
+		return between(q, Date{q.AddDate(0, 3, 0)})
+	case CloseOverdue:
+		return "NOT a.is_closed AND a.expected_order_date < ?", []any{today}, nil
+	case CloseNoDate:
+		return "a.expected_order_date IS NULL", nil, nil
+	}
+	return "", nil, FieldError("close", "Unknown expected-close filter: use month, quarter, nextquarter, overdue or nodate.")
 }
 
 const (
@@ -296,6 +338,11 @@ func (s *Store) filtered(ctx context.Context, f BoardFilter) *gorm.DB {
 	if t := strings.TrimSpace(f.Text); t != "" {
 		p := likePattern(t)
 		q = q.Where(`(LOWER(a.subject) LIKE ? ESCAPE '\' OR LOWER(COALESCE(r.name, '')) LIKE ? ESCAPE '\')`, p, p)
+	}
+	if cond, args, err := closeCondition(f.Close, s.Today()); err != nil {
+		_ = q.AddError(err)
+	} else if cond != "" {
+		q = q.Where(cond, args...)
 	}
 	return q
 }

@@ -177,6 +177,12 @@ func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB { return s.sql.lock(tx) }
 
 func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
 
+// Today is the store clock's date (UTC): what overdue and "this quarter" are measured from.
+func (s *Store) Today() Date {
+	now := s.Now().UTC()
+	return NewDate(now.Year(), now.Month(), now.Day())
+}
+
 // likePattern turns user text into a bound LIKE pattern matching it anywhere, with the
 // wildcards in the text escaped (used with ESCAPE '\').
 func likePattern(text string) string {

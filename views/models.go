@@ -186,3 +186,9 @@ type LostPrompt struct {
 	Query       string
 	CSRF        string
 }
+
+// CloseChoiceName is how the filter bar names an expected-close choice (models.CloseChoices).
+func CloseChoiceName(choice string) string {
+	return map[string]string{models.CloseThisMonth: "This month", models.CloseThisQuarter: "This quarter",
+		models.CloseNextQuarter: "Next quarter", models.CloseOverdue: "Overdue", models.CloseNoDate: "No date"}[choice]
+}
