@@ -66,6 +66,7 @@ func (h *Handler) SaveActivity(c *fiber.Ctx) error {
 		form.Values[name] = c.FormValue(name)
 	}
 	ch := parseEdit(form)
+	ch.Custom = parseCustom(c, form)
 	if len(form.Errors) > 0 {
 		return h.renderForm(c, fiber.StatusBadRequest, form)
 	}
@@ -76,6 +77,8 @@ func (h *Handler) SaveActivity(c *fiber.Ctx) error {
 	if errors.As(err, &derr) && derr.Code != models.ENotFound && derr.Code != models.EForbidden {
 		if name, ok := editFields[derr.Field]; ok {
 			form.Errors[name] = derr.Message
+		} else if cf := customInputOf(form, derr.Field); cf != nil {
+			form.Errors[cf.Name] = strings.Replace(derr.Message, " ("+derr.Field+")", "", 1)
 		} else {
 			form.Message = derr.Message
 		}
@@ -156,6 +159,82 @@ func parseEdit(form views.ActivityForm) models.ActivityChanges {
 	return ch
 }
 
+// parseCustom reads the custom fields the form posted ("" clears one), noting every value
+// that does not parse; the domain checks the rest (choices, links) in the save's transaction.
+// A field the form did not carry (defined after it was rendered) is left as it is.
+func parseCustom(c *fiber.Ctx, form views.ActivityForm) models.CustomValues {
+	out := models.CustomValues{}
+	for _, cf := range form.Custom {
+		if !c.Request().PostArgs().Has(cf.Name) {
+			continue
+		}
+		raw := strings.TrimSpace(c.FormValue(cf.Name))
+		form.Values[cf.Name] = raw
+		if raw == "" {
+			out[cf.Field] = nil
+			continue
+		}
+		switch cf.Kind {
+		case models.CustomNumber:
+			x, err := strconv.ParseFloat(strings.ReplaceAll(raw, ",", ""), 64)
+			if err != nil {
+				form.Errors[cf.Name] = "Enter a number, such as 12500."
+				continue
+			}
+			out[cf.Field] = x
+		case models.CustomBoolean:
+			out[cf.Field] = raw == "true"
+		default: // text, choices, dates and links as typed: the domain checks them
+			out[cf.Field] = raw
+		}
+	}
+	return out
+}
+
+// customInputOf is the custom field of the form that a domain error names by its API name.
+func customInputOf(form views.ActivityForm, apiName string) *views.CustomInput {
+	for i := range form.Custom {
+		if form.Custom[i].APIName == apiName {
+			return &form.Custom[i]
+		}
+	}
+	return nil
+}
+
+// customInputs are the custom fields of a's kind in the edit panel, their stored values put in
+// values under their form names.
+func (h *Handler) customInputs(c *fiber.Ctx, a *models.Activity, customers []models.Relationship, reps []models.Employee, values map[string]string) ([]views.CustomInput, error) {
+	defs, err := h.Store.CustomFields(c.UserContext())
+	if err != nil {
+		return nil, err
+	}
+	fields := defs.For(a.Type)
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	stored, err := h.Store.CustomValuesOf(c.UserContext(), []uuid.UUID{a.ID}, fields)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]views.CustomInput, 0, len(fields))
+	for _, f := range fields {
+		in := views.CustomInput{Field: f.ID, Name: f.FormName(), APIName: f.APIName(), Label: f.Label, Kind: f.Kind, Choices: f.Choices}
+		switch f.LinkTarget {
+		case models.TypeRelationship:
+			for _, r := range customers {
+				in.Options = append(in.Options, views.Option{Value: r.ID.String(), Label: r.Name})
+			}
+		case models.TypeEmployee:
+			for _, e := range reps {
+				in.Options = append(in.Options, views.Option{Value: e.ID.String(), Label: e.FullName()})
+			}
+		}
+		values[in.Name] = stored[a.ID][f.ID].Raw
+		out = append(out, in)
+	}
+	return out, nil
+}
+
 // activityForm is the edit panel of a, as stored, rendered for the form version given, opened
 // from the board at back (a local URL; a's pipeline board when back is empty or leads
 // elsewhere).
@@ -192,6 +271,9 @@ func (h *Handler) activityForm(c *fiber.Ctx, a *models.Activity, back string, ve
 			"amount": num(&a.Amount), "probability": num(a.Probability), "expected_order_date": views.DateValue(a.ExpectedOrderDate),
 			"rep": idOrEmpty(a.SalesRepresentativeID),
 		},
+	}
+	if form.Custom, err = h.customInputs(c, a, customers, reps, form.Values); err != nil {
+		return views.ActivityForm{}, err
 	}
 	return form, h.dealPage(c, a, k, &form)
 }
@@ -324,6 +406,9 @@ func (h *Handler) renderSaved(c *fiber.Ctx, f models.BoardFilter, edited views.A
 	}
 	one := []models.Card{*card}
 	b.usual.Mark(one, b.now)
+	if err := h.withCustom(c, b, card.ID); err != nil {
+		return err
+	}
 	return web.Render(c, fiber.StatusOK, joinComponents(
 		panel, views.BoardCard(b.phaseCard(one[0]), true), views.BoardColumnHeader(b.phaseColumn(*col, nil, false), true), announce))
 }

@@ -130,6 +130,9 @@ func (h *Handler) MoreCards(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := h.withCustom(c, b, cardIDs(cards)...); err != nil {
+		return err
+	}
 	page, next := b.phaseCards(phaseID, cards, more)
 	return web.Render(c, fiber.StatusOK, views.CardsPage(page, next))
 }

@@ -32,6 +32,48 @@ type cardContext struct {
 	months []models.ForecastMonth
 	// The forecast board's: phase id → its default forecast category.
 	phaseCategories map[uuid.UUID]string
+	// The kind's custom fields an admin put on cards, and their values of the cards loaded so
+	// far (withCustom), as read.
+	onCard []models.CustomField
+	custom map[uuid.UUID]map[uuid.UUID]string
+}
+
+// withCustom reads the on-card custom field values of the cards ids for b: one query per
+// column of cards (and one per kind of link target shown), none when no field is on cards.
+func (h *Handler) withCustom(c *fiber.Ctx, b *cardContext, ids ...uuid.UUID) error {
+	if b.onCard == nil {
+		defs, err := h.Store.CustomFields(c.UserContext())
+		if err != nil {
+			return err
+		}
+		b.onCard = defs.OnCard(b.kind.Type)
+		if b.onCard == nil {
+			b.onCard = []models.CustomField{} // looked: none
+		}
+	}
+	if len(b.onCard) == 0 || len(ids) == 0 {
+		return nil
+	}
+	vals, err := h.Store.CustomDisplay(c.UserContext(), ids, b.onCard)
+	if err != nil {
+		return err
+	}
+	if b.custom == nil {
+		b.custom = map[uuid.UUID]map[uuid.UUID]string{}
+	}
+	for id, v := range vals {
+		b.custom[id] = v
+	}
+	return nil
+}
+
+// cardIDs are the IDs of cards.
+func cardIDs(cards []models.Card) []uuid.UUID {
+	ids := make([]uuid.UUID, len(cards))
+	for i, c := range cards {
+		ids[i] = c.ID
+	}
+	return ids
 }
 
 // boardCards is the pipeline board's cardContext. The caller passes the pipeline's phases,
@@ -93,6 +135,11 @@ func (b *cardContext) card(c models.Card, move string) views.Card {
 		v.Expected, v.ExpectedValue = c.ExpectedOrderDate.Format("2 Jan 2006"), c.ExpectedOrderDate.String()
 	}
 	v.Marks = b.marks(c)
+	for _, f := range b.onCard {
+		if text := b.custom[c.ID][f.ID]; text != "" {
+			v.Fields = append(v.Fields, views.CardField{Label: f.Label, Value: text})
+		}
+	}
 	return v
 }
 

@@ -209,8 +209,64 @@ func (h *Handler) ForecastCSV(c *fiber.Ctx) error {
 			write(rec...)
 		}
 	}
+	if err := h.exportCustomFields(c, fc, write); err != nil {
+		return err
+	}
 	w.Flush()
 	return w.Error()
+}
+
+// exportCustomFields adds to the export, when an admin marked custom fields of opportunities
+// for it, the deals the forecast counts (open in the range, won and lost in it) with those
+// fields' values, one column each.
+func (h *Handler) exportCustomFields(c *fiber.Ctx, fc *models.Forecast, write func(rec ...string)) error {
+	defs, err := h.Store.CustomFields(c.UserContext())
+	if err != nil {
+		return err
+	}
+	fields := defs.InExport(models.SalesOpportunity.Type)
+	if len(fields) == 0 {
+		return nil
+	}
+	var deals []models.ForecastCard
+	status := map[uuid.UUID]string{}
+	for _, kind := range []string{"open", "won", "lost"} {
+		some, err := h.Store.ForecastDeals(c.UserContext(), models.DealsFilter{ForecastFilter: fc.Filter, Kind: kind}, fc.Today)
+		if err != nil {
+			return err
+		}
+		for _, d := range some {
+			status[d.ID] = kind
+		}
+		deals = append(deals, some...)
+	}
+	ids := make([]uuid.UUID, len(deals))
+	for i, d := range deals {
+		ids[i] = d.ID
+	}
+	values, err := h.Store.CustomDisplay(c.UserContext(), ids, fields)
+	if err != nil {
+		return err
+	}
+	write()
+	write("Opportunities of the forecast, with their custom fields")
+	head := []string{"Number", "Subject", "Customer", "Rep", "Status", "Expected order date", "Estimated"}
+	for _, f := range fields {
+		head = append(head, f.Label)
+	}
+	write(head...)
+	for _, d := range deals {
+		expected := ""
+		if d.ExpectedOrderDate != nil {
+			expected = d.ExpectedOrderDate.String()
+		}
+		rec := []string{d.Number, d.Subject, d.CustomerName, d.RepName, status[d.ID], expected, strconv.FormatFloat(d.EstimatedAmount, 'f', 2, 64)}
+		for _, f := range fields {
+			rec = append(rec, values[d.ID][f.ID])
+		}
+		write(rec...)
+	}
+	return nil
 }
 
 func hasNotes(t views.Table) bool {
@@ -413,6 +469,13 @@ func (h *Handler) monthColumn(c *fiber.Ctx, f models.ForecastFilter, m models.Fo
 	more := len(cards) > limit
 	if more {
 		cards = cards[:limit]
+	}
+	ids := make([]uuid.UUID, len(cards))
+	for i, fc := range cards {
+		ids[i] = fc.ID
+	}
+	if err := h.withCustom(c, b, ids...); err != nil {
+		return views.Column{}, err
 	}
 	col := views.Column{DOMID: "month-" + m.Key, Title: m.Label, Count: m.Count,
 		Figures: []views.Figure{{Label: "Estimated", Value: Money(m.Estimated), TestID: "column-estimated"},

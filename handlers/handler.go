@@ -273,6 +273,9 @@ func (h *Handler) columnView(c *fiber.Ctx, f models.BoardFilter, col models.Colu
 	if more {
 		cards = cards[:limit]
 	}
+	if err := h.withCustom(c, b, cardIDs(cards)...); err != nil {
+		return views.Column{}, err
+	}
 	return b.phaseColumn(col, cards, more), nil
 }
 

@@ -446,7 +446,7 @@ func (s *Store) writeCustomValues(ctx context.Context, tx *gorm.DB, entityType s
 // choice, which clears).
 func (s *Store) customValueRow(ctx context.Context, tx *gorm.DB, f *CustomField, v any) (*customValueRow, error) {
 	name := f.APIName()
-	wrong := func(what string) error { return FieldError(name, "%s (%s) must be %s.", name, f.Label, what) }
+	wrong := func(what string) error { return FieldError(name, "%s (%s) must be %s.", f.Label, name, what) }
 	row := &customValueRow{}
 	switch f.Kind {
 	case CustomText, CustomChoice:
@@ -461,11 +461,11 @@ func (s *Store) customValueRow(ctx context.Context, tx *gorm.DB, f *CustomField,
 			return nil, wrong("text without NUL characters")
 		}
 		if f.Kind == CustomText && utf8.RuneCountInString(str) > maxCustomText {
-			return nil, FieldError(name, "%s (%s) is at most %d characters.", name, f.Label, maxCustomText)
+			return nil, FieldError(name, "%s (%s) is at most %d characters.", f.Label, name, maxCustomText)
 		}
 		if f.Kind == CustomChoice && !slices.Contains(f.Choices, str) {
 			b, _ := json.Marshal(f.Choices)
-			return nil, FieldError(name, "%q is not a choice of %s (%s); the choices are %s.", str, name, f.Label, b)
+			return nil, FieldError(name, "%q is not a choice of %s (%s); the choices are %s.", str, f.Label, name, b)
 		}
 		row.TextValue = &str
 	case CustomNumber:
@@ -528,7 +528,7 @@ func (s *Store) customValueRow(ctx context.Context, tx *gorm.DB, f *CustomField,
 // mustLinkTarget refuses a link to an entity that does not exist (or, for activities, that the
 // writer may not read: it does not exist for them).
 func (s *Store) mustLinkTarget(ctx context.Context, tx *gorm.DB, f *CustomField, id uuid.UUID) error {
-	missing := FieldError(f.APIName(), "%s (%s) links to %s(%s), which does not exist.", f.APIName(), f.Label, strings.ReplaceAll(f.LinkTarget, ".", "_"), id)
+	missing := FieldError(f.APIName(), "%s (%s) links to %s(%s), which does not exist.", f.Label, f.APIName(), strings.ReplaceAll(f.LinkTarget, ".", "_"), id)
 	switch f.LinkTarget {
 	case "Activity":
 		var a Activity
@@ -626,4 +626,93 @@ func formatNumberValue(x float64) string {
 		return fmt.Sprintf("%.0f", x)
 	}
 	return fmt.Sprint(x)
+}
+
+// CustomDisplay is the values of fields for the entities ids as people read them on cards and
+// in exports: text and choices as they are, numbers plainly, dates YYYY-MM-DD, "Yes"/"No", and
+// a link as the name of what it links to (one more query per kind of target shown). An entity
+// or field without a value has no entry.
+func (s *Store) CustomDisplay(ctx context.Context, ids []uuid.UUID, fields []CustomField) (map[uuid.UUID]map[uuid.UUID]string, error) {
+	vals, err := s.CustomValuesOf(ctx, ids, fields)
+	if err != nil {
+		return nil, err
+	}
+	targets := map[uuid.UUID]string{}
+	for _, f := range fields {
+		if f.Kind == CustomLink {
+			targets[f.ID] = f.LinkTarget
+		}
+	}
+	linked := map[string][]uuid.UUID{}
+	for _, byField := range vals {
+		for fid, v := range byField {
+			if v.Link != nil {
+				linked[targets[fid]] = append(linked[targets[fid]], *v.Link)
+			}
+		}
+	}
+	names := map[uuid.UUID]string{}
+	for target, lids := range linked {
+		var table, name string
+		switch target {
+		case TypeRelationship:
+			table, name = "relationships", "name"
+		case TypeContact:
+			table, name = "contacts", "trim(first_name || ' ' || last_name)"
+		case TypeEmployee:
+			table, name = "employees", "trim(first_name || ' ' || last_name)"
+		case "Activity":
+			table, name = "activities", "number || ' ' || subject"
+		default:
+			continue
+		}
+		var rows []struct {
+			ID   uuid.UUID
+			Name string
+		}
+		if err := s.db(ctx).Table(table).Select("id, "+name+" AS name").Where("id IN ?", lids).Scan(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			names[r.ID] = r.Name
+		}
+	}
+	out := make(map[uuid.UUID]map[uuid.UUID]string, len(vals))
+	for eid, byField := range vals {
+		m := make(map[uuid.UUID]string, len(byField))
+		for fid, v := range byField {
+			switch {
+			case v.Link != nil:
+				m[fid] = names[*v.Link]
+			case v.Bool != nil && *v.Bool:
+				m[fid] = "Yes"
+			case v.Bool != nil:
+				m[fid] = "No"
+			default:
+				m[fid] = v.Raw
+			}
+		}
+		out[eid] = m
+	}
+	return out, nil
+}
+
+// OnCard and InExport are the fields of a set shown on cards and in the forecast export.
+func (cs *CustomFieldSet) OnCard(entityType string) []CustomField {
+	return filterFields(cs.For(entityType), func(f CustomField) bool { return f.OnCard })
+}
+
+// InExport: see OnCard.
+func (cs *CustomFieldSet) InExport(entityType string) []CustomField {
+	return filterFields(cs.For(entityType), func(f CustomField) bool { return f.InExport })
+}
+
+func filterFields(fields []CustomField, keep func(CustomField) bool) []CustomField {
+	var out []CustomField
+	for _, f := range fields {
+		if keep(f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package views
 
 import (
 	"github.com/a-h/templ"
+	"github.com/google/uuid"
 
 	"phaseboard/models"
 )
@@ -100,8 +101,14 @@ type Card struct {
 	Closed        bool
 	ReadOnly      bool // the viewer may not change it
 	Marks         []Mark
-	EditURL       string // the panel (htmx) or the edit page
-	MoveURL       string // the "Move to" panel or page
+	EditURL       string      // the panel (htmx) or the edit page
+	MoveURL       string      // the "Move to" panel or page
+	Fields        []CardField // custom fields an admin put on cards, those with a value
+}
+
+// CardField is a custom field's value on a card.
+type CardField struct {
+	Label, Value string
 }
 
 // MovePanel is a card's "Move to" on demand: one button per column it can go to, and on the
@@ -167,6 +174,20 @@ type ActivityForm struct {
 	FullPage bool   // the edit page without JavaScript, not the side panel
 	CSRF     string
 	Saved    bool
+
+	// Custom are the kind's custom fields, their values in Values under their Name.
+	Custom []CustomInput
+}
+
+// CustomInput is one custom field of the edit panel.
+type CustomInput struct {
+	Field   uuid.UUID
+	Name    string // the form field
+	APIName string // the API's name, which the domain's errors use
+	Label   string
+	Kind    string   // models.CustomText …
+	Choices []string // a choice list's
+	Options []Option // a link's choices when they can be listed (customers, employees); else an ID is typed
 }
 
 // HistoryItem is one move of the card's timeline.
