@@ -138,6 +138,27 @@ func TestODataCustomFields(t *testing.T) {
 			if got := names(list("$orderby="+num+"%20desc&$filter="+q("Subject ne 'x'")), "Subject"); strings.Join(got, ",") != "Alpha,Beta,Gamma" {
 				t.Errorf("$orderby a number desc (nulls last): %v", got)
 			}
+			// Keyset paging over a custom field's order: one entity a page, the same order.
+			var paged []string
+			next := "Activity_SalesOpportunity?$select=Subject&$orderby=" + num + "%20desc"
+			for i := 0; next != "" && i < 5; i++ {
+				r := e.do("GET", next, "", "Prefer", "odata.maxpagesize=1")
+				var page struct {
+					Value []map[string]any `json:"value"`
+					Next  string           `json:"@odata.nextLink"`
+				}
+				if r.status != 200 || json.Unmarshal([]byte(r.body), &page) != nil {
+					t.Fatalf("page %d: %d %s", i, r.status, r.body)
+				}
+				paged = append(paged, names(page.Value, "Subject")...)
+				next = ""
+				if page.Next != "" {
+					next = page.Next[strings.Index(page.Next, "/v1/odata/")+len("/v1/odata/"):]
+				}
+			}
+			if strings.Join(paged, ",") != "Alpha,Beta,Gamma" {
+				t.Errorf("paged by a custom field: %v", paged)
+			}
 			if got := names(list("$filter="+q(link+"/Name eq '"+e.customers[1].Name+"'")), "Subject"); strings.Join(got, ",") != "Beta" {
 				t.Errorf("filter through a link: %v", got)
 			}

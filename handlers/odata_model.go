@@ -368,7 +368,8 @@ var customEdmTypes = map[string]odata.EdmType{
 }
 
 // customMembers are the members of custom fields: nullable (null clears a value), written into
-// the activity's changes (models.CustomSlot), the value's SQL a read of custom_field_values.
+// the activity's changes (models.CustomSlot), the value's SQL a read of custom_field_values
+// (joined in $filter and $orderby, so that a filter on a field is driven by its index).
 func customMembers(fields []models.CustomField) (props []odata.Property, links []odata.NavProp) {
 	for _, f := range fields {
 		id := f.ID
@@ -377,7 +378,9 @@ func customMembers(fields []models.CustomField) (props []odata.Property, links [
 			links = append(links, odata.OneVia(f.APIName(), odataSetName(f.LinkTarget), f.ValueSQL()).Writes(bind))
 			continue
 		}
-		props = append(props, odata.Prop(f.APIName(), customEdmTypes[f.Kind], f.ValueSQL()).Writes(bind))
+		p := odata.Prop(f.APIName(), customEdmTypes[f.Kind], f.ValueSQL()).Writes(bind)
+		p.Join = &odata.PropJoin{Table: "custom_field_values", Column: f.ValueColumn(), On: f.JoinOn}
+		props = append(props, p)
 	}
 	return props, links
 }

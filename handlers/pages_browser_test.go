@@ -69,7 +69,7 @@ func everyPage(t *testing.T, s *models.Store, role string) []pageCheck {
 			{"admin users", "/admin/users", nil}, {"admin clients", "/admin/clients", nil},
 			{"admin pipelines", "/admin/pipelines", nil}, {"admin phases", "/admin/pipelines/" + pipe.ID.String(), nil},
 			{"admin retire phase", retire, nil}, {"admin lost reasons", "/admin/lost-reasons", nil},
-			{"admin currencies", "/admin/currencies", nil},
+			{"admin currencies", "/admin/currencies", nil}, {"admin custom fields", "/admin/custom-fields", nil},
 			{"admin client with a grant", "/admin/clients/" + client.ID.String(), nil},
 		}...)
 		// A user's grant to list.
@@ -83,13 +83,19 @@ func everyPage(t *testing.T, s *models.Store, role string) []pageCheck {
 	return list
 }
 
-// TestBrowserEveryPage opens every page as every role at desktop and phone size and checks
+// TestBrowserEveryPage opens every page (with custom fields defined) as every role at desktop and phone size and checks
 // what every page owes: no critical or serious accessibility violation (axe-core), no
 // Content-Security-Policy violation (the policy allows no inline style) and one h1.
 func TestBrowserEveryPage(t *testing.T) {
 	ctx := context.Background()
 	s := storetest.New(t, migrations.Postgres)
 	must(t, s.LoadDemo(ctx, 60, nil, nil))
+	// A custom field of every kind, on cards: in the panels, on the cards and on the admin page.
+	for _, k := range models.CustomKinds {
+		_, err := s.DefineCustomField(ctx, models.CustomFieldInput{EntityType: models.SalesOpportunity.Type, Label: k.Label,
+			Kind: k.Kind, Choices: []string{"Gold", "Silver"}, LinkTarget: models.TypeRelationship, OnCard: true}, models.Actor{})
+		must(t, err)
+	}
 	base := serve(t, s)
 	reps, err := s.Employees(ctx)
 	must(t, err)

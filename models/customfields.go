@@ -103,6 +103,21 @@ func (f *CustomField) ValueSQL() string {
 	return "(SELECT cfv." + customColumn(f.Kind) + " FROM custom_field_values cfv WHERE cfv.entity_id = t.id AND cfv.field_id = '" + id + "')"
 }
 
+// ValueColumn is the column of custom_field_values that holds the field's values, and JoinOn
+// the condition that joins the value row (alias row) to its entity (alias entity): the OData
+// model reads values through that join in $filter and $orderby (odata.PropJoin), which uses
+// the (field_id, value) indexes.
+func (f *CustomField) ValueColumn() string { return customColumn(f.Kind) }
+
+// JoinOn: see ValueColumn.
+func (f *CustomField) JoinOn(entity, row string) string {
+	id := f.ID.String()
+	if !canonicalUUID.MatchString(id) {
+		panic("custom field: non-canonical id " + id)
+	}
+	return row + ".entity_id = " + entity + ".id AND " + row + ".field_id = '" + id + "'"
+}
+
 // customColumn is the column of custom_field_values that holds values of kind.
 func customColumn(kind string) string {
 	switch kind {

@@ -99,7 +99,9 @@ func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
 	st := &statement{plan: p, order: order, groupCol: -1}
 	var cols []string
 	for _, prop := range p.props {
-		cols = append(cols, "("+prop.SQL+")")
+		// A property in a side table is read through the same join a filter or an order on it
+		// made: the database can then sort and cut the page before it reads anything else.
+		cols = append(cols, propSQL(b, sc, "t", prop))
 	}
 	for _, cp := range p.outComputed {
 		v, err := compileValue(b, sc, cp.expr, "$compute")

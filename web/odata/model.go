@@ -73,12 +73,25 @@ type Property struct {
 	// Bind, for writable properties, says where the value goes (see Bind).
 	Access Access
 	Bind   Bind
+	// Join, when set, says the value is a column of at most one row of a side table (a
+	// table of values by entity): $filter and $orderby then read it through a LEFT JOIN, which
+	// the database can drive from an index on the side table, rather than evaluate SQL per row.
+	// SQL must give the same value: everything else ($select, $apply, $compute) reads it.
+	Join *PropJoin
 	// NullIsUnknown marks a number whose null means "not known" (an amount
 	// without an exchange rate) rather than "none": an $apply aggregate of a
 	// group holding a null is null, never the aggregate of the rest.
 	NullIsUnknown bool
 
 	autoType bool // the _Type the model added: a constant per type
+}
+
+// PropJoin is where a property's value lives when it is in a side table: Column of the row of
+// Table that On (trusted SQL joining the entity's alias to the row's) matches.
+type PropJoin struct {
+	Table  string
+	Column string
+	On     func(entity, row string) string
 }
 
 // Access is what a client may do with a property or link in a request body.
@@ -425,6 +438,9 @@ func (m *Model) resolve() (*schema, error) {
 			}
 			if strings.TrimSpace(p.SQL) == "" {
 				return fmt.Errorf("odata model: type %q: property %q has no SQL", t.decl.Name, p.Name)
+			}
+			if j := p.Join; j != nil && (!tableRE.MatchString(j.Table) || !identRE.MatchString(j.Column) || j.On == nil) {
+				return fmt.Errorf("odata model: type %q: property %q: invalid join (table %q, column %q)", t.decl.Name, p.Name, j.Table, j.Column)
 			}
 			if (p.Access == Writable || p.Access == Immutable) != (p.Bind != nil) {
 				return fmt.Errorf("odata model: type %q: property %q: a writable property needs a Bind, and only it", t.decl.Name, p.Name)

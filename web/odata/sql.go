@@ -418,7 +418,27 @@ func (c *compiler) member(sc *scope, n *memberExpr) typed {
 	if r.prop.NoFilter {
 		c.fail(n, "property %s cannot be used in $filter", r.prop.Name)
 	}
-	return typed{"(" + qualify(r.prop.SQL, r.alias) + ")", r.prop.Type, false}
+	return typed{c.propValue(r), r.prop.Type, false}
+}
+
+// propValue is the SQL of the property r resolved to: its side table's column through a LEFT
+// JOIN (once per entity alias) for a property with a Join, else its SQL.
+func (c *compiler) propValue(r resolved) string { return propSQL(c.b, r.from, r.alias, r.prop) }
+
+// propSQL is the SQL of property p of the entity at alias, whose joins go into from's FROM.
+func propSQL(b *sqlBuilder, from *scope, alias string, p *Property) string {
+	j := p.Join
+	if j == nil {
+		return "(" + qualify(p.SQL, alias) + ")"
+	}
+	key := alias + "#" + p.Name
+	a, ok := from.joinAlias[key]
+	if !ok {
+		a = b.newAlias("j")
+		from.joins = append(from.joins, " LEFT JOIN "+j.Table+" AS "+a+" ON "+j.On(alias, a))
+		from.joinAlias[key] = a
+	}
+	return a + "." + j.Column
 }
 
 var comparisonSQL = map[string]string{"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
@@ -775,7 +795,7 @@ func compileOrderBy(b *sqlBuilder, sc *scope, items []orderItem) (out []orderExp
 		if r.prop.NoSort {
 			panic(compileError{badRequest("$orderby", "property %s cannot be used in $orderby", r.prop.Name)})
 		}
-		out = append(out, orderExpr{sql: "(" + qualify(r.prop.SQL, r.alias) + ")", typ: r.prop.Type, desc: it.desc, name: strings.Join(it.path, "/")})
+		out = append(out, orderExpr{sql: c.propValue(r), typ: r.prop.Type, desc: it.desc, name: strings.Join(it.path, "/")})
 	}
 	return out, nil
 }
