@@ -162,7 +162,7 @@ func (h *Handler) ForecastHealth(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	tables := views.HealthTables(health, rotting)
+	tables := views.HealthTables(health, rotting, &f)
 	if web.IsHTMX(c) {
 		return web.Render(c, fiber.StatusOK, views.HealthSection(tables))
 	}
@@ -706,12 +706,15 @@ func (h *Handler) ForecastDeals(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	df := models.DealsFilter{ForecastFilter: f, Kind: v.Get("k"), PhaseID: phase, Category: v.Get("category")}
+	df := models.DealsFilter{ForecastFilter: f, Kind: v.Get("k"), PhaseID: phase, Category: v.Get("category"),
+		LostReason: v.Get("reason"), Competitor: v.Get("competitor")}
 	list, err := h.Store.ForecastDeals(c.UserContext(), df, h.today())
 	if err != nil {
 		return err
 	}
-	what := map[string]string{"open": "Open deals expected", "won": "Deals won", "lost": "Deals lost", "overdue": "Overdue deals", "nodate": "Open deals without a date"}[df.Kind]
+	what := map[string]string{"open": "Open deals expected", "won": "Deals won", "lost": "Deals lost", "overdue": "Overdue deals", "nodate": "Open deals without a date",
+		models.DealsEntered: "Deals that entered the phase", models.DealsEnteredWon: "Deals won after the phase", models.DealsStayed: "Deals that stayed in the phase and left",
+		models.DealsInPhase: "Open deals in the phase", models.DealsRotting: "Rotting deals in the phase"}[df.Kind]
 	if df.Kind == "open" || df.Kind == "won" || df.Kind == "lost" {
 		what += " " + f.From.Format("Jan 2006")
 		if f.To.Format("Jan 2006") != f.From.Format("Jan 2006") {
@@ -734,6 +737,10 @@ func (h *Handler) ForecastDeals(c *fiber.Ctx) error {
 		for _, ph := range phases {
 			view.PhaseNames[ph.ID.String()] = p.Name + " · " + ph.Name
 		}
+	}
+	if phase != nil && view.PhaseNames[phase.String()] != "" {
+		what += ": " + view.PhaseNames[phase.String()]
+		view.Title = what
 	}
 	return web.Render(c, fiber.StatusOK, views.DealsPage(page(c, what, "forecast"), view))
 }

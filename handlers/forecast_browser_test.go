@@ -2,7 +2,9 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"phaseboard/migrations"
 	"phaseboard/models"
 	"phaseboard/models/storetest"
+	"phaseboard/views"
 	"phaseboard/web/browsertest"
 )
 
@@ -188,4 +191,72 @@ func TestBrowserForecastBoardColumns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBrowserEveryForecastFigureLinks: on the demo's forecast every figure of the chart's table,
+// the periods, the breakdowns, the loss analysis and pipeline health is a link, and following a
+// few (a reason's count and amount, a competitor's count, a phase's entered, open and rotting)
+// lists exactly that many deals with that Σ. At both sizes.
+func TestBrowserEveryForecastFigureLinks(t *testing.T) {
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s := storetest.New(t, migrations.Postgres)
+			mustNot(t, s.LoadDemo(ctx, 150, nil, nil))
+			base := serve(t, s)
+			page := browsertest.NewPageWith(t, size)
+			logInAs(t, s, page, base, models.RoleManager, nil)
+			today := s.Today()
+			path := "/forecast?from=" + models.NewDate(today.Year(), today.Month()-6, 1).Format("2006-01") + "&to=" + models.NewDate(today.Year(), today.Month()+2, 1).Format("2006-01")
+			goTo(t, page, base, path)
+			mustNot(t, page.Locator(`[data-testid="health"][data-loaded="true"]`).WaitFor())
+			// Not figures: "—" (no value), and won and lost of the rows apart (overdue, no date),
+			// which hold open deals only.
+			unlinked, err := page.Evaluate(`ids => ids.flatMap(id => [...document.querySelectorAll('#' + id + ' td')]
+				.filter(td => !td.querySelector('a[href^="/forecast/deals?"]') && td.textContent.trim() !== '—' &&
+					!(td.parentElement.querySelector('.fc-note') && td.cellIndex > 5))
+				.map(td => id + ': ' + td.textContent.trim()))`,
+				[]string{"chart-table", "periods-table", "rep-table", "pipeline-table", "phase-table", "loss-reason-table", "loss-competitor-table", "health-table"})
+			mustNot(t, err)
+			if list, _ := unlinked.([]any); len(list) != 0 {
+				t.Fatalf("figures without a link: %v", list)
+			}
+			follow := func(table string, row, col int, testid string) {
+				t.Helper()
+				goTo(t, page, base, path)
+				mustNot(t, page.Locator(`[data-testid="health"][data-loaded="true"]`).WaitFor())
+				link := page.Locator(fmt.Sprintf(`#%s tbody tr:nth-child(%d) > :nth-child(%d) a`, table, row, col))
+				figure, err := link.TextContent()
+				mustNot(t, err)
+				mustNot(t, link.Click())
+				mustNot(t, page.WaitForURL(regexp.MustCompile(`/forecast/deals\?`)))
+				want := figure
+				if testid == "deals-count" {
+					want = views.Count(mustAtoi(t, figure))
+				}
+				must(t, expect.Locator(page.GetByTestId(testid)).ToHaveText(want))
+			}
+			follow("loss-reason-table", 1, 2, "deals-count")
+			follow("loss-reason-table", 1, 3, "deals-estimated")
+			follow("loss-competitor-table", 2, 2, "deals-count")
+			follow("health-table", 1, 2, "deals-count") // entered
+			follow("health-table", 1, 6, "deals-count") // open now
+			goTo(t, page, base, path)
+			mustNot(t, page.Locator(`[data-testid="health"][data-loaded="true"]`).WaitFor())
+			rotting, err := page.Evaluate(`() => [...document.querySelectorAll('#health-table tbody tr')].findIndex(tr => tr.children[6].textContent.trim() !== '0') + 1`)
+			mustNot(t, err)
+			if n, _ := rotting.(int); n > 0 {
+				follow("health-table", n, 7, "deals-count")
+			} else {
+				t.Fatalf("no phase of the demo has rotting deals (%v)", rotting)
+			}
+		})
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(strings.ReplaceAll(strings.TrimSpace(s), ",", ""), 10, 64)
+	mustNot(t, err)
+	return n
 }

@@ -2,19 +2,36 @@ package models
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
 
 // DealsFilter names the deals behind one figure of the forecast: the forecast's filter (its
-// pipeline, rep and range), one kind of figure (open, won, lost, overdue, no date), and
-// optionally a phase and a forecast category (Commit; BestCase includes Commit).
+// pipeline, rep and range), one kind of figure (open, won, lost, overdue, no date, or one of
+// pipeline health's), and optionally a phase and a forecast category (Commit; BestCase
+// includes Commit); lost deals also by reason or competitor (the loss analysis).
 type DealsFilter struct {
 	ForecastFilter
-	Kind     string // "open", "won", "lost", "overdue" or "nodate"
-	PhaseID  *uuid.UUID
-	Category string
+	Kind       string // "open", "won", "lost", "overdue", "nodate", or a Deals… kind of health
+	PhaseID    *uuid.UUID
+	Category   string
+	LostReason string // with "lost": a lost reason's id, or DealsNone for those lost without one
+	Competitor string // with "lost": a competitor's id, or DealsNone
 }
+
+// DealsNone names the loss analysis's rows of deals lost without a reason or competitor.
+const DealsNone = "none"
+
+// Pipeline health's figures per phase (PipelineHealth), by the same rules over the move history;
+// they take the forecast's pipeline and rep, not its range, and need a phase.
+const (
+	DealsEntered    = "entered"    // ever entered the phase (Entered, the win rate's base)
+	DealsEnteredWon = "enteredwon" // of those, in a won phase now (Won since)
+	DealsStayed     = "stayed"     // with a completed stay in the phase: entered, then left (average days)
+	DealsInPhase    = "inphase"    // open in the phase now (Open now)
+	DealsRotting    = "rotting"    // of those, idle longer than the phase's RotRule allows (Rotting)
+)
 
 // DealsPageSize caps the list behind a figure.
 const DealsPageSize = 500
@@ -39,7 +56,35 @@ func (s *Store) ForecastDeals(ctx context.Context, f DealsFilter, today Date) ([
 		Joins("JOIN phases ph ON ph.id = a.phase_id").
 		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
 		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id")
+	entered := "EXISTS (SELECT 1 FROM phase_changes pc WHERE pc.activity_id = a.id AND pc.to_phase_id = ?)"
+	currentPhase := true // f.PhaseID is the phase the deals are in now, not one of their past
 	switch f.Kind {
+	case DealsEntered, DealsEnteredWon, DealsStayed, DealsInPhase, DealsRotting:
+		if f.PhaseID == nil {
+			return nil, FieldError("phase", "Pipeline health's deals are those of one phase.")
+		}
+	}
+	switch f.Kind {
+	case DealsEntered:
+		q, currentPhase = q.Where(entered, *f.PhaseID), false
+	case DealsEnteredWon:
+		q, currentPhase = q.Where(entered+" AND ph.is_terminal AND ph.is_won", *f.PhaseID), false
+	case DealsStayed:
+		// A stay is complete once the deal moved on: it is elsewhere now, or came back later.
+		q = q.Where(entered+` AND (a.phase_id <> ? OR (SELECT COUNT(*) FROM phase_changes pc
+			WHERE pc.activity_id = a.id AND pc.to_phase_id = ?) > 1)`, *f.PhaseID, *f.PhaseID, *f.PhaseID)
+		currentPhase = false
+	case DealsInPhase:
+		q = q.Where("NOT a.is_closed")
+	case DealsRotting:
+		cutoff, ok, err := s.rotCutoff(ctx, f, *f.PhaseID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, nil // a phase that cannot rot has no rotting deals
+		}
+		q = q.Where("NOT a.is_closed AND a.phase_entered_at < ?", cutoff)
 	case kindOpen:
 		q = q.Where("NOT a.is_closed AND a.expected_order_date >= ? AND a.expected_order_date >= ? AND a.expected_order_date <= ?", today, n.From, n.To)
 	case kindOverdue:
@@ -49,7 +94,22 @@ func (s *Store) ForecastDeals(ctx context.Context, f DealsFilter, today Date) ([
 	case kindWon, kindLost:
 		q = q.Where("a.is_closed AND ph.is_won = ? AND a.phase_entered_at >= ? AND a.phase_entered_at < ?", f.Kind == kindWon, n.From.Time, n.To.AddDate(0, 0, 1))
 	default:
-		return nil, FieldError("k", "Choose open, won, lost, overdue or nodate deals.")
+		return nil, FieldError("k", "Choose open, won, lost, overdue or nodate deals, or a health figure's.")
+	}
+	if f.Kind == kindLost {
+		for _, by := range []struct{ column, value string }{{"a.lost_reason_id", f.LostReason}, {"a.lost_to_competitor_id", f.Competitor}} {
+			switch by.value {
+			case "":
+			case DealsNone:
+				q = q.Where(by.column + " IS NULL")
+			default:
+				id, err := uuid.Parse(by.value)
+				if err != nil {
+					return nil, FieldError("reason", "A lost reason or competitor is named by its id.")
+				}
+				q = q.Where(by.column+" = ?", id)
+			}
+		}
 	}
 	switch f.Category {
 	case "":
@@ -60,7 +120,7 @@ func (s *Store) ForecastDeals(ctx context.Context, f DealsFilter, today Date) ([
 	default:
 		return nil, FieldError("category", "Unknown forecast category.")
 	}
-	if f.PhaseID != nil {
+	if f.PhaseID != nil && currentPhase {
 		q = q.Where("a.phase_id = ?", *f.PhaseID)
 	}
 	if c := s.ownerCondition(ctx, f.RepID); c.sql != "" {
@@ -71,9 +131,28 @@ func (s *Store) ForecastDeals(ctx context.Context, f DealsFilter, today Date) ([
 	return cards, err
 }
 
+// rotCutoff is when a deal must have entered the phase to be rotting now, by the phase's RotRule
+// as pipeline health computes it for the same pipeline and rep; ok is false if it cannot rot.
+func (s *Store) rotCutoff(ctx context.Context, f DealsFilter, phaseID uuid.UUID) (time.Time, bool, error) {
+	now := s.now()
+	phases, _, err := s.PipelineHealth(ctx, HealthFilter{PipelineID: f.PipelineID, RepID: f.RepID}, now, 0)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	for _, p := range phases {
+		if p.ID == phaseID {
+			cutoff, ok := p.Rot.Cutoff(now)
+			return cutoff, ok, nil
+		}
+	}
+	return time.Time{}, false, Errorf(ENotFound, "That phase is not in the forecast's pipelines.")
+}
+
 // LossRow is one line of the loss analysis: a lost reason or a competitor, with the deals lost
-// for it in the range and their Σ EstimatedAmount.
+// for it in the range and their Σ EstimatedAmount. Key is the reason's or competitor's id,
+// DealsNone for the deals without one (DealsFilter.LostReason, Competitor).
 type LossRow struct {
+	Key    string
 	Name   string
 	Count  int64
 	Amount float64
@@ -108,8 +187,8 @@ func (s *Store) LossAnalysis(ctx context.Context, f ForecastFilter) (byReason, b
 			q = q.Where(c.sql, c.args...)
 		}
 		var rows []LossRow
-		err := q.Select("COALESCE(x.name, ?) AS name, COUNT(*) AS count, COALESCE(SUM(a.estimated_amount), 0) AS amount", none).
-			Group("x.name").Order("amount DESC, 1").Scan(&rows).Error
+		err := q.Select("COALESCE(CAST(x.id AS text), ?) AS key, COALESCE(x.name, ?) AS name, COUNT(*) AS count, COALESCE(SUM(a.estimated_amount), 0) AS amount", DealsNone, none).
+			Group("x.id, x.name").Order("amount DESC, 2").Scan(&rows).Error
 		return rows, err
 	}
 	if byReason, err = group("lost_reasons", "lost_reason_id", "No reason given"); err != nil {

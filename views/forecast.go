@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"phaseboard/models"
 )
 
@@ -36,20 +38,23 @@ func (v ForecastView) Tables() []Table {
 		out = append(out, AttainmentTable(v.Targets.Attainment, v.Targets.Currency))
 	}
 	out = append(out, LossTables(v)...)
-	return append(out, HealthTables(v.Health, v.Rotting)...)
+	return append(out, HealthTables(v.Health, v.Rotting, &v.Forecast.Filter)...)
 }
 
-// LossTables are the loss analysis's tables: by reason and by competitor.
+// LossTables are the loss analysis's tables: by reason and by competitor, each figure a link to
+// the deals lost for that reason or to that competitor.
 func LossTables(v ForecastView) []Table {
-	t := func(id, caption, first string, rows []models.LossRow) Table {
+	t := func(id, caption, first string, rows []models.LossRow, by func(d *deals, key string)) Table {
 		tb := Table{ID: id, Caption: caption, Head: []string{first, "Lost", "Lost amount"}}
 		for _, r := range rows {
-			tb.Rows = append(tb.Rows, TableRow{Cells: []Cell{textCell(r.Name), countCell(r.Count), moneyCell(r.Amount)}})
+			d := dealsOf(&v.Forecast.Filter)
+			by(&d, r.Key)
+			tb.Rows = append(tb.Rows, TableRow{Cells: []Cell{textCell(r.Name), d.link(countCell(r.Count), "lost", ""), d.link(moneyCell(r.Amount), "lost", "")}})
 		}
 		return tb
 	}
-	return []Table{t("loss-reason-table", "Lost by reason", "Reason", v.LostByReason),
-		t("loss-competitor-table", "Lost to competitors", "Competitor", v.LostByCompetitor)}
+	return []Table{t("loss-reason-table", "Lost by reason", "Reason", v.LostByReason, func(d *deals, key string) { d.reason = key }),
+		t("loss-competitor-table", "Lost to competitors", "Competitor", v.LostByCompetitor, func(d *deals, key string) { d.competitor = key })}
 }
 
 // BarChart is a horizontal bar chart laid out in Go (the loss analysis): one labelled bar per
@@ -84,8 +89,10 @@ func NewBarChart(id, title string, rows []models.LossRow) BarChart {
 	return c
 }
 
-// HealthTables are pipeline health's tables: per phase, and the rotting opportunities.
-func HealthTables(phases []models.PhaseHealth, rotting []models.RottingCard) []Table {
+// HealthTables are pipeline health's tables: per phase, and the rotting opportunities. Under the
+// forecast's filter f each figure links to its deals (the win rate to those it is a rate of,
+// the average days to those whose stays it averages) and each rotting deal to its page.
+func HealthTables(phases []models.PhaseHealth, rotting []models.RottingCard, f *models.ForecastFilter) []Table {
 	opt := func(p *float64, format func(float64) string) Cell {
 		if p == nil {
 			return Cell{Text: "—", Raw: ""}
@@ -95,14 +102,20 @@ func HealthTables(phases []models.PhaseHealth, rotting []models.RottingCard) []T
 	perPhase := Table{ID: "health-table", Caption: "Pipeline health per phase (from the move history)",
 		Head: []string{"Phase", "Entered", "Won since", "Win rate", "Average days in phase", "Open now", "Rotting"}}
 	for _, p := range phases {
+		d := dealsOf(f)
+		d.phase = p.ID.String()
 		perPhase.Rows = append(perPhase.Rows, TableRow{Cells: []Cell{textCell(p.PipelineName + " · " + p.Name),
-			countCell(p.Entered), countCell(p.Won), opt(p.WinRate, func(x float64) string { return Percent(math.Round(x*1000) / 10) }),
-			opt(p.AvgDays, func(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }), countCell(p.Open), countCell(p.Rotting)}})
+			d.link(countCell(p.Entered), models.DealsEntered, ""), d.link(countCell(p.Won), models.DealsEnteredWon, ""),
+			d.link(opt(p.WinRate, func(x float64) string { return Percent(math.Round(x*1000) / 10) }), models.DealsEntered, ""),
+			d.link(opt(p.AvgDays, func(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }), models.DealsStayed, ""),
+			d.link(countCell(p.Open), models.DealsInPhase, ""), d.link(countCell(p.Rotting), models.DealsRotting, "")}})
 	}
 	list := Table{ID: "rotting-table", Caption: "Rotting: open opportunities idle in their phase longer than it allows (longest first)",
 		Head: []string{"Opportunity", "Customer", "Rep", "Phase", "Days in phase", "Rotting after (days)", "Estimated"}}
 	for _, r := range rotting {
-		list.Rows = append(list.Rows, TableRow{Cells: []Cell{textCell(r.Number + " " + r.Subject), textCell(r.CustomerName), textCell(r.RepName),
+		deal := textCell(r.Number + " " + r.Subject)
+		deal.Href = DealHref(r.ID)
+		list.Rows = append(list.Rows, TableRow{Cells: []Cell{deal, textCell(r.CustomerName), textCell(r.RepName),
 			textCell(r.PhaseName), {Text: strconv.FormatFloat(r.Days, 'f', 0, 64), Raw: strconv.FormatFloat(r.Days, 'f', 2, 64)},
 			{Text: strconv.FormatFloat(r.Rot.After, 'f', 0, 64), Raw: strconv.FormatFloat(r.Rot.After, 'f', 2, 64)}, moneyCell(r.EstimatedAmount)}})
 	}
@@ -292,37 +305,42 @@ func countCell(n int64) Cell   { return Cell{Text: i64(n), Raw: i64(n)} }
 
 var figureHead = []string{"Open", "Estimated", "Weighted", "Best case", "Commit", "Won", "Won amount", "Lost", "Lost amount"}
 
-// deals builds the links from a forecast's figures to the deals behind them (/forecast/deals).
+// deals builds the links from a forecast's figures to the deals behind them (/forecast/deals):
+// the forecast's filter (nil: the figure has no link), narrowed to a range, pipeline, rep, phase
+// or, for lost deals, a reason or competitor.
 type deals struct {
-	fc                   *models.Forecast
+	filter               *models.ForecastFilter
 	from, to             models.Date
 	pipeline, rep, phase string
+	reason, competitor   string
 }
+
+// dealsOf links the figures of a forecast's whole range.
+func dealsOf(f *models.ForecastFilter) deals { return deals{filter: f, from: f.From, to: f.To} }
 
 func (d deals) href(kind, category string) string {
 	v := url.Values{"k": {kind}, "from": {d.from.Format("2006-01")}, "to": {d.to.Format("2006-01")}}
 	if p := d.pipeline; p != "" {
 		v.Set("pipeline", p)
-	} else if d.fc.Filter.PipelineID != nil {
-		v.Set("pipeline", d.fc.Filter.PipelineID.String())
+	} else if d.filter.PipelineID != nil {
+		v.Set("pipeline", d.filter.PipelineID.String())
 	}
 	if r := d.rep; r != "" {
 		v.Set("rep", r)
-	} else if d.fc.Filter.RepID != nil {
-		v.Set("rep", d.fc.Filter.RepID.String())
+	} else if d.filter.RepID != nil {
+		v.Set("rep", d.filter.RepID.String())
 	}
-	if d.phase != "" {
-		v.Set("phase", d.phase)
-	}
-	if category != "" {
-		v.Set("category", category)
+	for key, value := range map[string]string{"phase": d.phase, "category": category, "reason": d.reason, "competitor": d.competitor} {
+		if value != "" {
+			v.Set(key, value)
+		}
 	}
 	return "/forecast/deals?" + v.Encode()
 }
 
 // dealsHref links a forecast's total to its deals.
 func dealsHref(fc *models.Forecast, kind, category string) string {
-	return deals{fc: fc, from: fc.Filter.From, to: fc.Filter.To}.href(kind, category)
+	return dealsOf(&fc.Filter).href(kind, category)
 }
 
 // DealsView is the list of the deals behind a forecast figure.
@@ -333,8 +351,20 @@ type DealsView struct {
 	PhaseNames map[string]string // phase id → "Sales · Proposal"
 }
 
+// Estimated is Σ EstimatedAmount of the list: the amount figures it stands behind.
+func (v DealsView) Estimated() float64 {
+	sum := 0.0
+	for _, d := range v.Deals {
+		sum += d.EstimatedAmount
+	}
+	return sum
+}
+
+// DealHref is a deal's own page (its edit panel, without JavaScript).
+func DealHref(id uuid.UUID) string { return "/board/activities/" + id.String() + "/edit" }
+
 func (d deals) link(c Cell, kind, category string) Cell {
-	if d.fc != nil {
+	if d.filter != nil {
 		c.Href = d.href(kind, category)
 	}
 	return c
@@ -355,18 +385,22 @@ func ForecastTables(fc *models.Forecast) []Table {
 	}
 	chart.Head = append(chart.Head, "Weighted", "Won amount")
 	for _, p := range fc.Periods {
+		one := deals{filter: &fc.Filter, from: p.Start, to: p.End}
 		row := TableRow{Cells: []Cell{textCell(p.Label)}}
-		for _, v := range p.PhaseWeighted {
-			row.Cells = append(row.Cells, moneyCell(v))
+		for i, v := range p.PhaseWeighted {
+			inPhase := one
+			inPhase.phase = fc.OpenPhases[i].ID.String()
+			row.Cells = append(row.Cells, inPhase.link(moneyCell(v), "open", ""))
 		}
-		row.Cells = append(row.Cells, moneyCell(p.Weighted), moneyCell(p.Won))
+		row.Cells = append(row.Cells, one.link(moneyCell(p.Weighted), "open", ""), one.link(moneyCell(p.Won), "won", ""))
 		chart.Rows = append(chart.Rows, row)
 	}
 
-	all := deals{fc: fc, from: fc.Filter.From, to: fc.Filter.To}
+	all := dealsOf(&fc.Filter)
+
 	periods := Table{ID: "periods-table", Caption: "Forecast per period", Head: append([]string{"Period"}, figureHead...)}
 	for _, p := range fc.Periods {
-		one := deals{fc: fc, from: p.Start, to: p.End}
+		one := deals{filter: &fc.Filter, from: p.Start, to: p.End}
 		periods.Rows = append(periods.Rows, TableRow{Cells: append([]Cell{textCell(p.Label)}, figureCells(p.ForecastFigures, one)...)})
 	}
 	apart := func(f models.ForecastFigures, kind string) []Cell {
