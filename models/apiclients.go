@@ -179,7 +179,7 @@ func (s *Store) IssueToken(ctx context.Context, c *APIClient, requested string) 
 		scopes = strings.Fields(c.Scopes)
 	}
 	for _, sc := range scopes {
-		if sc != ScopeOffline && !HasScope(c.Scopes, sc) {
+		if !IsOfflineScope(sc) && !HasScope(c.Scopes, sc) {
 			return "", nil, FieldError("scope", "This client may not ask for the %q scope.", sc)
 		}
 	}

@@ -62,13 +62,18 @@ func mustAdminister(a Actor) error {
 	return nil
 }
 
-// Scopes an API client or token may hold. "offline" is accepted for compatibility with Tribe
-// clients and grants nothing more.
+// Scopes an API client or token may hold. "offline" asks for a refresh token in the
+// authorization code flow (oauth.go) and grants no access of its own; "offline_access" is its
+// other spelling (OpenID Connect's, which Tribe's OAuth server also takes): both are served.
 const (
-	ScopeRead    = "read"
-	ScopeWrite   = "write"
-	ScopeOffline = "offline"
+	ScopeRead          = "read"
+	ScopeWrite         = "write"
+	ScopeOffline       = "offline"
+	ScopeOfflineAccess = "offline_access"
 )
+
+// IsOfflineScope reports whether a scope asks for refresh tokens (any client may ask).
+func IsOfflineScope(scope string) bool { return scope == ScopeOffline || scope == ScopeOfflineAccess }
 
 // ParseScopes splits a space- or comma-separated scope list, dropping duplicates; an unknown
 // scope is an EInvalid error naming it.
@@ -77,9 +82,9 @@ func ParseScopes(s string) ([]string, error) {
 	seen := map[string]bool{}
 	for _, sc := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
 		switch sc {
-		case ScopeRead, ScopeWrite, ScopeOffline:
+		case ScopeRead, ScopeWrite, ScopeOffline, ScopeOfflineAccess:
 		default:
-			return nil, FieldError("scope", "Unknown scope %q: use read, write or offline.", sc)
+			return nil, FieldError("scope", "Unknown scope %q: use read, write or offline (offline_access).", sc)
 		}
 		if !seen[sc] {
 			seen[sc] = true

@@ -18,10 +18,10 @@ import (
 
 // OAuth2 for clients that act for a user, as Tribe's "Authorization Code" applications do: the
 // authorization code grant (RFC 6749 §4.1) with PKCE (RFC 7636), and refresh tokens (§6) for the
-// offline scope, rotated on every use. A user's Allow on the consent page makes a code; its
-// exchange makes a grant (OAuthGrant), and every token issued from the grant acts as that user
-// with the user's role, so models.ReadScope limits what it reads exactly as it limits the user's
-// board. Revoking the grant ends every token issued from it, at once: token lookups join it.
+// offline scope (or offline_access), rotated on every use. A user's Allow on the consent page
+// makes a code; its exchange makes a grant (OAuthGrant), and every token issued from the grant
+// acts as that user with the user's role, so models.ReadScope limits what it reads exactly as it
+// limits the user's board. Revoking the grant ends every token issued from it, at once: token lookups join it.
 //
 // Codes, refresh tokens and access tokens are random 256-bit strings stored as their SHA-256.
 
@@ -268,7 +268,7 @@ func CheckAuthorization(c *APIClient, r AuthorizationRequest) ([]string, error) 
 		return nil, oauthErr(OAuthInvalidScope, "scope is required: read, write and offline, space-separated.")
 	}
 	for _, sc := range scopes {
-		if sc != ScopeOffline && !HasScope(c.Scopes, sc) {
+		if !IsOfflineScope(sc) && !HasScope(c.Scopes, sc) {
 			return nil, oauthErr(OAuthInvalidScope, "This client may not ask for the \""+sc+"\" scope.")
 		}
 	}
@@ -525,7 +525,7 @@ func issueForGrant(tx *gorm.DB, g *OAuthGrant, scopes string, now time.Time) (*I
 		return nil, err
 	}
 	out := &IssuedTokens{AccessToken: access, Access: tok}
-	if HasScope(g.Scopes, ScopeOffline) {
+	if HasScope(g.Scopes, ScopeOffline) || HasScope(g.Scopes, ScopeOfflineAccess) {
 		refresh, hash := newToken()
 		if err := tx.Create(&OAuthRefreshToken{TokenHash: hash, GrantID: g.ID, CreatedAt: now, ExpiresAt: now.Add(RefreshTTL)}).Error; err != nil {
 			return nil, err

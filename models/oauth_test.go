@@ -295,6 +295,11 @@ func TestCodeReuseRevokesItsTokens(t *testing.T) {
 		if _, err := s.LookupToken(ctx, issued.AccessToken); models.ErrorCode(err) != models.EUnauthorized {
 			t.Fatalf("the first exchange's token survives the code's reuse: %v", err)
 		}
+		// offline_access is the other spelling of offline: a refresh token too.
+		spelled, err := s.ExchangeCode(ctx, f.client, f.code(t, f.request("read offline_access", "", "")), testRedirect, "")
+		if err != nil || spelled.RefreshToken == "" || spelled.Access.Scopes != "read offline_access" {
+			t.Fatalf("offline_access grant: %+v %v", spelled, err)
+		}
 	})
 }
 

@@ -34,7 +34,7 @@ func scopeText(scope string) string {
 		return "Read the pipeline as you see it: activities, their people and organisations."
 	case models.ScopeWrite:
 		return "Change records as you: create, edit and move what you may edit."
-	case models.ScopeOffline:
+	case models.ScopeOffline, models.ScopeOfflineAccess:
 		return "Keep this access while you are away (until you or an administrator revoke it)."
 	}
 	return scope
