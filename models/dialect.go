@@ -47,6 +47,10 @@ type sqlDialect struct {
 	// freezeActivities keeps writers of activities and their moves waiting until the transaction
 	// ends (a rebuild of what they maintain).
 	freezeActivities func(tx *gorm.DB) error
+	// hashAntiJoin runs fn, a statement that inserts into the table its NOT EXISTS reads, with
+	// the anti-join hashed: PostgreSQL's planner, taking the table for empty, would rescan it
+	// per row as the statement fills it (quadratic).
+	hashAntiJoin func(tx *gorm.DB, fn func() error) error
 	// periodStart is the first day of the month or quarter of a date column; greatest the
 	// later of two dates.
 	periodStart func(by, column string) string
@@ -95,6 +99,15 @@ var dialects = map[string]sqlDialect{
 			return got, err
 		},
 		freezeActivities: func(tx *gorm.DB) error { return tx.Exec("LOCK TABLE activities, phase_changes IN SHARE MODE").Error },
+		hashAntiJoin: func(tx *gorm.DB, fn func() error) error {
+			if err := tx.Exec("SET LOCAL enable_nestloop = off").Error; err != nil {
+				return err
+			}
+			if err := fn(); err != nil {
+				return err
+			}
+			return tx.Exec("SET LOCAL enable_nestloop TO DEFAULT").Error
+		},
 		periodStart: func(by, column string) string {
 			unit := "'month'"
 			if by == PeriodQuarter {
@@ -140,6 +153,7 @@ var dialects = map[string]sqlDialect{
 		},
 		advisoryLock:     func(*gorm.DB, int64, bool) (bool, error) { return true, nil },
 		freezeActivities: func(*gorm.DB) error { return nil },
+		hashAntiJoin:     func(_ *gorm.DB, fn func() error) error { return fn() }, // SQLite probes the index
 		periodStart: func(by, column string) string {
 			if by == PeriodQuarter {
 				return "(substr(" + column + ", 1, 5) || printf('%02d', ((CAST(substr(" + column + ", 6, 2) AS integer) - 1) / 3) * 3 + 1) || '-01')"

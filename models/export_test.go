@@ -1,5 +1,12 @@
 package models
 
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
 // WithoutHooks is s without its change hooks: the writes alone, for the benchmarks that weigh
 // what maintaining the aggregates adds to a write.
 func WithoutHooks(s *Store) *Store {
@@ -14,4 +21,16 @@ func WithoutFeed(s *Store) *Store {
 	c := *s
 	c.noFeed = true
 	return &c
+}
+
+// ExplainSeedHistory is PostgreSQL's plan of the rebuild's first-history statement, planned as
+// the rebuild plans it.
+func (s *Store) ExplainSeedHistory(ctx context.Context) (string, error) {
+	var plan []string
+	err := s.transact(ctx, func(tx *gorm.DB) error {
+		return s.sql.hashAntiJoin(tx, func() error {
+			return tx.Raw("EXPLAIN "+seedHistorySQL, SalesOpportunity.Type).Scan(&plan).Error
+		})
+	})
+	return strings.Join(plan, "\n"), err
 }

@@ -565,8 +565,7 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 			return err
 		}
 		// A rebuild follows a bulk load (the demo, an import) that the planner's statistics have
-		// not seen: planned as if deal_history were empty, its anti-join below ran as a nested
-		// loop over every history row for every deal (over half an hour at a million).
+		// not seen yet: give it fresh ones for the recomputations below.
 		for _, t := range []string{"activities", "phase_changes", "deal_history"} {
 			if err := tx.Exec("ANALYZE " + t).Error; err != nil {
 				return err
@@ -582,18 +581,22 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 				return fmt.Errorf("rebuild %s: %w", t, err)
 			}
 		}
-		if err := tx.Exec(`INSERT INTO deal_history (activity_id, at, op, pipeline_id, phase_id, sales_representative_id, currency,
-				estimated_amount, weighted_amount, probability, expected_order_date, forecast_category, is_closed, is_won)
-			SELECT a.id, a.creation_date, 'created', a.pipeline_id, a.phase_id, a.sales_representative_id, a.currency,
-				COALESCE(a.estimated_amount, 0), COALESCE(a.weighted_amount, 0), COALESCE(a.probability, 0), a.expected_order_date,
-				a.forecast_category, a.is_closed, (ph.is_terminal AND ph.is_won)
-			FROM activities a JOIN phases ph ON ph.id = a.phase_id
-			WHERE a.type = ? AND NOT EXISTS (SELECT 1 FROM deal_history h WHERE h.activity_id = a.id)`, SalesOpportunity.Type).Error; err != nil {
+		if err := s.sql.hashAntiJoin(tx, func() error { return tx.Exec(seedHistorySQL, SalesOpportunity.Type).Error }); err != nil {
 			return err
 		}
 		return tx.Model(&forecastSettings{}).Where("id = 1").Update("aggregates_built", true).Error
 	})
 }
+
+// seedHistorySQL gives every opportunity without history a first deal_history row, its current
+// state as of its creation.
+const seedHistorySQL = `INSERT INTO deal_history (activity_id, at, op, pipeline_id, phase_id, sales_representative_id, currency,
+		estimated_amount, weighted_amount, probability, expected_order_date, forecast_category, is_closed, is_won)
+	SELECT a.id, a.creation_date, 'created', a.pipeline_id, a.phase_id, a.sales_representative_id, a.currency,
+		COALESCE(a.estimated_amount, 0), COALESCE(a.weighted_amount, 0), COALESCE(a.probability, 0), a.expected_order_date,
+		a.forecast_category, a.is_closed, (ph.is_terminal AND ph.is_won)
+	FROM activities a JOIN phases ph ON ph.id = a.phase_id
+	WHERE a.type = ? AND NOT EXISTS (SELECT 1 FROM deal_history h WHERE h.activity_id = a.id)`
 
 // ensureAggregates builds the maintained tables once, after the migration that adds them. An
 // advisory lock keeps instances that start together from building twice.
