@@ -23,11 +23,17 @@ type boardPage struct {
 
 func openBoard(t *testing.T, dialect string) *boardPage {
 	t.Helper()
+	return openBoardAt(t, dialect, browsertest.Desktop)
+}
+
+// openBoardAt is openBoard at a size (browsertest.Desktop, Phone).
+func openBoardAt(t *testing.T, dialect string, size browsertest.Viewport) *boardPage {
+	t.Helper()
 	s := newServer(t, dialect, 0)
 	for i := 0; i < 4; i++ {
 		newCard(t, s.store, fmt.Sprintf("Deal %d", i)) // Qualification, newest on top: 3 2 1 0
 	}
-	b := &boardPage{t: t, s: s, page: browsertest.NewPage(t)}
+	b := &boardPage{t: t, s: s, page: browsertest.NewPageWith(t, size)}
 	logInPage(t, s.store, b.page, s.URL)
 	b.load()
 	return b
@@ -125,7 +131,13 @@ func TestBrowserDragBetweenAndWithinColumns(t *testing.T) {
 }
 
 func TestBrowserMoveByKeyboard(t *testing.T) {
-	b := openBoard(t, migrations.Postgres)
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) { moveByKeyboard(t, size) })
+	}
+}
+
+func moveByKeyboard(t *testing.T, size browsertest.Viewport) {
+	b := openBoardAt(t, migrations.Postgres, size)
 	card := b.card("Deal 1")
 	// The "Move to" is on demand: m on the focused card opens it in the panel; Tab to a phase
 	// and Enter.

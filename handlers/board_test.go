@@ -348,3 +348,39 @@ func TestBoardCloseFilterInURL(t *testing.T) {
 		}
 	})
 }
+
+// TestLostReasonSaveWithoutReasonIsRefused: the lost-reason prompt preselects nothing, so a Save
+// without a reason (a hurried click, or a form that skips the browser's check) is a 422 that
+// writes nothing, the competitor sent with it included; with a reason it is saved.
+func TestLostReasonSaveWithoutReasonIsRefused(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		ctx := context.Background()
+		_, phases := fixture(t, s.store)
+		deal := newCard(t, s.store, "Lost deal")
+		res, err := s.store.MoveActivity(ctx, deal.ID, phases["Lost"].ID, nil, nil, models.Actor{})
+		must(t, err)
+		rivals, err := s.store.Competitors(ctx)
+		must(t, err)
+		reasons, err := s.store.LostReasons(ctx)
+		must(t, err)
+		c := s.client()
+		c.get("/board")
+		path := "/board/opportunities/" + deal.ID.String() + "/lost"
+		for _, htmx := range []bool{true, false} {
+			for _, form := range []url.Values{{"competitor": {rivals[0].ID.String()}}, {"lost_reason": {""}, "competitor": {rivals[0].ID.String()}}, {}} {
+				resp, body := c.post(path, form, htmx)
+				got, err := s.store.Activity(ctx, deal.ID)
+				must(t, err)
+				if resp.StatusCode != 422 || !strings.Contains(body, "Choose why") || got.Version != res.Activity.Version || got.LostToCompetitorID != nil || got.LostReasonID != nil {
+					t.Fatalf("htmx %v, %v: %d %.200s; version %d (was %d), competitor %v, reason %v", htmx, form, resp.StatusCode, body, got.Version, res.Activity.Version, got.LostToCompetitorID, got.LostReasonID)
+				}
+			}
+		}
+		resp, _ := c.post(path, url.Values{"lost_reason": {reasons[0].ID.String()}, "competitor": {rivals[0].ID.String()}}, true)
+		got, err := s.store.Activity(ctx, deal.ID)
+		must(t, err)
+		if resp.StatusCode != 200 || got.LostReasonID == nil || *got.LostReasonID != reasons[0].ID || got.LostToCompetitorID == nil || *got.LostToCompetitorID != rivals[0].ID {
+			t.Fatalf("with a reason: %d, reason %v, competitor %v", resp.StatusCode, got.LostReasonID, got.LostToCompetitorID)
+		}
+	})
+}

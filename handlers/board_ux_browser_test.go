@@ -247,9 +247,16 @@ func TestBrowserBoardFilters(t *testing.T) {
 
 // TestBrowserWonLostDropTargets: while a card is dragged, Won and Lost drop targets are on
 // screen (the Lost column was off-screen at 1440 px); dropping on Lost asks why with no reason
-// chosen, and a Save without one is refused.
+// chosen, and a Save without one is refused (the browser keeps the form; the server's 422 is
+// TestLostReasonSaveWithoutReasonIsRefused). At both sizes.
 func TestBrowserWonLostDropTargets(t *testing.T) {
-	s, _, page := demoBoard(t, 40, browsertest.Desktop, "/board")
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) { wonLostDropTargets(t, size) })
+	}
+}
+
+func wonLostDropTargets(t *testing.T, size browsertest.Viewport) {
+	s, _, page := demoBoard(t, 40, size, "/board")
 	ctx := context.Background()
 	card := page.Locator(`section.column[data-name="Qualification"] li.card`).First()
 	id, err := card.GetAttribute("data-id")
@@ -282,6 +289,21 @@ func TestBrowserWonLostDropTargets(t *testing.T) {
 	must(t, err)
 	if !opp.IsClosed || opp.LostReasonID != nil {
 		t.Fatalf("after the drop: closed %v, reason %v", opp.IsClosed, opp.LostReasonID)
+	}
+	// A hurried Save, with a competitor but no reason: refused, the prompt stays, nothing written.
+	rivals, err := s.Competitors(ctx)
+	must(t, err)
+	_, err = prompt.Locator("#f-competitor").SelectOption(playwright.SelectOptionValues{Values: &[]string{rivals[0].ID.String()}})
+	must(t, err)
+	must(t, prompt.GetByTestId("lost-save").Click())
+	must(t, expect.Locator(prompt).ToBeVisible())
+	if invalid, _ := prompt.GetByTestId("lost-reason").Evaluate(`el => el.matches(':invalid')`, nil); invalid != true {
+		t.Fatal("the reason is not marked as missing")
+	}
+	after, err := s.Activity(ctx, opp.ID)
+	must(t, err)
+	if after.Version != opp.Version || after.LostReasonID != nil || after.LostToCompetitorID != nil {
+		t.Fatalf("a Save without a reason wrote: version %d (was %d), reason %v, competitor %v", after.Version, opp.Version, after.LostReasonID, after.LostToCompetitorID)
 	}
 }
 
@@ -340,11 +362,32 @@ func TestBrowserPhoneColumnPicker(t *testing.T) {
 	if bar.Height > 56 {
 		t.Fatalf("the top bar is %v px tall: more than one row", bar.Height)
 	}
+	// One column at a time: the names of the columns that show any width in the board (the
+	// scroller clips them) on screen.
+	shown := func() []string {
+		t.Helper()
+		names, err := page.Evaluate(`() => [...document.querySelectorAll('.board section.column')].filter(c => {
+			const r = c.getBoundingClientRect(), b = c.closest('.board').getBoundingClientRect();
+			return Math.min(r.right, b.right, innerWidth) - Math.max(r.left, b.left, 0) > 1;
+		}).map(c => c.dataset.name)`)
+		must(t, err)
+		var out []string
+		for _, n := range names.([]any) {
+			out = append(out, n.(string))
+		}
+		return out
+	}
+	if got := shown(); len(got) != 1 || got[0] != "Qualification" {
+		t.Fatalf("the phone shows the columns %v, want only Qualification", got)
+	}
 	proposal := page.Locator(`section.column[data-name="Proposal"]`)
 	link := page.GetByTestId("column-picker").GetByRole("link", playwright.LocatorGetByRoleOptions{Name: "Proposal"})
 	must(t, link.Tap())
 	must(t, expect.Locator(link).ToHaveAttribute("aria-current", "true"))
 	fullyInViewport(t, page, proposal.Locator("header"), "the Proposal column's header")
+	if got := shown(); len(got) != 1 || got[0] != "Proposal" {
+		t.Fatalf("after picking Proposal the phone shows %v", got)
+	}
 	noHorizontalOverflow(t, page)
 }
 

@@ -110,10 +110,16 @@ func TestForecastBoardDragPersists(t *testing.T) {
 // TestBrowserEditFromForecastBoard: a card's panel opens on the forecast board, saves (the card
 // shows the new amount) and closes there; the edit page opened on its own saves too and its
 // Close goes back to the forecast board, not to the pipeline board. (The edit form once
-// targeted a #panel the page lacked, so saving sent nothing.)
+// targeted a #panel the page lacked, so saving sent nothing.) At desktop and phone size.
 func TestBrowserEditFromForecastBoard(t *testing.T) {
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) { editFromForecastBoard(t, size) })
+	}
+}
+
+func editFromForecastBoard(t *testing.T, size browsertest.Viewport) {
 	s, base, b := serveForecast(t)
-	page := browsertest.NewPage(t)
+	page := browsertest.NewPageWith(t, size)
 	logInPage(t, s, page, base)
 	board := "/forecast/board?from=2026-01&to=2026-04"
 	goTo(t, page, base, board)

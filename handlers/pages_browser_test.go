@@ -51,6 +51,8 @@ func everyPage(t *testing.T, s *models.Store, role string) []pageCheck {
 		{"pipeline health", "/forecast/health", nil},
 		{"forecast deals", "/forecast/deals?k=open", nil},
 		{"forecast history", "/forecast/history", nil},
+		{"forecast history deals", "/forecast/history/deals?bar=" + models.BarNew, nil}, // since the test's snapshot
+		{"forecast board move page", "/forecast/board/opportunities/" + cards[0].ID.String() + "/move", nil},
 		{"conversion", "/forecast/conversion", nil},
 	}
 	if role != models.RoleRep {
@@ -96,6 +98,9 @@ func TestBrowserEveryPage(t *testing.T) {
 			Kind: k.Kind, Choices: []string{"Gold", "Silver"}, LinkTarget: models.TypeRelationship, OnCard: true}, models.Actor{})
 		must(t, err)
 	}
+	// A snapshot for the waterfall's deals page to go back to.
+	_, err := s.TakeSnapshot(ctx, models.SnapshotManual, "every-page check", models.Actor{})
+	must(t, err)
 	base := serve(t, s)
 	reps, err := s.Employees(ctx)
 	must(t, err)
@@ -118,11 +123,13 @@ func TestBrowserEveryPage(t *testing.T) {
 			})
 		}
 	}
-	t.Run("logged out", func(t *testing.T) {
-		page := browsertest.NewPageWith(t, browsertest.Desktop)
-		goTo(t, page, base, "/login")
-		checkPage(t, page, "login")
-	})
+	for _, size := range browsertest.Sizes {
+		t.Run("logged out/"+size.Name, func(t *testing.T) {
+			page := browsertest.NewPageWith(t, size)
+			goTo(t, page, base, "/login")
+			checkPage(t, page, "login")
+		})
+	}
 }
 
 // checkPage checks what every page owes, once it has done what it does on load.
