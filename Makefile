@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/phaseboard
-VENDOR := static/vendor/htmx.min.js static/vendor/Sortable.min.js
+VENDOR := static/vendor/htmx.min.js static/vendor/sse.min.js static/vendor/Sortable.min.js
 
 .PHONY: run build test generate check-generated vendor browser xmllint db-up bench clean screenshots
 
@@ -23,6 +23,11 @@ vendor: $(VENDOR)
 static/vendor/htmx.min.js: node_modules/.package-lock.json
 	@mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+# htmx's SSE extension: the live pages' streams (handlers/live.go).
+static/vendor/sse.min.js: node_modules/.package-lock.json
+	@mkdir -p static/vendor
+	cp node_modules/htmx-ext-sse/dist/sse.min.js $@
 
 static/vendor/Sortable.min.js: node_modules/.package-lock.json
 	@mkdir -p static/vendor

@@ -199,7 +199,8 @@ func serve(args []string, log *slog.Logger) error {
 		return err
 	}
 	app := web.New(web.Config{Store: s, SecureCookies: secure, Logger: log, TrustedProxies: proxies})
-	handlers.Register(app, &handlers.Handler{Store: s, SecureCookies: secure, APIRateLimit: rateLimit, Logger: log})
+	h := &handlers.Handler{Store: s, SecureCookies: secure, APIRateLimit: rateLimit, Logger: log}
+	handlers.Register(app, h)
 
 	// Bind first: "running" is said only once the port is ours.
 	addr := listenAddress(*host, *port, s.IsPostgres())
@@ -213,12 +214,7 @@ func serve(args []string, log *slog.Logger) error {
 	// The weekly forecast snapshot: every instance checks, one takes it (models.SnapshotIfDue).
 	go s.RunScheduler(stopped, 10*time.Minute, log)
 	// The change feed (live boards, webhooks): LISTEN needs a session connection of its own.
-	go func() {
-		cfg := models.FeedConfig{ListenURL: os.Getenv("PHASEBOARD_LISTEN_DATABASE_URL"), Logger: log}
-		if err := s.Feed().Run(stopped, cfg); err != nil {
-			log.Error("change feed stopped", "err", err)
-		}
-	}()
+	s.Feed().Start(models.FeedConfig{ListenURL: os.Getenv("PHASEBOARD_LISTEN_DATABASE_URL"), Logger: log})
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("Phaseboard is running", "url", boardURL(ln.Addr()), "listen", ln.Addr().String(), "database", s.Dialect)
@@ -231,6 +227,7 @@ func serve(args []string, log *slog.Logger) error {
 	// Stop accepting, let the requests in flight finish (at most grace), and only then close
 	// the database pool (the deferred s.Close): a handler never finds its database gone.
 	log.Info("shutting down: finishing requests in flight", "timeout", grace.String())
+	h.StopStreams() // live pages' streams never finish by themselves; their pages reconnect elsewhere
 	if err := app.ShutdownWithTimeout(*grace); err != nil {
 		log.Warn("shutdown: requests still running after the timeout are cut off", "err", err)
 	}

@@ -48,6 +48,12 @@ func (h *Handler) boardView(c *fiber.Ctx, f models.BoardFilter, pipelines []mode
 	if err != nil {
 		return views.BoardView{}, err
 	}
+	// The feed id this page is current to, read before the board: its live stream resumes
+	// after it (a change in between arrives twice, which re-renders a column once more).
+	last, err := h.Store.Feed().Latest(ctx)
+	if err != nil {
+		return views.BoardView{}, err
+	}
 	cols, err := h.Store.Columns(ctx, f)
 	if err != nil {
 		return views.BoardView{}, err
@@ -57,6 +63,7 @@ func (h *Handler) boardView(c *fiber.Ctx, f models.BoardFilter, pipelines []mode
 		return views.BoardView{}, err
 	}
 	view := views.BoardView{Page: fillPage(c, "Board", "board"), Pipelines: pipelines, Reps: reps, Filter: f, Query: b.query,
+		Live:  "/board/events?" + b.query + "&last=" + strconv.FormatInt(last, 10),
 		Board: views.Board{TestID: "board"}, QuickAdd: views.QuickAdd{Noun: b.kind.Noun, Sales: b.kind.Sales, AmountField: "amount",
 			CSRF: b.csrf, Return: b.query}}
 	if b.kind.Sales {
@@ -205,7 +212,9 @@ func (h *Handler) renderColumns(c *fiber.Ctx, f models.BoardFilter, cols []model
 		}
 		parts = append(parts, views.BoardColumn(cv, true))
 	}
-	parts = append(parts, views.Announce(announce))
+	if announce != "" { // a live refresh says nothing: the mover's own message stays
+		parts = append(parts, views.Announce(announce))
+	}
 	parts = append(parts, extra...)
 	return web.Render(c, fiber.StatusOK, joinComponents(parts...))
 }

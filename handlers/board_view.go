@@ -130,7 +130,7 @@ func (b *cardContext) card(c models.Card, move string) views.Card {
 	v := views.Card{ID: id, Subject: c.Subject, Customer: c.CustomerName, Amount: Money(amount),
 		Owner: shortName(c.RepName), OwnerName: c.RepName, Closed: c.IsClosed,
 		ReadOnly: !models.CanEditActivity(b.actor, &models.Activity{SalesRepresentativeID: c.SalesRepresentativeID}),
-		EditURL:  "/board/activities/" + id + "/edit", MoveURL: move}
+		EditURL:  "/board/activities/" + id + "/edit", MoveURL: move, Version: c.Version}
 	if c.ExpectedOrderDate != nil {
 		v.Expected, v.ExpectedValue = c.ExpectedOrderDate.Format("2 Jan 2006"), c.ExpectedOrderDate.String()
 	}

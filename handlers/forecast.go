@@ -109,6 +109,10 @@ func (h *Handler) forecastView(c *fiber.Ctx, withHealth bool) (views.ForecastVie
 	if err != nil {
 		return views.ForecastView{}, err
 	}
+	live, err := h.liveURL(c, "/forecast?"+v.Encode())
+	if err != nil {
+		return views.ForecastView{}, err
+	}
 	fc, err := h.Store.ForecastFrom(ctx, src, f, today)
 	if err != nil {
 		return views.ForecastView{}, err
@@ -122,8 +126,9 @@ func (h *Handler) forecastView(c *fiber.Ctx, withHealth bool) (views.ForecastVie
 		return views.ForecastView{}, err
 	}
 	view := views.ForecastView{Page: page(c, "Forecast", "forecast"), Forecast: fc, Pipelines: pipelines, Reps: reps,
-		Query: forecastQuery(fc.Filter), Error: msg, Chart: views.NewChart(fc)}
+		Query: forecastQuery(fc.Filter), Error: msg, Chart: views.NewChart(fc), Live: live}
 	if view.Snapshot = snap; snap != nil {
+		view.Live = ""                                // a snapshot does not change
 		view.Query += "&snapshot=" + snap.ID.String() // its links (CSV, periods) stay on the snapshot
 	}
 	if view.Targets, err = h.targetsSection(c, fc, v, view.Query); err != nil {
@@ -311,6 +316,10 @@ func (h *Handler) ForecastBoard(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
+	live, err := h.liveURL(c, "/forecast/board?"+v.Encode())
+	if err != nil {
+		return err
+	}
 	months, err := h.Store.ForecastMonths(ctx, f)
 	if err != nil {
 		return err
@@ -328,7 +337,7 @@ func (h *Handler) ForecastBoard(c *fiber.Ctx) error {
 		return err
 	}
 	view := views.ForecastBoardView{Page: fillPage(c, "Forecast board", "forecast"), Filter: f, Pipelines: pipelines, Reps: reps,
-		Query: b.query, Error: msg, Board: views.Board{TestID: "forecast-board"}}
+		Query: b.query, Error: msg, Board: views.Board{TestID: "forecast-board"}, Live: live}
 	if view.Views, err = h.savedViews(c, models.SavedViewForecastBoard, "/forecast/board", b.query); err != nil {
 		return err
 	}

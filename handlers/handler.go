@@ -35,6 +35,8 @@ type Handler struct {
 	// Logger receives the API's failures (slog.Default() when nil).
 	Logger *slog.Logger
 
+	live *liveStreams // the open live pages' streams (live.go), made on first use
+
 	// failRefresh, set by tests (export_test.go), makes showing a committed change fail.
 	failRefresh error
 }
@@ -65,6 +67,9 @@ func Register(app *fiber.App, h *Handler) {
 	app.Get("/board", h.Board)
 	app.Get("/board/columns/:phase/cards", h.MoreCards)
 	app.Get("/board/panel/close", h.ClosePanel)
+	app.Get("/board/events", h.BoardEvents) // live pages (live.go)
+	app.Get("/board/refresh", h.BoardRefresh)
+	app.Get("/forecast/events", h.ForecastEvents)
 	// Cards of every kind; /board/opportunities/… is the older spelling of the same routes, kept
 	// for pages and scripts that still use it.
 	for _, base := range []string{"/board/activities", "/board/opportunities"} {

@@ -45,7 +45,7 @@ func newServer(t testing.TB, dialect string, opportunities int) *server {
 	ts := httptest.NewUnstartedServer(nil)
 	ln := ts.Listener
 	go app.Listener(ln)
-	t.Cleanup(func() { app.Shutdown() })
+	t.Cleanup(func() { h.StopStreams(); app.Shutdown() })
 	return &server{t: t, store: s, h: h, app: app, URL: "http://" + ln.Addr().String(), session: session}
 }
 

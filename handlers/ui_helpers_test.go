@@ -20,13 +20,14 @@ import (
 func serve(t testing.TB, s *models.Store) string {
 	t.Helper()
 	app := web.New(web.Config{Store: s})
-	handlers.Register(app, &handlers.Handler{Store: s})
+	h := &handlers.Handler{Store: s}
+	handlers.Register(app, h)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go app.Listener(ln)
-	t.Cleanup(func() { app.Shutdown() })
+	t.Cleanup(func() { h.StopStreams(); app.Shutdown() })
 	return "http://" + ln.Addr().String()
 }
 

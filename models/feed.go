@@ -62,6 +62,12 @@ func (ChangeRecord) TableName() string { return "changes" }
 // IsActivity reports whether the record is about an activity (of any kind).
 func (r *ChangeRecord) IsActivity() bool { return r.PipelineID != nil }
 
+// IsPhaseOrPipeline reports whether the record is about a pipeline or a phase (a board's
+// columns).
+func (r *ChangeRecord) IsPhaseOrPipeline() bool {
+	return r.EntityType == TypePipeline || strings.HasPrefix(r.EntityType, "Datastore.Phase.")
+}
+
 // changeRecord is the feed's row for a change.
 func changeRecord(c *Change) ChangeRecord {
 	r := ChangeRecord{EntityType: c.EntityType, EntityID: c.EntityID, Op: c.Op, Version: c.Version,
@@ -148,6 +154,9 @@ type Feed struct {
 	pending sync.Map  // gorm.ConnPool of an open transaction → *pendingChanges
 	poke    chan bool // a commit in this process (buffered: a poke is never lost, never blocks)
 
+	startOnce sync.Once
+	stop      context.CancelFunc // ends what Start started (Store.Close)
+
 	mu      sync.Mutex
 	running bool
 	head    int64          // the newest id read
@@ -196,6 +205,34 @@ func (f *Feed) Running() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.running
+}
+
+// Start runs Run in the background until the Store is closed; calls after the first do
+// nothing. Live pages and webhooks call it, so that any Store that serves them follows the feed.
+func (f *Feed) Start(cfg FeedConfig) {
+	f.startOnce.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		f.mu.Lock()
+		f.stop = cancel
+		f.mu.Unlock()
+		go func() {
+			if err := f.Run(ctx, cfg); err != nil && ctx.Err() == nil {
+				if cfg.Logger == nil {
+					cfg.Logger = slog.Default()
+				}
+				cfg.Logger.Error("change feed stopped", "err", err)
+			}
+		}()
+	})
+}
+
+// close ends what Start started.
+func (f *Feed) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stop != nil {
+		f.stop()
+	}
 }
 
 // FeedConfig is how Feed.Run follows the table.

@@ -163,6 +163,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.SQL().PingContext(ctx
 
 // Close releases the connections (the replicas' too).
 func (s *Store) Close() error {
+	s.feed.close()
 	if s.replicas != nil {
 		s.replicas.close()
 	}

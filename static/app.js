@@ -755,4 +755,158 @@
   document.addEventListener('htmx:timeout', function () {
     fail('The server took too long to answer. Please try again.');
   });
+  // ------------------------------------------------------------ live pages
+
+  // A live page's stream (views/live.templ, handlers/live.go) swaps each
+  // change's element into its inbox: .live-refresh fetches the columns that
+  // changed (out of band), .live-reload re-renders the page's region. While a
+  // card is dragged or its move is in flight, both wait until it is done, so
+  // a drag is never broken; focus stays on the card (or control) it was on.
+
+  let lastLiveId = null; // the newest event id seen: a recreated stream resumes after it
+  const deferredLive = []; // refresh URLs held back while dragging
+  let reloadDeferred = false;
+  let liveFocus = null;
+
+  function liveBusy() {
+    return document.body.classList.contains('is-dragging') ||
+      document.querySelector(CARD + '[aria-busy="true"]') !== null;
+  }
+
+  // htmx-ext-sse makes a new EventSource when the browser gave up on one
+  // (readyState CLOSED), which would forget the Last-Event-ID: resume from
+  // the newest id seen instead.
+  htmx.createEventSource = function (url) {
+    if (lastLiveId) url = url.replace(/([?&])last=\d+/, '$1last=' + encodeURIComponent(lastLiveId));
+    return new EventSource(url, { withCredentials: true });
+  };
+  document.addEventListener('htmx:sseMessage', function (evt) {
+    if (evt.detail && evt.detail.lastEventId) lastLiveId = evt.detail.lastEventId;
+  });
+
+  function liveRegion(from) {
+    const live = from.closest('.live') || document.querySelector('.live');
+    const sel = live ? live.getAttribute('data-live-region') : null;
+    return sel ? document.querySelector(sel) : null;
+  }
+
+  function reloadRegion(from) {
+    if (liveBusy()) { reloadDeferred = true; return; }
+    const region = liveRegion(from);
+    if (!region || !region.id) return;
+    htmx.ajax('GET', window.location.href, { target: '#' + region.id, select: '#' + region.id, swap: 'outerHTML' });
+    emit('live:reload', {});
+  }
+
+  const deferredCards = {}; // refresh URL → its changes (data-cards), checked again when run
+  function refreshLater(url, cards) {
+    if (deferredLive.indexOf(url) < 0) deferredLive.push(url);
+    if (cards) deferredCards[url] = cards;
+  }
+
+  /** Runs what waited for a drag or a move to finish. */
+  function flushLive() {
+    if (liveBusy()) return;
+    if (reloadDeferred) {
+      reloadDeferred = false;
+      deferredLive.length = 0;
+      reloadRegion(document.body);
+      return;
+    }
+    while (deferredLive.length) {
+      const url = deferredLive.shift();
+      const cards = deferredCards[url];
+      delete deferredCards[url];
+      if (!alreadyShown(cards)) htmx.ajax('GET', url, { source: document.body, swap: 'none' });
+    }
+  }
+  document.addEventListener('board:move-done', function () { window.setTimeout(flushLive, 0); });
+  document.addEventListener('board:move-failed', function () { window.setTimeout(flushLive, 0); });
+  document.addEventListener('mouseup', function () { window.setTimeout(flushLive, 50); });
+  document.addEventListener('pointerup', function () { window.setTimeout(flushLive, 50); });
+
+  // The change's element arrived in the inbox: reload now, or let htmx
+  // fetch the columns (below, with the counts of cards shown).
+  document.addEventListener('htmx:sseMessage', function (evt) {
+    const inbox = evt.target;
+    if (!(inbox instanceof Element) || !inbox.matches('.live-inbox')) return;
+    const reloads = inbox.querySelectorAll('.live-reload');
+    reloads.forEach(function (el) { el.remove(); });
+    if (reloads.length) reloadRegion(inbox);
+  });
+  // A refresh's element has done its work once its request is answered.
+  document.addEventListener('htmx:afterRequest', function (evt) {
+    const elt = evt.detail.elt;
+    if (elt instanceof Element && elt.matches('.live-refresh')) elt.remove();
+  });
+
+  /** The phases a refresh URL names. */
+  function phasesOf(path) {
+    const q = path.indexOf('?') >= 0 ? path.slice(path.indexOf('?') + 1) : '';
+    return new URLSearchParams(q).getAll('phase');
+  }
+
+  /**
+   * Whether the page shows every change of a refresh already (the answer
+   * to this page's own move did): each card at that version or newer in that
+   * column, or gone when deleted.
+   */
+  function alreadyShown(cards) {
+    if (!cards) return false;
+    return cards.split(',').every(function (entry) {
+      const parts = entry.split(':');
+      const card = document.querySelector('.board ' + CARD + '#card-' + CSS.escape(parts[0]));
+      if (parts[2] === '') return card === null;
+      if (!card) return false;
+      const list = card.closest(LIST);
+      return Number(card.dataset.version) >= Number(parts[1]) && list !== null && list.dataset.dropValue === parts[2];
+    });
+  }
+
+  document.addEventListener('htmx:configRequest', function (evt) {
+    const path = evt.detail.path || '';
+    if (path.indexOf('/board/refresh?') !== 0) return;
+    const elt = evt.detail.elt;
+    const cards = elt && elt.getAttribute ? elt.getAttribute('data-cards') : (deferredCards[path] || null);
+    if (alreadyShown(cards)) {
+      evt.preventDefault();
+      if (elt && elt.matches && elt.matches('.live-refresh')) elt.remove();
+      return;
+    }
+    if (liveBusy()) {
+      evt.preventDefault();
+      refreshLater(path, cards);
+      return;
+    }
+    // Each column comes back with as many cards as it shows now.
+    phasesOf(path).forEach(function (p) {
+      const list = document.querySelector('.board ' + LIST + '[data-drop-value="' + CSS.escape(p) + '"]');
+      if (list) evt.detail.parameters['n_' + p] = String(cardsIn(list).length);
+    });
+  });
+
+  // An answer that arrives while a drag started meanwhile waits too.
+  document.addEventListener('htmx:beforeSwap', function (evt) {
+    const path = (evt.detail.requestConfig && evt.detail.requestConfig.path) || '';
+    if (path.indexOf('/board/refresh?') === 0 && liveBusy()) {
+      evt.detail.shouldSwap = false;
+      refreshLater(path, null);
+    }
+  });
+
+  // Out-of-band swaps replace columns: the focused card keeps the focus.
+  document.addEventListener('htmx:oobBeforeSwap', function (evt) {
+    const active = document.activeElement;
+    if (active && active.id && evt.detail.target && evt.detail.target.contains(active)) liveFocus = active.id;
+  });
+  document.addEventListener('htmx:oobAfterSwap', function () {
+    if (!liveFocus) return;
+    const el = document.getElementById(liveFocus);
+    liveFocus = null;
+    if (el && document.activeElement !== el) el.focus({ preventScroll: true });
+  });
+  document.addEventListener('htmx:afterSettle', function (evt) {
+    const path = (evt.detail.requestConfig && evt.detail.requestConfig.path) || '';
+    if (path.indexOf('/board/refresh?') === 0) emit('live:refreshed', { path: path });
+  });
 })();

@@ -1,5 +1,5 @@
 // Package static holds the browser assets that the app serves under /static/:
-// app.css, app.js and vendor/ (htmx.min.js and Sortable.min.js).
+// app.css, app.js and vendor/ (htmx.min.js, its SSE extension sse.min.js and Sortable.min.js).
 //
 // vendor/ is git-ignored and filled from node_modules by `make vendor`
 // (npm ci, then a copy of the pinned packages' files), which the build and

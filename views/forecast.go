@@ -19,6 +19,7 @@ type ForecastView struct {
 	Pipelines []models.Pipeline
 	Reps      []models.Employee
 	Query     string // the filter as a URL query: the CSV link and the board link
+	Live      string // the page's live stream ("" for a snapshot)
 	Error     string // an unusable filter in the URL (the default range is shown instead)
 	Chart     Chart
 	Health    []models.PhaseHealth
@@ -129,6 +130,7 @@ type ForecastBoardView struct {
 	Pipelines []models.Pipeline
 	Reps      []models.Employee
 	Query     string
+	Live      string // the page's live stream
 	Error     string
 	Board     Board
 	Views     SavedViews

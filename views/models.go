@@ -23,6 +23,7 @@ type BoardView struct {
 	Reps      []models.Employee
 	Filter    models.BoardFilter
 	Query     string // the filter as a URL query, for links and fragments
+	Live      string // the page's live stream (handlers/live.go)
 	Board     Board
 	QuickAdd  QuickAdd
 	Views     SavedViews
@@ -104,6 +105,9 @@ type Card struct {
 	EditURL       string      // the panel (htmx) or the edit page
 	MoveURL       string      // the "Move to" panel or page
 	Fields        []CardField // custom fields an admin put on cards, those with a value
+	// Version is the activity's version this page shows: a move sends it back, and a move
+	// from a stale page is refused (409) instead of applied blindly.
+	Version int
 }
 
 // CardField is a custom field's value on a card.
