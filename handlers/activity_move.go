@@ -1,6 +1,10 @@
 package handlers
 
 import (
+	"errors"
+	"net/url"
+	"strconv"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
@@ -32,11 +36,18 @@ func (h *Handler) MoveActivity(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	seen, err := optionalVersion(c.FormValue("version"))
+	if err != nil {
+		return err
+	}
 	f, err := h.filterOfMove(c)
 	if err != nil {
 		return err
 	}
-	res, err := h.Store.MoveActivity(c.UserContext(), id, *phaseID, after, before, web.ActorOf(c))
+	res, err := h.Store.MoveActivity(c.UserContext(), id, *phaseID, after, before, seen, web.ActorOf(c))
+	if errors.Is(err, models.ErrVersionConflict) && web.IsHTMX(c) {
+		return h.staleMove(c, f, id, *phaseID)
+	}
 	if err != nil {
 		return err
 	}
@@ -48,6 +59,52 @@ func (h *Handler) MoveActivity(c *fiber.Ctx) error {
 		return h.afterCommit(c, err, "Moved “"+res.Activity.Subject+"”.")
 	}
 	return nil
+}
+
+// optionalVersion reads the version a page saw ("" when the page sent none).
+func optionalVersion(v string) (*int, error) {
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return nil, badRequest("The card's version is not a number.")
+	}
+	return &n, nil
+}
+
+// staleMove answers a move made from a stale page: 409, with the card's real column, the
+// column it was dropped on and the one it was dragged from re-rendered out of band (so it is
+// shown once, where it is), and the message says who changed it. Nothing was written.
+func (h *Handler) staleMove(c *fiber.Ctx, f models.BoardFilter, id, dropped uuid.UUID) error {
+	a, err := h.Store.Activity(c.UserContext(), id)
+	if err != nil {
+		return err // gone, or no longer visible: 404 says so
+	}
+	f.PipelineID = a.PipelineID
+	limits := map[uuid.UUID]int{a.PhaseID: renderedCount(c, "to_count"), dropped: renderedCount(c, "to_count")}
+	if from, err := optionalID(c.FormValue("from_phase"), "column"); err == nil && from != nil {
+		limits[*from] = max(limits[*from], renderedCount(c, "from_count"))
+	}
+	cols, err := h.shownColumns(c, f, limits)
+	if err != nil {
+		return err
+	}
+	msg := h.changedBy(c, a) + " changed “" + a.Subject + "” after this page showed it, so it was not moved."
+	if col, err := models.FindColumn(cols, a.PhaseID); err == nil {
+		msg += " It is in " + col.Phase.Name + "."
+	}
+	c.Set("X-Phaseboard-Message", url.QueryEscape(msg)) // static/app.js shows it in #flash
+	c.Status(fiber.StatusConflict)
+	return h.renderColumns(c, f, cols, msg, limits)
+}
+
+// changedBy names who made the newest change of a ("Someone else" when the feed cannot say).
+func (h *Handler) changedBy(c *fiber.Ctx, a *models.Activity) string {
+	if _, name, err := h.Store.LastChange(c.UserContext(), a.ID); err == nil && name != "" {
+		return name
+	}
+	return "Someone else"
 }
 
 // moveAnswer renders a committed move: both columns, the announcement and, for a deal that was

@@ -216,5 +216,6 @@ func (h *Handler) renderColumns(c *fiber.Ctx, f models.BoardFilter, cols []model
 		parts = append(parts, views.Announce(announce))
 	}
 	parts = append(parts, extra...)
-	return web.Render(c, fiber.StatusOK, joinComponents(parts...))
+	// 200, unless the handler said otherwise (a stale move's 409 shows the columns as they are).
+	return web.Render(c, c.Response().StatusCode(), joinComponents(parts...))
 }

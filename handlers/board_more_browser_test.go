@@ -116,7 +116,7 @@ func TestBrowserBoardOverdueMark(t *testing.T) {
 			dated("Due today", &today)
 			dated("Undated deal", nil)
 			won := dated("Won long ago", &longAgo)
-			_, err := s.MoveActivity(ctx, won.ID, phases["Won"].ID, nil, nil, models.Actor{})
+			_, err := s.MoveActivity(ctx, won.ID, phases["Won"].ID, nil, nil, nil, models.Actor{})
 			must(t, err)
 			base := serve(t, s)
 			page := browsertest.NewPageWith(t, size)
@@ -147,7 +147,7 @@ func TestBrowserPanelTimelineSaysWhoAndWhen(t *testing.T) {
 				models.Actor{Role: models.RoleRep, EmployeeID: &reps[0].ID})
 			must(t, err)
 			s.Now = func() time.Time { return moved }
-			_, err = s.MoveActivity(ctx, deal.ID, phases["Proposal"].ID, nil, nil, models.Actor{Role: models.RoleManager, EmployeeID: &reps[1].ID})
+			_, err = s.MoveActivity(ctx, deal.ID, phases["Proposal"].ID, nil, nil, nil, models.Actor{Role: models.RoleManager, EmployeeID: &reps[1].ID})
 			must(t, err)
 			s.Now = time.Now
 

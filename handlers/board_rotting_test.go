@@ -44,7 +44,7 @@ func TestBoardMarksRottingCards(t *testing.T) {
 		at(1, 1)
 		stale, helper := newCard(t, s.store, "Stale deal"), newCard(t, s.store, "Helper deal")
 		at(1, 3)
-		if _, err := s.store.MoveActivity(ctx, helper.ID, phases["Proposal"].ID, nil, nil, models.Actor{}); err != nil {
+		if _, err := s.store.MoveActivity(ctx, helper.ID, phases["Proposal"].ID, nil, nil, nil, models.Actor{}); err != nil {
 			t.Fatal(err)
 		}
 		at(1, 10)

@@ -357,7 +357,7 @@ func TestLostReasonSaveWithoutReasonIsRefused(t *testing.T) {
 		ctx := context.Background()
 		_, phases := fixture(t, s.store)
 		deal := newCard(t, s.store, "Lost deal")
-		res, err := s.store.MoveActivity(ctx, deal.ID, phases["Lost"].ID, nil, nil, models.Actor{})
+		res, err := s.store.MoveActivity(ctx, deal.ID, phases["Lost"].ID, nil, nil, nil, models.Actor{})
 		must(t, err)
 		rivals, err := s.store.Competitors(ctx)
 		must(t, err)

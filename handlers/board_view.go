@@ -196,7 +196,7 @@ func (h *Handler) phaseMoves(c *fiber.Ctx, opp *models.Activity) (views.MovePane
 		return views.MovePanel{}, err
 	}
 	back := backURL(c, "/board?pipeline="+opp.PipelineID.String())
-	m := views.MovePanel{CardID: opp.ID.String(), Subject: opp.Subject, CSRF: web.CSRFToken(c), Back: back, Return: queryOf(back),
+	m := views.MovePanel{CardID: opp.ID.String(), Version: opp.Version, Subject: opp.Subject, CSRF: web.CSRFToken(c), Back: back, Return: queryOf(back),
 		FullPage: !web.IsHTMX(c),
 		Move:     views.Choice{URL: "/board/activities/" + opp.ID.String() + "/move", Name: "phase_id", Label: "Move to"}}
 	for _, p := range phases {

@@ -48,7 +48,7 @@ func TestLostToWonThroughEveryDoor(t *testing.T) {
 			}
 			for door, move := range doors {
 				card := newCard(t, e.srv.store, "Lost, then won: "+door)
-				if _, err := e.srv.store.MoveActivity(ctx, card.ID, lost.ID, nil, nil, models.Actor{}); err != nil {
+				if _, err := e.srv.store.MoveActivity(ctx, card.ID, lost.ID, nil, nil, nil, models.Actor{}); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := e.srv.store.UpdateActivity(ctx, card.ID, models.ActivityChanges{LostReasonID: &reasons[0].ID, LostToCompetitorID: &rivals[0].ID}, models.Actor{}); err != nil {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/csv"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -444,7 +445,7 @@ func (h *Handler) MoveForecastCardPanel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m := views.MovePanel{CardID: id.String(), Subject: card.Subject, CSRF: b.csrf, Back: back, Return: b.query, FullPage: !web.IsHTMX(c),
+	m := views.MovePanel{CardID: id.String(), Version: card.Version, Subject: card.Subject, CSRF: b.csrf, Back: back, Return: b.query, FullPage: !web.IsHTMX(c),
 		Move: views.Choice{URL: "/forecast/board/opportunities/" + id.String() + "/move", Name: "month", Label: "Move to the month"}}
 	for _, mo := range b.months {
 		m.Move.Options = append(m.Move.Options, views.Option{Value: mo.Key, Label: mo.Label,
@@ -577,6 +578,10 @@ func (h *Handler) MoveForecastCard(c *fiber.Ctx) error {
 			return badRequest("Choose the month to move the card to.")
 		}
 	}
+	seen, err := optionalVersion(c.FormValue("version"))
+	if err != nil {
+		return err
+	}
 	f, err := h.forecastFilterOfMutation(c)
 	if err != nil {
 		return err
@@ -586,9 +591,12 @@ func (h *Handler) MoveForecastCard(c *fiber.Ctx) error {
 		old *models.Date
 	)
 	if key == models.BucketNoDate {
-		res, old, err = h.Store.ClearExpectedDate(c.UserContext(), id, web.ActorOf(c))
+		res, old, err = h.Store.ClearExpectedDate(c.UserContext(), id, seen, web.ActorOf(c))
 	} else {
-		res, old, err = h.Store.MoveToMonth(c.UserContext(), id, month, web.ActorOf(c))
+		res, old, err = h.Store.MoveToMonth(c.UserContext(), id, month, seen, web.ActorOf(c))
+	}
+	if errors.Is(err, models.ErrVersionConflict) && web.IsHTMX(c) {
+		return h.staleMonthMove(c, f, id, key)
 	}
 	if err != nil {
 		return err
@@ -609,6 +617,29 @@ func (h *Handler) MoveForecastCard(c *fiber.Ctx) error {
 		extra = append(extra, views.PanelOOB(nil)) // the move was made in the panel: done with it
 	}
 	return h.refreshMonths(c, f, limits, msg, extra...)
+}
+
+// staleMonthMove answers a forecast board move from a stale page like staleMove: 409, the
+// card's real month, the one it was dropped on and the one it came from re-rendered, and who
+// changed it.
+func (h *Handler) staleMonthMove(c *fiber.Ctx, f models.ForecastFilter, id uuid.UUID, dropped string) error {
+	a, err := h.Store.Activity(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	limits := map[string]int{columnKey(a.ExpectedOrderDate, h.today()): renderedCount(c, "to_count"), dropped: renderedCount(c, "to_count")}
+	if from := c.FormValue("from_phase"); from != "" && (from == models.BucketNoDate || from == models.BucketOverdue || validMonthKey(from)) {
+		limits[from] = max(limits[from], renderedCount(c, "from_count"))
+	}
+	msg := h.changedBy(c, a) + " changed “" + a.Subject + "” after this page showed it, so it was not moved."
+	c.Set("X-Phaseboard-Message", url.QueryEscape(msg))
+	c.Status(fiber.StatusConflict)
+	return h.refreshMonths(c, f, limits, msg)
+}
+
+func validMonthKey(k string) bool {
+	_, err := models.ParseMonthKey(k)
+	return err == nil
 }
 
 // refreshMonths renders the given months of the forecast board out of band (each with as many
@@ -654,7 +685,7 @@ func (h *Handler) refreshMonths(c *fiber.Ctx, f models.ForecastFilter, limits ma
 	}
 	parts = append(parts, views.Announce(announce))
 	parts = append(parts, extra...)
-	return web.Render(c, fiber.StatusOK, joinComponents(parts...))
+	return web.Render(c, c.Response().StatusCode(), joinComponents(parts...)) // 200, or a stale move's 409
 }
 
 // SetForecastCategory sets or clears (empty value: the phase's applies again) an opportunity's

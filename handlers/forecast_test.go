@@ -275,7 +275,7 @@ func TestForecastFiguresLinkToTheirDeals(t *testing.T) {
 		if got := deals("/forecast/deals?k=won&from=2026-01&to=2026-04"); strings.Contains(got, `data-testid="deal-row"`) {
 			t.Fatalf("won before any win: %s", got)
 		}
-		if _, err := s.store.MoveActivity(context.Background(), a.ID, phases["Won"].ID, nil, nil, models.Actor{}); err != nil {
+		if _, err := s.store.MoveActivity(context.Background(), a.ID, phases["Won"].ID, nil, nil, nil, models.Actor{}); err != nil {
 			t.Fatal(err)
 		}
 		if got := deals("/forecast/deals?k=won&from=2026-01&to=2026-04"); !strings.Contains(got, ">Deal A<") || strings.Contains(got, ">Deal B<") {
@@ -298,7 +298,7 @@ func TestForecastLossAnalysis(t *testing.T) {
 		reasons, _ := s.store.LostReasons(ctx)
 		rivals, _ := s.store.Competitors(ctx)
 		for _, x := range []*models.Activity{a, b} {
-			if _, err := s.store.MoveActivity(ctx, x.ID, phases["Lost"].ID, nil, nil, models.Actor{}); err != nil {
+			if _, err := s.store.MoveActivity(ctx, x.ID, phases["Lost"].ID, nil, nil, nil, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -85,7 +85,7 @@ func TestBrowserLiveBoardTwoUsers(t *testing.T) {
 	deal1 := a.card("Deal 1")
 	id, err := deal1.GetAttribute("data-id")
 	must(t, err)
-	if _, err := a.s.store.MoveActivity(context.Background(), mustUUID(t, id), phases["Negotiation"].ID, nil, nil, models.Actor{}); err != nil {
+	if _, err := a.s.store.MoveActivity(context.Background(), mustUUID(t, id), phases["Negotiation"].ID, nil, nil, nil, models.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	b.expectColumn("Negotiation", "Deal 1", "1")
@@ -125,4 +125,31 @@ func TestBrowserLiveBoardTwoInstances(t *testing.T) {
 	a.expect("a's proposal", a.subjects("Proposal"), "Deal 1")
 	b.expectColumn("Proposal", "Deal 1", "1")
 	b.expectColumn("Qualification", "Deal 3,Deal 2,Deal 0", "3")
+}
+
+// TestBrowserStaleMove: a page that has not seen a change yet (its live refreshes are held back
+// here) drags the card that someone else moved: 409, the card shows where it really is, once,
+// and the page says who moved it.
+func TestBrowserStaleMove(t *testing.T) {
+	a := openBoard(t, migrations.Postgres)
+	waitLive(t, a.page)
+	must(t, a.page.Route("**/board/refresh**", func(r playwright.Route) { r.Abort() }))
+	ctx := context.Background()
+	_, phases := fixture(t, a.s.store)
+	reps, _ := a.s.store.Employees(ctx)
+	id, err := a.card("Deal 2").GetAttribute("data-id")
+	must(t, err)
+	if _, err := a.s.store.MoveActivity(ctx, mustUUID(t, id), phases["Negotiation"].ID, nil, nil, nil,
+		models.Actor{EmployeeID: &reps[0].ID, Role: models.RoleManager}); err != nil {
+		t.Fatal(err)
+	}
+	a.expect("stale page", a.subjects("Qualification"), "Deal 3,Deal 2,Deal 1,Deal 0")
+	browsertest.DragCardToTop(t, a.page, a.card("Deal 2"), a.list("Proposal"))
+	a.expectColumn("Negotiation", "Deal 2", "1")
+	a.expectColumn("Proposal", "", "0")
+	a.expectColumn("Qualification", "Deal 3,Deal 1,Deal 0", "3")
+	if n, _ := a.page.Locator(`li.card[data-id="` + id + `"]`).Count(); n != 1 {
+		t.Fatalf("the card is shown %d times", n)
+	}
+	must(t, expect.Locator(a.page.Locator(`#flash`)).ToContainText(reps[0].FullName()+" changed “Deal 2”"))
 }

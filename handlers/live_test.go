@@ -102,7 +102,7 @@ func TestLiveBoardStream(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond) // subscribed
 			// A move by someone else names both columns it touched.
-			if _, err := s.store.MoveActivity(ctx, card.ID, phases["Proposal"].ID, nil, nil, models.Actor{}); err != nil {
+			if _, err := s.store.MoveActivity(ctx, card.ID, phases["Proposal"].ID, nil, nil, nil, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 			ev := st.next("change")
@@ -126,7 +126,7 @@ func TestLiveBoardStream(t *testing.T) {
 			if _, err := other.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: &renewal, PipelineID: &ps[1].ID}, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := other.MoveActivity(ctx, card.ID, phases["Negotiation"].ID, nil, nil, models.Actor{}); err != nil {
+			if _, err := other.MoveActivity(ctx, card.ID, phases["Negotiation"].ID, nil, nil, nil, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 			ev2 := st.next("change")
@@ -134,7 +134,7 @@ func TestLiveBoardStream(t *testing.T) {
 				t.Fatalf("second event %+v", ev2)
 			}
 			handlers.DropStreams(s.h)
-			if _, err := other.MoveActivity(ctx, card.ID, phases["Qualification"].ID, nil, nil, models.Actor{}); err != nil {
+			if _, err := other.MoveActivity(ctx, card.ID, phases["Qualification"].ID, nil, nil, nil, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 			again := openStream(t, s, "/board/events?pipeline="+pipe.ID.String(), http.Header{"Last-Event-Id": {ev2.id}})

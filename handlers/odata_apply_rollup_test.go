@@ -67,7 +67,7 @@ func TestODataApplyConverted(t *testing.T) {
 			if err := s.store.DB.Where("subject = ?", "Deal C").Take(&c).Error; err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.store.MoveActivity(ctx, c.ID, phases["Won"].ID, nil, nil, models.Actor{}); err != nil {
+			if _, err := s.store.MoveActivity(ctx, c.ID, phases["Won"].ID, nil, nil, nil, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.store.SaveRates(ctx, []models.RateInput{{Currency: "GBP", Day: models.NewDate(2026, 1, 1), Rate: 1.2}}, models.Actor{}); err != nil {

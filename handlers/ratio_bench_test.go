@@ -374,7 +374,7 @@ func BenchmarkRatioMoveToItsTransaction(b *testing.B) {
 	}
 	store := concurrently(b, b.N, 16, func(i int) error {
 		r := rand.New(rand.NewPCG(uint64(i), 5))
-		_, err := s.store.MoveActivity(ctx, ids[r.IntN(len(ids))], benchOpen[r.IntN(len(benchOpen))].ID, &ids[r.IntN(len(ids))], nil, models.Actor{})
+		_, err := s.store.MoveActivity(ctx, ids[r.IntN(len(ids))], benchOpen[r.IntN(len(benchOpen))].ID, &ids[r.IntN(len(ids))], nil, nil, models.Actor{})
 		return err
 	})
 	b.ReportMetric(rawTime.Seconds()/store.Seconds(), "store-ratio")

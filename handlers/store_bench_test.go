@@ -20,7 +20,7 @@ func BenchmarkStoreMove(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		card := uuid.MustParse(benchCards[rng.IntN(len(benchCards))])
 		after := uuid.MustParse(benchCards[rng.IntN(len(benchCards))])
-		if _, err := s.store.MoveActivity(ctx, card, benchOpen[rng.IntN(3)].ID, &after, nil, models.Actor{}); err != nil {
+		if _, err := s.store.MoveActivity(ctx, card, benchOpen[rng.IntN(3)].ID, &after, nil, nil, models.Actor{}); err != nil {
 			b.Fatal(err)
 		}
 	}

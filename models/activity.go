@@ -167,9 +167,20 @@ func (s *Store) UpdateActivity(ctx context.Context, id uuid.UUID, ch ActivityCha
 }
 
 // MoveActivity moves a card to a phase and a place in its column: the one move used by
-// dragging, by the keyboard "Move to" control and by the API.
-func (s *Store) MoveActivity(ctx context.Context, id, phaseID uuid.UUID, afterID, beforeID *uuid.UUID, actor Actor) (*MoveResult, error) {
-	return s.UpdateActivity(ctx, id, ActivityChanges{PhaseID: &phaseID, AfterID: afterID, BeforeID: beforeID}, actor)
+// dragging, by the keyboard "Move to" control and the no-JavaScript form. seen is the version
+// the mover's page showed (nil: not known): a card changed since is not moved blindly but
+// refused with ErrVersionConflict, and the board shows where it really is.
+func (s *Store) MoveActivity(ctx context.Context, id, phaseID uuid.UUID, afterID, beforeID *uuid.UUID, seen *int, actor Actor) (*MoveResult, error) {
+	return s.UpdateActivity(ctx, id, ActivityChanges{PhaseID: &phaseID, AfterID: afterID, BeforeID: beforeID, ExpectedVersion: seen}, actor)
+}
+
+// seenOr is the version a page saw, or read when it sent none: a move of the forecast board
+// reads the card first, and the change must be made to what it read.
+func seenOr(seen *int, read int) *int {
+	if seen != nil {
+		return seen
+	}
+	return &read
 }
 
 // update applies ch to a, locked in tx, and saves it: the body of UpdateActivity, shared with

@@ -103,7 +103,7 @@ func TestRetiringAPhaseMovesItsOpportunities(t *testing.T) {
 		var ids []uuid.UUID
 		for _, subj := range []string{"one", "two", "three"} {
 			a := f.create(t, subj, 1000)
-			if _, err := s.MoveActivity(ctx, a.ID, prop.ID, nil, nil, sysActor); err != nil {
+			if _, err := s.MoveActivity(ctx, a.ID, prop.ID, nil, nil, nil, sysActor); err != nil {
 				t.Fatal(err)
 			}
 			ids = append([]uuid.UUID{a.ID}, ids...) // each lands on top

@@ -43,7 +43,7 @@ func TestConversionAndVelocity(t *testing.T) {
 		}
 		move := func(a *models.Activity, phase string, m time.Month, d int) {
 			at(m, d)
-			if _, err := s.MoveActivity(ctx, a.ID, f.phases[phase].ID, nil, nil, models.Actor{}); err != nil {
+			if _, err := s.MoveActivity(ctx, a.ID, f.phases[phase].ID, nil, nil, nil, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 		}

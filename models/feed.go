@@ -466,6 +466,24 @@ func (s *Store) Changes(ctx context.Context, afterID int64, limit int) ([]Change
 	return recs, err
 }
 
+// LastChange is the newest feed row of an entity and the name of who made it ("" for the
+// system or a login without an employee), or nil when the feed has none (pruned).
+func (s *Store) LastChange(ctx context.Context, entityID uuid.UUID) (*ChangeRecord, string, error) {
+	var recs []ChangeRecord
+	if err := s.db(ctx).Where("entity_id = ?", entityID).Order("id DESC").Limit(1).Find(&recs).Error; err != nil || len(recs) == 0 {
+		return nil, "", err
+	}
+	r := &recs[0]
+	if r.ActorID == nil {
+		return r, "", nil
+	}
+	var e []Employee
+	if err := s.db(ctx).Where("id = ?", *r.ActorID).Limit(1).Find(&e).Error; err != nil || len(e) == 0 {
+		return r, "", err
+	}
+	return r, e[0].FullName(), nil
+}
+
 // String is a record for logs and messages.
 func (r ChangeRecord) String() string {
 	return strconv.FormatInt(r.ID, 10) + " " + r.Op + " " + r.EntityType + " " + r.EntityID.String()

@@ -42,7 +42,7 @@ func BenchmarkFeedMove(b *testing.B) {
 				for _, st := range []*models.Store{s, bare} {
 					i++
 					t0 := time.Now()
-					if _, err := st.MoveActivity(ctx, ids[i%len(ids)], open[i%len(open)], nil, nil, models.Actor{}); err != nil {
+					if _, err := st.MoveActivity(ctx, ids[i%len(ids)], open[i%len(open)], nil, nil, nil, models.Actor{}); err != nil {
 						b.Fatal(err)
 					}
 					if st == s {

@@ -58,13 +58,13 @@ func TestFeedRecordsCommittedChangesOnly(t *testing.T) {
 		}
 		// A refused write (unknown phase) leaves none either.
 		a := f.create(t, "kept", 100)
-		if _, err := s.MoveActivity(ctx, a.ID, uuid.New(), nil, nil, actor); err == nil {
+		if _, err := s.MoveActivity(ctx, a.ID, uuid.New(), nil, nil, nil, actor); err == nil {
 			t.Fatal("a move to a phase that does not exist succeeded")
 		}
 		// A savepoint rolled back inside a committed transaction takes its records with it.
 		var inner *models.Activity
 		err = s.InTx(ctx, func(ctx context.Context) error {
-			if _, err := s.MoveActivity(ctx, a.ID, f.phases["Proposal"].ID, nil, nil, actor); err != nil {
+			if _, err := s.MoveActivity(ctx, a.ID, f.phases["Proposal"].ID, nil, nil, nil, actor); err != nil {
 				return err
 			}
 			_ = s.InTx(ctx, func(ctx context.Context) error {

@@ -737,9 +737,10 @@ func (s *Store) openInRange(ctx context.Context, f ForecastFilter, from, to Date
 
 // MoveToMonth moves an opportunity's ExpectedOrderDate to another month, keeping its day where
 // the month has it (else the month's last day; an opportunity without a date gets the last
-// day too). It is an UpdateActivity, refused if the opportunity changed since it was read,
-// so that a concurrent edit of the date is never overwritten. It also returns the old date.
-func (s *Store) MoveToMonth(ctx context.Context, id uuid.UUID, month Date, actor Actor) (*MoveResult, *Date, error) {
+// day too). It is an UpdateActivity, refused if the opportunity changed since the mover's page
+// showed it (seen; nil: since it was read here), so that a concurrent edit of the date is never
+// overwritten. It also returns the old date.
+func (s *Store) MoveToMonth(ctx context.Context, id uuid.UUID, month Date, seen *int, actor Actor) (*MoveResult, *Date, error) {
 	opp, err := s.Activity(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -752,6 +753,6 @@ func (s *Store) MoveToMonth(ctx context.Context, id uuid.UUID, month Date, actor
 	if old != nil {
 		next = old.InMonth(month.Year(), month.Month())
 	}
-	res, err := s.UpdateActivity(ctx, id, ActivityChanges{ExpectedOrderDate: &next, ExpectedVersion: &opp.Version}, actor)
+	res, err := s.UpdateActivity(ctx, id, ActivityChanges{ExpectedOrderDate: &next, ExpectedVersion: seenOr(seen, opp.Version)}, actor)
 	return res, old, err
 }

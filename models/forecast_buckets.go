@@ -96,7 +96,7 @@ func (s *Store) ForecastBucketCards(ctx context.Context, f ForecastFilter, bucke
 // ClearExpectedDate takes an opportunity's expected order date away (the forecast board's "No
 // date" column), refused if the opportunity changed since it was read. It also returns the old
 // date.
-func (s *Store) ClearExpectedDate(ctx context.Context, id uuid.UUID, actor Actor) (*MoveResult, *Date, error) {
+func (s *Store) ClearExpectedDate(ctx context.Context, id uuid.UUID, seen *int, actor Actor) (*MoveResult, *Date, error) {
 	opp, err := s.Activity(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -104,6 +104,6 @@ func (s *Store) ClearExpectedDate(ctx context.Context, id uuid.UUID, actor Actor
 	if opp.Type != SalesOpportunity.Type {
 		return nil, nil, Errorf(ENotFound, "That opportunity no longer exists.")
 	}
-	res, err := s.UpdateActivity(ctx, id, ActivityChanges{ExpectedOrderDate: &Date{}, ExpectedVersion: &opp.Version}, actor)
+	res, err := s.UpdateActivity(ctx, id, ActivityChanges{ExpectedOrderDate: &Date{}, ExpectedVersion: seenOr(seen, opp.Version)}, actor)
 	return res, opp.ExpectedOrderDate, err
 }

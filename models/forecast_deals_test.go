@@ -31,7 +31,7 @@ func TestHealthAndLossFiguresListTheirDeals(t *testing.T) {
 		fx := newFixture(t, s)
 		back := fx.create(t, "Back again", 1000)
 		for _, phase := range []string{"Proposal", "Qualification"} {
-			if _, err := s.MoveActivity(ctx, back.ID, fx.phases[phase].ID, nil, nil, models.Actor{}); err != nil {
+			if _, err := s.MoveActivity(ctx, back.ID, fx.phases[phase].ID, nil, nil, nil, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 		}

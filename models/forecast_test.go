@@ -372,13 +372,13 @@ func TestForecastBoardMovesByMonth(t *testing.T) {
 			{c.ID, models.NewDate(2026, 2, 1), models.NewDate(2026, 2, 15)},
 			{mustCard(t, s, rng, models.NewDate(2026, 3, 1), "D").ID, models.NewDate(2026, 4, 1), models.NewDate(2026, 4, 30)},
 		} {
-			res, old, err := s.MoveToMonth(ctx, m.id, m.month, models.Actor{})
+			res, old, err := s.MoveToMonth(ctx, m.id, m.month, nil, models.Actor{})
 			if err != nil || old == nil || *res.Activity.ExpectedOrderDate != m.want {
 				t.Fatalf("move to %v: %+v %v", m.month, res, err)
 			}
 		}
 		g := f.create(t, "No date", 500)
-		res, old, err := s.MoveToMonth(ctx, g.ID, models.NewDate(2026, 2, 1), models.Actor{})
+		res, old, err := s.MoveToMonth(ctx, g.ID, models.NewDate(2026, 2, 1), nil, models.Actor{})
 		if err != nil || old != nil || *res.Activity.ExpectedOrderDate != models.NewDate(2026, 2, 28) {
 			t.Fatalf("no date: %+v %v %v", res, old, err)
 		}
@@ -425,7 +425,7 @@ func TestPipelineHealth(t *testing.T) {
 		move := func(a *models.Activity, phase string, m time.Month, d int) {
 			t.Helper()
 			at(m, d)
-			if _, err := s.MoveActivity(ctx, a.ID, f.phases[phase].ID, nil, nil, models.Actor{}); err != nil {
+			if _, err := s.MoveActivity(ctx, a.ID, f.phases[phase].ID, nil, nil, nil, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 		}

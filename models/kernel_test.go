@@ -74,7 +74,7 @@ func TestEveryKindFollowsTheCommonRules(t *testing.T) {
 			phase  string
 			closed bool
 		}{{"Sent", false}, {"Paid", true}, {"Sent", false}, {"Paid", true}} {
-			res, err := s.MoveActivity(ctx, a.ID, phases[step.phase].ID, nil, nil, models.Actor{})
+			res, err := s.MoveActivity(ctx, a.ID, phases[step.phase].ID, nil, nil, nil, models.Actor{})
 			if err != nil {
 				t.Fatalf("to %s: %v", step.phase, err)
 			}
@@ -87,7 +87,7 @@ func TestEveryKindFollowsTheCommonRules(t *testing.T) {
 		if moves != 5 {
 			t.Fatalf("%d moves recorded, want 5 (create and four moves)", moves)
 		}
-		if _, err := s.MoveActivity(ctx, a.ID, salesPhases["Won"].ID, nil, nil, models.Actor{}); models.ErrorCode(err) != models.EInvalid {
+		if _, err := s.MoveActivity(ctx, a.ID, salesPhases["Won"].ID, nil, nil, nil, models.Actor{}); models.ErrorCode(err) != models.EInvalid {
 			t.Fatalf("a sales phase for an invoice: %v", err)
 		}
 		p := 50.0
@@ -149,7 +149,7 @@ func TestLostToWonClearsTheLostReason(t *testing.T) {
 		if _, err := s.UpdateActivity(ctx, a.ID, models.ActivityChanges{PhaseID: &lost, LostReasonID: &reasons[0].ID, LostToCompetitorID: &rivals[0].ID}, models.Actor{}); err != nil {
 			t.Fatal(err)
 		}
-		res, err := s.MoveActivity(ctx, a.ID, won, nil, nil, models.Actor{})
+		res, err := s.MoveActivity(ctx, a.ID, won, nil, nil, nil, models.Actor{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,7 +231,7 @@ func TestInTxComposesStoreCalls(t *testing.T) {
 			if _, err := s.Activity(ctx, a.ID); err != nil {
 				return err // the batch reads its own write
 			}
-			if _, err := s.MoveActivity(ctx, a.ID, f.phases["Proposal"].ID, nil, nil, models.Actor{}); err != nil {
+			if _, err := s.MoveActivity(ctx, a.ID, f.phases["Proposal"].ID, nil, nil, nil, models.Actor{}); err != nil {
 				return err
 			}
 			return boom
@@ -272,10 +272,10 @@ func TestChangeHooksRunInTheWritesTransaction(t *testing.T) {
 			return nil
 		})
 		a := f.createFor(t, "Watched", nil)
-		if _, err := s.MoveActivity(ctx, a.ID, f.phases["Proposal"].ID, nil, nil, models.Actor{}); err != nil {
+		if _, err := s.MoveActivity(ctx, a.ID, f.phases["Proposal"].ID, nil, nil, nil, models.Actor{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.MoveActivity(ctx, a.ID, f.other["Quote"].ID, nil, nil, models.Actor{}); err == nil {
+		if _, err := s.MoveActivity(ctx, a.ID, f.other["Quote"].ID, nil, nil, nil, models.Actor{}); err == nil {
 			t.Fatal("a phase of another pipeline was accepted")
 		}
 		if len(seen) != 2 || seen[0].Op != models.ChangeCreated || seen[1].Op != models.ChangeUpdated || !seen[1].PhaseChanged() ||

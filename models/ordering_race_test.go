@@ -20,7 +20,7 @@ func TestRenumberSkipsACardLeavingTheColumn(t *testing.T) {
 	colA, colB, colC := f.phases["Qualification"].ID, f.phases["Proposal"].ID, f.phases["Negotiation"].ID
 	p, q, x := f.create(t, "p", 0), f.create(t, "q", 0), f.create(t, "x", 0)
 	y := f.create(t, "y", 0)
-	if _, err := s.MoveActivity(ctx, y.ID, colC, nil, nil, models.Actor{}); err != nil {
+	if _, err := s.MoveActivity(ctx, y.ID, colC, nil, nil, nil, models.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	// p and q with no gap left between them: a drop between them renumbers column A.
@@ -46,7 +46,7 @@ func TestRenumberSkipsACardLeavingTheColumn(t *testing.T) {
 	// The renumbering: y dropped between p and q in column A, waiting for x's row.
 	done := make(chan error, 1)
 	go func() {
-		_, err := s.MoveActivity(ctx, y.ID, colA, &p.ID, &q.ID, models.Actor{})
+		_, err := s.MoveActivity(ctx, y.ID, colA, &p.ID, &q.ID, nil, models.Actor{})
 		done <- err
 	}()
 	deadline := time.Now().Add(10 * time.Second)

@@ -29,14 +29,14 @@ func TestRepsEditOnlyTheirOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		if _, err := s.MoveActivity(ctx, mine.ID, prop, nil, nil, annActor); err != nil {
+		if _, err := s.MoveActivity(ctx, mine.ID, prop, nil, nil, nil, annActor); err != nil {
 			t.Fatalf("own card: %v", err)
 		}
-		if _, err := s.MoveActivity(ctx, free.ID, prop, nil, nil, annActor); err != nil {
+		if _, err := s.MoveActivity(ctx, free.ID, prop, nil, nil, nil, annActor); err != nil {
 			t.Fatalf("unassigned card: %v", err)
 		}
 		before, _ := s.Activity(ctx, theirs.ID)
-		if _, err := s.MoveActivity(ctx, theirs.ID, prop, nil, nil, annActor); models.ErrorCode(err) != models.EForbidden {
+		if _, err := s.MoveActivity(ctx, theirs.ID, prop, nil, nil, nil, annActor); models.ErrorCode(err) != models.EForbidden {
 			t.Fatalf("another rep's card: %v", err)
 		}
 		if _, err := s.UpdateActivity(ctx, theirs.ID, models.ActivityChanges{SalesRepresentativeID: &ann}, annActor); models.ErrorCode(err) != models.EForbidden {
@@ -61,10 +61,10 @@ func TestRepsEditOnlyTheirOwn(t *testing.T) {
 			t.Fatalf("creating for oneself: %v", err)
 		}
 		// Managers change anything; an unknown role nothing.
-		if _, err := s.MoveActivity(ctx, theirs.ID, prop, nil, nil, mgr); err != nil {
+		if _, err := s.MoveActivity(ctx, theirs.ID, prop, nil, nil, nil, mgr); err != nil {
 			t.Fatalf("manager: %v", err)
 		}
-		if _, err := s.MoveActivity(ctx, free.ID, prop, nil, nil, models.Actor{Role: "anonymous"}); models.ErrorCode(err) != models.EForbidden {
+		if _, err := s.MoveActivity(ctx, free.ID, prop, nil, nil, nil, models.Actor{Role: "anonymous"}); models.ErrorCode(err) != models.EForbidden {
 			t.Fatalf("anonymous: %v", err)
 		}
 		if err := s.DeleteActivity(ctx, theirs.ID, nil, mgr); err != nil {

@@ -93,7 +93,7 @@ func TestAggregatesAfterConcurrentLoad(t *testing.T) {
 						}
 						for _, p := range pipes {
 							if p.id == a.PipelineID {
-								_, err = s.MoveActivity(ctx, id, p.phases[r.IntN(len(p.phases))], nil, nil, models.Actor{})
+								_, err = s.MoveActivity(ctx, id, p.phases[r.IntN(len(p.phases))], nil, nil, nil, models.Actor{})
 							}
 						}
 					case op < 6:

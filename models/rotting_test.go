@@ -68,7 +68,7 @@ func TestRottingOnTheBoardAndInHealth(t *testing.T) {
 		move := func(a *models.Activity, phase string, m time.Month, d int) {
 			t.Helper()
 			at(m, d)
-			if _, err := s.MoveActivity(ctx, a.ID, f.phases[phase].ID, nil, nil, models.Actor{}); err != nil {
+			if _, err := s.MoveActivity(ctx, a.ID, f.phases[phase].ID, nil, nil, nil, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -88,11 +88,11 @@ func TestMoveRules(t *testing.T) {
 		f := newFixture(t, s)
 		a := f.create(t, "Deal", 1000)
 
-		res, err := s.MoveActivity(ctx, a.ID, f.phases["Negotiation"].ID, nil, nil, models.Actor{})
+		res, err := s.MoveActivity(ctx, a.ID, f.phases["Negotiation"].ID, nil, nil, nil, models.Actor{})
 		if err != nil || *res.Activity.Probability != 60 || *res.Activity.WeightedAmount != 600 || res.Activity.IsClosed {
 			t.Fatalf("negotiation: %+v %v", res, err)
 		}
-		res, err = s.MoveActivity(ctx, a.ID, f.phases["Lost"].ID, nil, nil, models.Actor{})
+		res, err = s.MoveActivity(ctx, a.ID, f.phases["Lost"].ID, nil, nil, nil, models.Actor{})
 		if err != nil || !res.Activity.IsClosed || *res.Activity.Probability != 0 || !res.NeedsLostReason {
 			t.Fatalf("lost: %+v %v", res, err)
 		}
@@ -102,18 +102,18 @@ func TestMoveRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Leaving the lost phase reopens and forgets the reason.
-		res, err = s.MoveActivity(ctx, a.ID, f.phases["Proposal"].ID, nil, nil, models.Actor{})
+		res, err = s.MoveActivity(ctx, a.ID, f.phases["Proposal"].ID, nil, nil, nil, models.Actor{})
 		if err != nil || res.Activity.IsClosed || *res.Activity.Probability != 30 || res.Activity.LostReasonID != nil {
 			t.Fatalf("reopen: %+v %v", res.Activity, err)
 		}
-		res, err = s.MoveActivity(ctx, a.ID, f.phases["Won"].ID, nil, nil, models.Actor{})
+		res, err = s.MoveActivity(ctx, a.ID, f.phases["Won"].ID, nil, nil, nil, models.Actor{})
 		if err != nil || !res.Activity.IsClosed || *res.Activity.Probability != 100 || *res.Activity.WeightedAmount != 1000 {
 			t.Fatalf("won: %+v %v", res.Activity, err)
 		}
 
 		// A phase of another pipeline is refused and nothing changes.
 		before, _ := s.Activity(ctx, a.ID)
-		_, err = s.MoveActivity(ctx, a.ID, f.other["Quote"].ID, nil, nil, models.Actor{})
+		_, err = s.MoveActivity(ctx, a.ID, f.other["Quote"].ID, nil, nil, nil, models.Actor{})
 		if e, ok := err.(*models.Error); !ok || e.Code != models.EInvalid || e.Field != "Phase" {
 			t.Fatalf("other pipeline: %v", err)
 		}
@@ -173,7 +173,7 @@ func TestOrderingWithinAColumn(t *testing.T) {
 			t.Fatalf("order %q", got)
 		}
 		// Drop a between c and b.
-		if _, err := s.MoveActivity(ctx, a.ID, qual, &c.ID, &b.ID, models.Actor{}); err != nil {
+		if _, err := s.MoveActivity(ctx, a.ID, qual, &c.ID, &b.ID, nil, models.Actor{}); err != nil {
 			t.Fatal(err)
 		}
 		if got := order(); got != "cab" {
@@ -182,7 +182,7 @@ func TestOrderingWithinAColumn(t *testing.T) {
 		// Squeeze the same slot many times: the gap runs out and the column is renumbered.
 		x, y := a, b
 		for i := 0; i < 60; i++ {
-			if _, err := s.MoveActivity(ctx, y.ID, qual, &c.ID, &x.ID, models.Actor{}); err != nil {
+			if _, err := s.MoveActivity(ctx, y.ID, qual, &c.ID, &x.ID, nil, models.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 			x, y = y, x
@@ -192,7 +192,7 @@ func TestOrderingWithinAColumn(t *testing.T) {
 		}
 		// Neighbours from a stale board (not in the column) are ignored: the card goes on top.
 		stale := uuid.New()
-		if _, err := s.MoveActivity(ctx, b.ID, qual, &stale, nil, models.Actor{}); err != nil {
+		if _, err := s.MoveActivity(ctx, b.ID, qual, &stale, nil, nil, models.Actor{}); err != nil {
 			t.Fatal(err)
 		}
 		if got := order(); got[0] != 'b' {
@@ -219,7 +219,7 @@ func TestColumnsAndPaging(t *testing.T) {
 		// Page through three at a time; a card moved away mid-way is neither lost nor repeated.
 		qual := f.phases["Qualification"].ID
 		page1, _ := s.Cards(ctx, filter, qual, nil, 3)
-		if _, err := s.MoveActivity(ctx, page1[0].ID, f.phases["Proposal"].ID, nil, nil, models.Actor{}); err != nil {
+		if _, err := s.MoveActivity(ctx, page1[0].ID, f.phases["Proposal"].ID, nil, nil, nil, models.Actor{}); err != nil {
 			t.Fatal(err)
 		}
 		seen := map[uuid.UUID]bool{}
@@ -284,7 +284,7 @@ func TestConcurrentCreatesAndMoves(t *testing.T) {
 						continue
 					}
 					target := phaseIDs[(w+i)%len(phaseIDs)]
-					if _, err := s.MoveActivity(ctx, a.ID, target, nil, nil, models.Actor{}); err != nil {
+					if _, err := s.MoveActivity(ctx, a.ID, target, nil, nil, nil, models.Actor{}); err != nil {
 						errs <- err
 						continue
 					}
@@ -391,7 +391,7 @@ func TestOppositeMovesDoNotFail(t *testing.T) {
 					}
 					// Drop below another worker's card to exercise placement under contention.
 					after := cards[(w+1)%workers].ID
-					if _, err := s.MoveActivity(ctx, cards[w].ID, target, &after, nil, models.Actor{}); err != nil {
+					if _, err := s.MoveActivity(ctx, cards[w].ID, target, &after, nil, nil, models.Actor{}); err != nil {
 						errs <- err
 					}
 				}

@@ -16,12 +16,15 @@
  *
  * A move POSTs the target list's drop field (phase_id=ID on the pipeline
  * board, month=YYYY-MM on the forecast board), after_id, before_id,
- * from_count, to_count and source (drag | keyboard | form) to the list's
+ * from_count, to_count, source (drag | keyboard | form), the card's version
+ * (li.card[data-version]) and from_phase (the list it left) to the list's
  * data-drop-url, {id} replaced by the card's id. A list without a drop URL
  * takes no drops. The 2xx answer
  * holds out-of-band fragments (both columns, #announcer) that htmx swaps in;
  * a 4xx/5xx answer is a short text/plain message: the card goes back where it
- * was and the message is shown in #flash.
+ * was and the message is shown in #flash. A 409 with X-Phaseboard-Message is
+ * a move from a stale view: its HTML re-renders the columns as they are (the
+ * card where it really is) and the message says who changed it.
  *
  * Events for tests and other scripts, dispatched on document:
  *   board:move-done   detail {id, source}           after a successful move
@@ -248,6 +251,10 @@
     body.set('from_count', String(cardsIn(origin.list).length));
     body.set('to_count', String(cardsIn(list).length));
     body.set('source', source);
+    // The version this page shows and the column it came from: a stale move is refused (409)
+    // with the columns as they really are.
+    if (card.dataset.version) body.set('version', card.dataset.version);
+    body.set('from_phase', origin.list.dataset.dropValue || '');
 
     const keepFocus = source === 'keyboard' || card.contains(document.activeElement);
     setBusy(card, true);
@@ -271,6 +278,21 @@
       putBack(card, origin);
       fail(MSG_NETWORK_PUT_BACK);
       emit('board:move-failed', { id: id, source: source, message: MSG_NETWORK_PUT_BACK });
+      return;
+    }
+
+    if (response.status === 409 && response.headers.get('X-Phaseboard-Message')) {
+      // Moved from a stale view: the answer shows the card where it really is (its column and
+      // the ones it was dragged between, re-rendered); this copy goes.
+      const message = staleMessage(response.headers.get('X-Phaseboard-Message'));
+      setBusy(card, false);
+      card.remove();
+      htmx.swap(document.body, text, {
+        swapStyle: 'none', swapDelay: 0, settleDelay: 0, transition: false, ignoreTitle: true
+      });
+      fail(message);
+      if (keepFocus) focusCard(id);
+      emit('board:move-failed', { id: id, source: source, message: message, stale: true });
       return;
     }
 
@@ -741,6 +763,25 @@
   });
 
   // ------------------------------------------- errors of any htmx request
+
+  /** The message of a stale move's answer (URL-encoded in its header). */
+  function staleMessage(header) {
+    try {
+      return decodeURIComponent(header.replace(/\+/g, ' '));
+    } catch (_) {
+      return 'Someone else changed this card meanwhile; it is shown where it is now.';
+    }
+  }
+
+  // A stale move from the "Move to" form: its 409 answer holds the columns as they are.
+  document.addEventListener('htmx:beforeSwap', function (evt) {
+    const xhr = evt.detail.xhr;
+    const header = xhr && xhr.status === 409 ? xhr.getResponseHeader('X-Phaseboard-Message') : null;
+    if (!header) return;
+    evt.detail.shouldSwap = true;
+    evt.detail.isError = false;
+    fail(staleMessage(header));
+  });
 
   // htmx 2 does not swap 4xx/5xx answers: show their text/plain message.
   document.addEventListener('htmx:responseError', function (evt) {

@@ -119,6 +119,7 @@ type CardField struct {
 // forecast board its forecast category.
 type MovePanel struct {
 	CardID   string
+	Version  int // the card's version as the panel shows it: a stale move is refused (409)
 	Subject  string
 	Move     Choice
 	Category *Choice
