@@ -169,3 +169,34 @@ func mustVersion(t *testing.T, s *models.Store, id uuid.UUID) int {
 	}
 	return a.Version
 }
+
+// A link to an activity the writer may not read is refused as a link to nothing (it does not
+// exist for them: the refusal must not tell otherwise), and one they may read is kept.
+func TestCustomFieldLinkRespectsVisibility(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		s.RepVisibility = models.VisibilityOwn
+		emps, err := s.Employees(ctx)
+		if err != nil || len(emps) < 2 {
+			t.Fatal("employees", err)
+		}
+		mine, theirs := emps[0].ID, emps[1].ID
+		link, err := s.DefineCustomField(ctx, models.CustomFieldInput{EntityType: models.SalesOpportunity.Type, Label: "Related deal",
+			Kind: models.CustomLink, LinkTarget: "Activity"}, models.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		own := f.createFor(t, "Mine", &mine)
+		other := f.createFor(t, "Theirs", &theirs)
+		rep := models.Actor{Role: models.RoleRep, EmployeeID: &mine}
+		repCtx := models.WithActor(ctx, rep)
+		_, err = s.UpdateActivity(repCtx, own.ID, models.ActivityChanges{Custom: models.CustomValues{link.ID: other.ID.String()}}, rep)
+		if models.ErrorCode(err) != models.EInvalid || !strings.Contains(models.ErrorMessage(err), "does not exist") {
+			t.Fatalf("link to a colleague's deal: %v", err)
+		}
+		if _, err := s.UpdateActivity(repCtx, own.ID, models.ActivityChanges{Custom: models.CustomValues{link.ID: own.ID.String()}}, rep); err != nil {
+			t.Fatalf("link to an own deal: %v", err)
+		}
+	})
+}
