@@ -134,6 +134,15 @@ func TestCustomFieldsPages(t *testing.T) {
 			t.Errorf("a field not marked for cards is on the card")
 		}
 
+		// The forecast board's cards too, on its page and in a month's "Load more" page.
+		if _, fb := manager.get("/forecast/board"); !strings.Contains(fb, "Region: North") {
+			t.Errorf("the forecast board's card lacks its custom field")
+		}
+		month := models.PeriodKey(models.PeriodMonth, soon)
+		if code, more := manager.get("/forecast/board/months/" + month + "/cards"); code != 200 || !strings.Contains(more, "Region: North") {
+			t.Errorf("a month's cards page (%d) lacks the custom field", code)
+		}
+
 		// The forecast CSV: a table of the deals with the fields marked for it.
 		code, export := manager.get("/forecast.csv")
 		reader := csv.NewReader(strings.NewReader(export))

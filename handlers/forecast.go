@@ -480,11 +480,7 @@ func (h *Handler) monthColumn(c *fiber.Ctx, f models.ForecastFilter, m models.Fo
 	if more {
 		cards = cards[:limit]
 	}
-	ids := make([]uuid.UUID, len(cards))
-	for i, fc := range cards {
-		ids[i] = fc.ID
-	}
-	if err := h.withCustom(c, b, ids...); err != nil {
+	if err := h.withCustom(c, b, forecastCardIDs(cards)...); err != nil {
 		return views.Column{}, err
 	}
 	col := views.Column{DOMID: "month-" + m.Key, Title: m.Label, Count: m.Count,
@@ -509,6 +505,15 @@ func (h *Handler) columnCards(c *fiber.Ctx, f models.ForecastFilter, key string,
 		return nil, fiber.NewError(fiber.StatusNotFound, "No such month.")
 	}
 	return h.Store.ForecastCards(c.UserContext(), f, month, after, limit)
+}
+
+// forecastCardIDs are the IDs of cards.
+func forecastCardIDs(cards []models.ForecastCard) []uuid.UUID {
+	ids := make([]uuid.UUID, len(cards))
+	for i, c := range cards {
+		ids[i] = c.ID
+	}
+	return ids
 }
 
 // monthCards are a month's cards and the URL of the next page ("" when none).
@@ -556,6 +561,9 @@ func (h *Handler) MoreMonthCards(c *fiber.Ctx) error {
 	}
 	b, err := h.forecastCards(c, f)
 	if err != nil {
+		return err
+	}
+	if err := h.withCustom(c, b, forecastCardIDs(cards)...); err != nil {
 		return err
 	}
 	page, next := b.monthCards(key, cards, more)
