@@ -69,7 +69,7 @@ func TestAttacksFail(t *testing.T) {
 		script := `<script>alert("x")</script>`
 		rels, _ := s.Relationships(ctx)
 		relID := rels[0].ID
-		if err := s.DB.Exec("UPDATE relationships SET name = ? WHERE id = ?", script+"Corp", relID).Error; err != nil {
+		if err := s.DB.Exec("UPDATE relations SET name = ? WHERE id = (SELECT organization_id FROM relationships WHERE id = ?)", script+"Corp", relID).Error; err != nil {
 			t.Fatal(err)
 		}
 		subj := script + " deal"

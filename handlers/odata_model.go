@@ -41,6 +41,17 @@ const (
 	odataSetTimeRegistration = "TimeRegistration"
 	odataSetSalesTarget      = "SalesTarget"
 	odataSetSalesCategory    = "Datastore_SalesCategory"
+
+	// Tribe's relation model (models/relations.go): the relations themselves, and the
+	// relationship subtypes over the seeds' tables (the seed sets serve the same rows).
+	odataSetRelation             = "Relation"
+	odataSetPerson               = "Relation_Person"
+	odataSetOrganization         = "Relation_Organization"
+	odataSetEmployeeRelationship = "Relationship_Person_Contact_Employee"
+	odataSetContactRelationship  = "Relationship_Person_Contact_Standard"
+	odataSetCustomer             = "Relationship_Organization_CommercialRelationship_Customer"
+	odataSetLead                 = "Relationship_Organization_CommercialRelationship_Lead"
+	odataSetIdentity             = "Relationship_Organization_Identity"
 )
 
 // odataPhaseType is the base type of the phase subtypes, one per kind (models.Kind.PhaseType).
@@ -59,6 +70,8 @@ type (
 	pc  = models.PipelineChanges
 	phc = models.PhaseChanges
 	tc  = models.TargetChanges
+	rlc = models.RelationChanges
+	ec  = models.EmployeeChanges
 )
 
 // to binds a writable member to the field of the writer's changes struct C that f returns the
@@ -91,8 +104,43 @@ func standardProps(name string, importID, isActive odata.Bind, more ...odata.Pro
 	}, more...)
 }
 
-// personName is the display name of a person row: first and last name.
+// personName is the display name of a person (a relations row): first and last name.
 const personName = "trim(t.first_name || ' ' || t.last_name)"
+
+// Fields of a person relationship's person (t.person_id) and of an organisation
+// relationship's organisation (t.organization_id): they live on the relation only.
+const (
+	personOfName = "(SELECT trim(p.first_name || ' ' || p.last_name) FROM relations p WHERE p.id = t.person_id)"
+	orgOfName    = "(SELECT o.name FROM relations o WHERE o.id = t.organization_id)"
+)
+
+func personOf(col string) string {
+	return "(SELECT p." + col + " FROM relations p WHERE p.id = t.person_id)"
+}
+
+// typed returns props with _Type the constant typ: for a set whose table holds the rows of
+// another type (the seeds' employees and contacts are also Tribe's relationship subtypes).
+func typed(typ string, props []odata.Property) []odata.Property {
+	for i := range props {
+		if props[i].Name == odata.TypeProperty {
+			props[i].SQL = "'" + typ + "'"
+		}
+	}
+	return props
+}
+
+// personRelationship is an employee or contact relationship in Tribe's naming: its Name (the
+// person's), the Person and the Relation (the organisation) it links.
+func personRelationship(typ string, importID, isActive odata.Bind, person, relation odata.Bind) odata.EntityType {
+	personLink := odata.One("Person", odataSetPerson, "person_id").NotNull()
+	relationLink := odata.One("Relation", odataSetOrganization, "relation_id")
+	if person != nil {
+		personLink, relationLink = personLink.Writes(person), relationLink.Writes(relation)
+	}
+	return odata.EntityType{Name: typ, Properties: typed(typ, standardProps(personOfName, importID, isActive,
+		odata.Prop("Name", odata.EdmString, personOfName).Required().Computed(),
+	)), NavProps: []odata.NavProp{personLink, relationLink}}
+}
 
 // odataModel describes every entity set. writers (by set name) enable writes; sets without one
 // are read-only. scope is who may read which activities (models.ReadScope), applied to the
@@ -178,31 +226,60 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 		), NavProps: []odata.NavProp{
 			odata.Many("Phases", odataSetPhase, "pipeline_id"), // extension
 		}},
-		{Name: models.TypeRelationship, Properties: standardProps("t.name", to(func(c *rc) any { return &c.ImportID }), to(func(c *rc) any { return &c.IsActive }),
-			odata.Prop("Name", odata.EdmString, "t.name").Required().Writes(to(func(c *rc) any { return &c.Name })),
+		// The seeds' Relationship is the base of the organisation relationships in its table:
+		// customers, leads and the tenant's identity (Tribe's subtypes). Its Name is the
+		// organisation's (Organization, on the subtypes).
+		{Name: models.TypeRelationship, Properties: standardProps(orgOfName, to(func(c *rc) any { return &c.ImportID }), to(func(c *rc) any { return &c.IsActive }),
+			odata.Prop("Name", odata.EdmString, orgOfName).Required().Writes(to(func(c *rc) any { return &c.Name })),
 			odata.Prop("City", odata.EdmString, "t.city").Required().Writes(to(func(c *rc) any { return &c.City })), // extension
 		), NavProps: []odata.NavProp{
 			odata.Many("Contacts", odataSetContact, "relationship_id"), // extension
+			odata.One("Organization", odataSetOrganization, "organization_id").NotNull(),
 		}},
-		{Name: models.TypeContact, Properties: standardProps(personName, to(func(c *cc) any { return &c.ImportID }), to(func(c *cc) any { return &c.IsActive }),
-			odata.Prop("FirstName", odata.EdmString, "t.first_name").Required().Writes(to(func(c *cc) any { return &c.FirstName })),
-			odata.Prop("LastName", odata.EdmString, "t.last_name").Required().Writes(to(func(c *cc) any { return &c.LastName })),
-			odata.Prop("Email", odata.EdmString, "t.email").Required().Writes(to(func(c *cc) any { return &c.Email })),
+		{Name: models.TypeCustomer, BaseType: models.TypeRelationship},
+		{Name: models.TypeLead, BaseType: models.TypeRelationship},
+		{Name: models.TypeIdentity, BaseType: models.TypeRelationship},
+		{Name: models.TypeContact, Properties: standardProps(personOfName, to(func(c *cc) any { return &c.ImportID }), to(func(c *cc) any { return &c.IsActive }),
+			odata.Prop("FirstName", odata.EdmString, personOf("first_name")).Required().Writes(to(func(c *cc) any { return &c.FirstName })),
+			odata.Prop("LastName", odata.EdmString, personOf("last_name")).Required().Writes(to(func(c *cc) any { return &c.LastName })),
+			odata.Prop("Email", odata.EdmString, personOf("email_address")).Required().Writes(to(func(c *cc) any { return &c.Email })),
 		), NavProps: []odata.NavProp{
 			odata.One("Relationship", odataSetRelationship, "relationship_id").Writes(to(func(c *cc) any { return &c.RelationshipID })),
 		}},
 		// Employees live in their own table, so Employee is not derived from Contact (it would
-		// inherit the contact's Relationship link, which employees do not have).
-		{Name: models.TypeEmployee, Properties: standardProps(personName, nil, nil,
-			odata.Prop("FirstName", odata.EdmString, "t.first_name").Required(),
-			odata.Prop("LastName", odata.EdmString, "t.last_name").Required(),
-			odata.Prop("Email", odata.EdmString, "t.email").Required(),
+		// inherit the contact's Relationship link, which employees do not have). Only IsActive
+		// is written: the name is the person's (Relation_Person).
+		{Name: models.TypeEmployee, Properties: standardProps(personOfName, nil, to(func(c *ec) any { return &c.IsActive }),
+			odata.Prop("FirstName", odata.EdmString, personOf("first_name")).Required(),
+			odata.Prop("LastName", odata.EdmString, personOf("last_name")).Required(),
+			odata.Prop("Email", odata.EdmString, personOf("email_address")).Required(),
 		)},
+		personRelationship(models.TypeEmployeeRelationship, nil, to(func(c *ec) any { return &c.IsActive }), nil, nil),
+		personRelationship(models.TypeContactRelationship, to(func(c *cc) any { return &c.ImportID }), to(func(c *cc) any { return &c.IsActive }),
+			to(func(c *cc) any { return &c.PersonID }), to(func(c *cc) any { return &c.RelationID })),
+		// Relations: persons and organisations in one table; the base type holds what both have.
+		{Name: models.TypeRelation, Properties: standardProps(
+			"CASE WHEN t.type = '"+models.TypePerson+"' THEN "+personName+" ELSE t.name END",
+			to(func(c *rlc) any { return &c.ImportID }), to(func(c *rlc) any { return &c.IsActive }),
+			odata.Prop("EmailAddress", odata.EdmString, "t.email_address").Required().Writes(to(func(c *rlc) any { return &c.EmailAddress })),
+			odata.Prop("PhoneNumber", odata.EdmString, "t.phone_number").Required().Writes(to(func(c *rlc) any { return &c.PhoneNumber })),
+		)},
+		{Name: models.TypePerson, BaseType: models.TypeRelation, Properties: []odata.Property{
+			odata.Prop("FirstName", odata.EdmString, "t.first_name").Required().Writes(to(func(c *rlc) any { return &c.FirstName })),
+			odata.Prop("MiddleName", odata.EdmString, "t.middle_name").Required().Writes(to(func(c *rlc) any { return &c.MiddleName })),
+			odata.Prop("LastName", odata.EdmString, "t.last_name").Required().Writes(to(func(c *rlc) any { return &c.LastName })),
+			odata.Prop("MobilePhoneNumber", odata.EdmString, "t.mobile_phone_number").Required().Writes(to(func(c *rlc) any { return &c.MobilePhoneNumber })),
+		}},
+		{Name: models.TypeOrganization, BaseType: models.TypeRelation, Properties: []odata.Property{
+			odata.Prop("Name", odata.EdmString, "t.name").Required().Writes(to(func(c *rlc) any { return &c.Name })),
+		}},
 		{Name: models.TypeSource, Properties: namedProps()},
 		{Name: models.TypeLostReason, Properties: namedProps()},
-		{Name: models.TypeCompetitor, Properties: standardProps("t.name", nil, nil,
-			odata.Prop("Name", odata.EdmString, "t.name").Required(),
-		)},
+		{Name: models.TypeCompetitor, Properties: standardProps(orgOfName, nil, nil,
+			odata.Prop("Name", odata.EdmString, orgOfName).Required(),
+		), NavProps: []odata.NavProp{
+			odata.One("Organization", odataSetOrganization, "organization_id").NotNull(),
+		}},
 		{Name: models.TypePriceList, Properties: standardProps("t.name", nil, nil,
 			odata.Prop("Name", odata.EdmString, "t.name").Required(),
 			odata.Prop("Currency", odata.EdmString, "t.currency").Required(),
@@ -217,8 +294,8 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 		}},
 		// An involved party's display name is the person's, else the role.
 		{Name: models.TypeInvolved, Properties: standardProps(
-			"COALESCE((SELECT trim(ie.first_name || ' ' || ie.last_name) FROM employees ie WHERE ie.id = t.employee_id), "+
-				"(SELECT trim(ic.first_name || ' ' || ic.last_name) FROM contacts ic WHERE ic.id = t.contact_id), t.role)", nil, nil,
+			"COALESCE((SELECT trim(ip.first_name || ' ' || ip.last_name) FROM employees ie JOIN relations ip ON ip.id = ie.person_id WHERE ie.id = t.employee_id), "+
+				"(SELECT trim(ip.first_name || ' ' || ip.last_name) FROM contacts ic JOIN relations ip ON ip.id = ic.person_id WHERE ic.id = t.contact_id), t.role)", nil, nil,
 			odata.Prop("Role", odata.EdmString, "t.role").Required(),
 		), NavProps: []odata.NavProp{
 			odata.One("Activity", odataSetActivity, "activity_id").NotNull(),
@@ -229,7 +306,7 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 		// its period as StartDate and EndDate (a whole month or quarter; extension). Managers
 		// write them (models.SaveTarget); who reads them is ReadScope over the person.
 		{Name: models.TypeSalesTarget, Properties: standardProps(
-			"COALESCE((SELECT trim(te.first_name || ' ' || te.last_name) FROM employees te WHERE te.id = t.person_id), 'Team') || ' ' || CAST(t.start_date AS text)",
+			"COALESCE((SELECT trim(tp.first_name || ' ' || tp.last_name) FROM employees te JOIN relations tp ON tp.id = te.person_id WHERE te.id = t.person_id), 'Team') || ' ' || CAST(t.start_date AS text)",
 			to(func(c *tc) any { return &c.ImportID }), nil,
 			odata.Prop("Amount", odata.EdmDouble, "t.amount").Required().Writes(to(func(c *tc) any { return &c.Amount })),
 			odata.Prop("StartDate", odata.EdmDate, "t.start_date").Required().Writes(to(func(c *tc) any { return &c.StartDate })), // extension
@@ -293,9 +370,18 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 	}
 	sets = append(sets,
 		odata.EntitySet{Name: odataSetPipeline, Type: models.TypePipeline, Table: "pipelines"},
-		odata.EntitySet{Name: odataSetRelationship, Type: models.TypeRelationship, Table: "relationships"},
+		// The seeds' Relationship: the customers and leads (the tenant's identity has its own set).
+		odata.EntitySet{Name: odataSetRelationship, Type: models.TypeRelationship, Table: "relationships", Where: "t.type <> '" + models.TypeIdentity + "'"},
 		odata.EntitySet{Name: odataSetContact, Type: models.TypeContact, Table: "contacts"},
 		odata.EntitySet{Name: odataSetEmployee, Type: models.TypeEmployee, Table: "employees"},
+		odata.EntitySet{Name: odataSetEmployeeRelationship, Type: models.TypeEmployeeRelationship, Table: "employees"},
+		odata.EntitySet{Name: odataSetContactRelationship, Type: models.TypeContactRelationship, Table: "contacts"},
+		odata.EntitySet{Name: odataSetCustomer, Type: models.TypeCustomer, Table: "relationships", Where: "t.type = '" + models.TypeCustomer + "'"},
+		odata.EntitySet{Name: odataSetLead, Type: models.TypeLead, Table: "relationships", Where: "t.type = '" + models.TypeLead + "'"},
+		odata.EntitySet{Name: odataSetIdentity, Type: models.TypeIdentity, Table: "relationships", Where: "t.type = '" + models.TypeIdentity + "'"},
+		odata.EntitySet{Name: odataSetRelation, Type: models.TypeRelation, Table: "relations"},
+		odata.EntitySet{Name: odataSetPerson, Type: models.TypePerson, Table: "relations", Where: "t.type = '" + models.TypePerson + "'"},
+		odata.EntitySet{Name: odataSetOrganization, Type: models.TypeOrganization, Table: "relations", Where: "t.type = '" + models.TypeOrganization + "'"},
 		odata.EntitySet{Name: odataSetSource, Type: models.TypeSource, Table: "sources"},
 		odata.EntitySet{Name: odataSetLostReason, Type: models.TypeLostReason, Table: "lost_reasons"},
 		odata.EntitySet{Name: odataSetCompetitor, Type: models.TypeCompetitor, Table: "competitors"},

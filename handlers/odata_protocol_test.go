@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"phaseboard/models"
@@ -132,8 +133,8 @@ func TestODataProtocol(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.ids["{plus}"] = plus.ID.String()
-			var contact models.Contact
-			if err := e.srv.store.DB.Where("id = ?", e.ids["{contact}"]).Take(&contact).Error; err != nil {
+			contact, err := e.srv.store.Contact(context.Background(), uuid.MustParse(e.ids["{contact}"]))
+			if err != nil {
 				t.Fatal(err)
 			}
 			e.ids["{contact.name}"] = contact.FirstName + " " + contact.LastName

@@ -58,10 +58,10 @@ func newODataEnv(t *testing.T, dialect string) *odataEnv {
 		dst  any
 		cond string
 	}{{&contact, "relationship_id = ?"}, {&source, "name = 'Website'"}, {&reason, "name = 'No budget'"},
-		{&rival, "name = 'HubSpot'"}, {&prices, "1 = 1"}} {
+		{&rival, "competitors.organization_id IN (SELECT id FROM relations WHERE name = 'HubSpot')"}, {&prices, "1 = 1"}} {
 		db := s.DB.Where(q.cond)
 		if q.cond == "relationship_id = ?" {
-			db = s.DB.Where(q.cond, rels[0].ID).Order("first_name")
+			db = s.DB.Where(q.cond, rels[0].ID).Order("(SELECT first_name FROM relations WHERE relations.id = contacts.person_id)")
 		}
 		if err := db.Take(q.dst).Error; err != nil {
 			t.Fatal(err)

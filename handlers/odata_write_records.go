@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 
@@ -18,12 +19,23 @@ import (
 func (h *Handler) recordWriters() map[string]odata.Writer {
 	s := h.Store
 	out := map[string]odata.Writer{
+		// The seeds' Relationship creates customers and changes or deletes customers and leads.
 		odataSetRelationship: &recordWriter[models.RelationshipChanges]{store: s, set: odataSetRelationship,
 			model: func() any { return &models.Relationship{} }, importID: func(c *rc) *string { return c.ImportID },
-			save: s.SaveRelationship, del: deleteRecord(s, &models.Relationship{}, "customer")},
-		odataSetContact: &recordWriter[models.ContactChanges]{store: s, set: odataSetContact,
-			model: func() any { return &models.Contact{} }, importID: func(c *cc) *string { return c.ImportID },
-			save: s.SaveContact, del: deleteRecord(s, &models.Contact{}, "contact")},
+			save: s.SaveRelationship, del: deleteOf(s, &models.Relationship{}, "customer", models.TypeCustomer, models.TypeLead)},
+		odataSetCustomer: commercialWriter(s, odataSetCustomer, models.TypeCustomer),
+		odataSetLead:     commercialWriter(s, odataSetLead, models.TypeLead),
+		odataSetContact:  contactWriter(s, odataSetContact),
+		// Tribe's name of the same contacts, which also links an existing Person and Relation.
+		odataSetContactRelationship: contactWriter(s, odataSetContactRelationship),
+		odataSetPerson: &recordWriter[models.RelationChanges]{store: s, set: odataSetPerson, typ: models.TypePerson,
+			model: func() any { return &models.Relation{} }, importID: func(c *rlc) *string { return c.ImportID },
+			save: s.SavePerson, del: deleteOf(s, &models.Relation{}, "person", models.TypePerson)},
+		odataSetOrganization: &recordWriter[models.RelationChanges]{store: s, set: odataSetOrganization, typ: models.TypeOrganization,
+			model: func() any { return &models.Relation{} }, importID: func(c *rlc) *string { return c.ImportID },
+			save: s.SaveOrganization, del: deleteOf(s, &models.Relation{}, "organisation", models.TypeOrganization)},
+		odataSetEmployee:             employeeWriter(s, odataSetEmployee),
+		odataSetEmployeeRelationship: employeeWriter(s, odataSetEmployeeRelationship),
 		odataSetSource: &recordWriter[models.NamedChanges]{store: s, set: odataSetSource,
 			model: func() any { return &models.Source{} }, importID: func(c *nc) *string { return c.ImportID },
 			save: s.SaveSource, del: deleteRecord(s, &models.Source{}, "source")},
@@ -67,6 +79,41 @@ func (h *Handler) recordWriters() map[string]odata.Writer {
 		}
 	}
 	return out
+}
+
+func commercialWriter(s *models.Store, set, typ string) odata.Writer {
+	return &recordWriter[models.RelationshipChanges]{store: s, set: set, typ: typ,
+		model: func() any { return &models.Relationship{} }, importID: func(c *rc) *string { return c.ImportID },
+		save: func(ctx context.Context, id *uuid.UUID, ch models.RelationshipChanges, actor models.Actor) (uuid.UUID, error) {
+			return s.SaveCommercialRelationship(ctx, typ, id, ch, actor)
+		}, del: deleteOf(s, &models.Relationship{}, "customer", typ)}
+}
+
+func contactWriter(s *models.Store, set string) odata.Writer {
+	return &recordWriter[models.ContactChanges]{store: s, set: set,
+		model: func() any { return &models.Contact{} }, importID: func(c *cc) *string { return c.ImportID },
+		save: s.SaveContact, del: deleteRecord(s, &models.Contact{}, "contact")}
+}
+
+// employeeWriter changes whether an employee is active. As in Tribe, employees are not deleted
+// through the API (what they did keeps its author); nor created: they come with their users.
+func employeeWriter(s *models.Store, set string) odata.Writer {
+	return &recordWriter[models.EmployeeChanges]{store: s, set: set,
+		model: func() any { return &models.Employee{} }, save: s.SaveEmployee,
+		del: func(ctx context.Context, id uuid.UUID, actor models.Actor) error {
+			if ok, err := s.Exists(ctx, &models.Employee{}, "", id); err != nil || !ok {
+				return web.ODataError(cmp.Or(err, error(models.Errorf(models.ENotFound, "That employee does not exist."))))
+			}
+			return &odata.Error{Status: http.StatusConflict, Code: "Conflict",
+				Message: "Employees cannot be deleted through the API; deactivate one instead: PATCH {\"IsActive\": false}."}
+		}}
+}
+
+// deleteOf deletes a record of a table of several types: only one of types is found.
+func deleteOf(s *models.Store, model any, what string, types ...string) func(context.Context, uuid.UUID, models.Actor) error {
+	return func(ctx context.Context, id uuid.UUID, actor models.Actor) error {
+		return s.DeleteRecordOf(ctx, model, types, id, what, actor)
+	}
 }
 
 func deleteRecord(s *models.Store, model any, what string) func(context.Context, uuid.UUID, models.Actor) error {

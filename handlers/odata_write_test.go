@@ -468,7 +468,7 @@ func TestODataWriteRecords(t *testing.T) {
 
 			// Customers: create, partial update, ImportId idempotency, delete in use → 409.
 			r := e.do("POST", "Relationship", `{"Name": "  Globex  ", "City": "Gent", "ImportId": "erp:7"}`)
-			if r.status != 201 || r.entity["Name"] != "Globex" || r.entity["City"] != "Gent" || r.entity["_Type"] != models.TypeRelationship {
+			if r.status != 201 || r.entity["Name"] != "Globex" || r.entity["City"] != "Gent" || r.entity["_Type"] != models.TypeCustomer {
 				t.Fatalf("create customer: %d %s", r.status, r.body)
 			}
 			rel := r.entity["ID"].(string)

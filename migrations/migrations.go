@@ -12,6 +12,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,9 +91,18 @@ func Current(ctx context.Context, db *sql.DB) (int, error) {
 
 // Apply runs the pending migrations and returns how many it applied.
 func Apply(ctx context.Context, db *sql.DB, dialect string) (int, error) {
+	return ApplyBefore(ctx, db, dialect, 0)
+}
+
+// ApplyBefore is Apply of the migrations numbered below before only (all when 0): tests of a
+// migration load data in the schema it starts from.
+func ApplyBefore(ctx context.Context, db *sql.DB, dialect string, before int) (int, error) {
 	list, err := List(dialect)
 	if err != nil {
 		return 0, err
+	}
+	if before > 0 {
+		list = slices.DeleteFunc(list, func(m Migration) bool { return m.Version >= before })
 	}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version integer PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)`); err != nil {

@@ -174,14 +174,15 @@ func (s *Store) PhasesByPipeline(ctx context.Context, pipelineIDs []uuid.UUID) (
 // Employees lists the active employees by name (for rep pickers).
 func (s *Store) Employees(ctx context.Context) ([]Employee, error) {
 	var out []Employee
-	err := s.db(ctx).Where("is_active").Order("first_name, last_name").Find(&out).Error
+	err := s.db(ctx).Scopes(withPerson("employees")).Where("employees.is_active").Order("rp.first_name, rp.last_name").Find(&out).Error
 	return out, err
 }
 
 // Relationships lists the customers by name (for the edit panel).
 func (s *Store) Relationships(ctx context.Context) ([]Relationship, error) {
 	var out []Relationship
-	err := s.db(ctx).Where("is_active").Order("name").Find(&out).Error
+	err := s.db(ctx).Scopes(withOrganization("relationships")).Where("relationships.is_active AND relationships.type <> ?", TypeIdentity).
+		Order("ro.name").Find(&out).Error
 	return out, err
 }
 
@@ -285,7 +286,7 @@ func (s *Store) Cards(ctx context.Context, f BoardFilter, phaseID uuid.UUID, aft
 	}
 	var cards []Card
 	err := q.Select(cardColumns).
-		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
+		Joins(joinRep).
 		Order("a.sort_index, a.id").Limit(limit).Scan(&cards).Error
 	return cards, err
 }
@@ -294,8 +295,8 @@ func (s *Store) Cards(ctx context.Context, f BoardFilter, phaseID uuid.UUID, aft
 func (s *Store) Card(ctx context.Context, id uuid.UUID) (*Card, error) {
 	var c []Card
 	q := s.db(ctx).Table("activities AS a").
-		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
-		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
+		Joins(joinCustomer).
+		Joins(joinRep).
 		Where("a.id = ?", id)
 	if cond, args := s.readScope(ctx).Where("a.sales_representative_id"); cond != "" {
 		q = q.Where(cond, args...)
@@ -310,8 +311,8 @@ func (s *Store) Card(ctx context.Context, id uuid.UUID) (*Card, error) {
 }
 
 // cardColumns is the select list of a Card (with r = customer, e = rep joined).
-const cardColumns = `a.id, a.type, a.subject, a.number, a.phase_id, COALESCE(r.name, '') AS customer_name,
-		COALESCE(TRIM(e.first_name || ' ' || e.last_name), '') AS rep_name, a.sales_representative_id, a.amount,
+const cardColumns = `a.id, a.type, a.subject, a.number, a.phase_id, COALESCE(ro.name, '') AS customer_name,
+		COALESCE(TRIM(ep.first_name || ' ' || ep.last_name), '') AS rep_name, a.sales_representative_id, a.amount,
 		COALESCE(a.estimated_amount, 0) AS estimated_amount, COALESCE(a.probability, 0) AS probability,
 		COALESCE(a.weighted_amount, 0) AS weighted_amount, a.expected_order_date, a.phase_entered_at,
 		a.sort_index, a.is_closed, a.version, a.lost_reason_id`
@@ -321,7 +322,7 @@ const cardColumns = `a.id, a.type, a.subject, a.number, a.phase_id, COALESCE(r.n
 // actor may read. A pipeline holds one kind of activity, so the pipeline picks the kind.
 func (s *Store) filtered(ctx context.Context, f BoardFilter) *gorm.DB {
 	q := s.db(ctx).Table("activities AS a").
-		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
+		Joins(joinCustomer).
 		Where("a.pipeline_id = ?", f.PipelineID)
 	if cond, args := s.readScope(ctx).Where("a.sales_representative_id"); cond != "" {
 		q = q.Where(cond, args...)
@@ -337,7 +338,7 @@ func (s *Store) filtered(ctx context.Context, f BoardFilter) *gorm.DB {
 	}
 	if t := strings.TrimSpace(f.Text); t != "" {
 		p := likePattern(t)
-		q = q.Where(`(LOWER(a.subject) LIKE ? ESCAPE '\' OR LOWER(COALESCE(r.name, '')) LIKE ? ESCAPE '\')`, p, p)
+		q = q.Where(`(LOWER(a.subject) LIKE ? ESCAPE '\' OR LOWER(COALESCE(ro.name, '')) LIKE ? ESCAPE '\')`, p, p)
 	}
 	if cond, args, err := closeCondition(f.Close, s.Today()); err != nil {
 		_ = q.AddError(err)
@@ -360,6 +361,6 @@ func (s *Store) Phase(ctx context.Context, id uuid.UUID) (*Phase, error) {
 // Competitors lists the competitors by name.
 func (s *Store) Competitors(ctx context.Context) ([]Competitor, error) {
 	var out []Competitor
-	err := s.db(ctx).Where("is_active").Order("name").Find(&out).Error
+	err := s.db(ctx).Scopes(withOrganization("competitors")).Where("competitors.is_active").Order("ro.name").Find(&out).Error
 	return out, err
 }

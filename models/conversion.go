@@ -188,7 +188,7 @@ func (s *Store) conversion(ctx context.Context, f ConversionFilter) (*Conversion
 	}
 	if len(ids) > 0 {
 		var emps []Employee
-		if err := s.db(ctx).Where("id IN ?", ids).Find(&emps).Error; err != nil {
+		if err := s.db(ctx).Scopes(withPerson("employees")).Where("employees.id IN ?", ids).Find(&emps).Error; err != nil {
 			return nil, err
 		}
 		for _, e := range emps {

@@ -670,12 +670,13 @@ func (s *Store) CustomDisplay(ctx context.Context, ids []uuid.UUID, fields []Cus
 	for target, lids := range linked {
 		var table, name string
 		switch target {
+		// The names are their relations' (relations.go).
 		case TypeRelationship:
-			table, name = "relationships", "name"
+			table, name = "relationships", "(SELECT o.name FROM relations o WHERE o.id = relationships.organization_id)"
 		case TypeContact:
-			table, name = "contacts", "trim(first_name || ' ' || last_name)"
+			table, name = "contacts", "(SELECT trim(p.first_name || ' ' || p.last_name) FROM relations p WHERE p.id = contacts.person_id)"
 		case TypeEmployee:
-			table, name = "employees", "trim(first_name || ' ' || last_name)"
+			table, name = "employees", "(SELECT trim(p.first_name || ' ' || p.last_name) FROM relations p WHERE p.id = employees.person_id)"
 		case "Activity":
 			table, name = "activities", "number || ' ' || subject"
 		default:

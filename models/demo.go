@@ -169,23 +169,30 @@ func (s *Store) demoReference(ctx context.Context) (*demoRef, error) {
 			}
 		}
 		for i, r := range demoReps {
-			e := Employee{FirstName: r[0], LastName: r[1], Email: r[2] + "@phaseboard.example"}
-			e.stamp(TypeEmployee, now)
-			e.ImportID = ptr(fmt.Sprintf("demo:employee:%d", i))
-			if err := tx.Create(&e).Error; err != nil {
+			email := r[2] + "@phaseboard.example"
+			if _, err := s.createEmployee(tx, RelationChanges{FirstName: &r[0], LastName: &r[1], EmailAddress: &email},
+				ptr(fmt.Sprintf("demo:employee:%d", i)), Actor{}); err != nil {
 				return err
 			}
 		}
 		for i, name := range demoCustomers {
-			r := Relationship{Name: name, City: []string{"Amsterdam", "Utrecht", "Rotterdam", "Antwerp", "Berlin"}[i%5]}
-			r.stamp(TypeRelationship, now)
+			org, err := newRelation(tx, &Relation{Name: name}, TypeOrganization, now)
+			if err != nil {
+				return err
+			}
+			r := Relationship{OrganizationID: &org, City: []string{"Amsterdam", "Utrecht", "Rotterdam", "Antwerp", "Berlin"}[i%5]}
+			r.stamp(TypeCustomer, now)
 			r.ImportID = ptr(fmt.Sprintf("demo:relationship:%d", i))
 			if err := tx.Create(&r).Error; err != nil {
 				return err
 			}
 			for j, first := range []string{"Sam", "Lotte"} {
-				c := Contact{FirstName: first, LastName: name[:1] + "ørensen", RelationshipID: &r.ID,
-					Email: fmt.Sprintf("%s.%d@customer.example", strings.ToLower(first), i)}
+				person, err := newRelation(tx, &Relation{FirstName: first, LastName: name[:1] + "ørensen",
+					EmailAddress: fmt.Sprintf("%s.%d@customer.example", strings.ToLower(first), i)}, TypePerson, now)
+				if err != nil {
+					return err
+				}
+				c := Contact{PersonID: &person, RelationshipID: &r.ID, RelationID: &org}
 				c.stamp(TypeContact, now)
 				c.ImportID = ptr(fmt.Sprintf("demo:contact:%d:%d", i, j))
 				if err := tx.Create(&c).Error; err != nil {
@@ -210,7 +217,11 @@ func (s *Store) demoReference(ctx context.Context) (*demoRef, error) {
 			}
 		}
 		for _, name := range demoCompetitors {
-			x := Competitor{Name: name}
+			org, err := newRelation(tx, &Relation{Name: name}, TypeOrganization, now)
+			if err != nil {
+				return err
+			}
+			x := Competitor{OrganizationID: &org}
 			x.stamp(TypeCompetitor, now)
 			if err := tx.Create(&x).Error; err != nil {
 				return err
@@ -241,14 +252,18 @@ func (s *Store) loadDemoReference(tx *gorm.DB, ref *demoRef) error {
 			phases []Phase
 		}{p, phases})
 	}
+	none := func(db *gorm.DB) *gorm.DB { return db }
 	for _, q := range []struct {
-		dst any
-		sql string
+		dst   any
+		sql   string
+		scope func(*gorm.DB) *gorm.DB
 	}{
-		{&ref.reps, "import_id LIKE 'demo:%'"}, {&ref.customers, "import_id LIKE 'demo:%'"},
-		{&ref.contacts, "import_id LIKE 'demo:%'"}, {&ref.sources, "1 = 1"}, {&ref.reasons, "1 = 1"}, {&ref.rivals, "1 = 1"},
+		{&ref.reps, "employees.import_id LIKE 'demo:%'", withPerson("employees")},
+		{&ref.customers, "relationships.import_id LIKE 'demo:%'", withOrganization("relationships")},
+		{&ref.contacts, "contacts.import_id LIKE 'demo:%'", withPerson("contacts")}, {&ref.sources, "1 = 1", none}, {&ref.reasons, "1 = 1", none},
+		{&ref.rivals, "1 = 1", withOrganization("competitors")},
 	} {
-		if err := tx.Where(q.sql).Order("id").Find(q.dst).Error; err != nil {
+		if err := tx.Scopes(q.scope).Where(q.sql).Order("id").Find(q.dst).Error; err != nil {
 			return err
 		}
 	}

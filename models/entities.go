@@ -79,11 +79,16 @@ func (Phase) TableName() string { return "phases" }
 // IsLost reports whether the phase is a lost end.
 func (p *Phase) IsLost() bool { return p.IsTerminal && !p.IsWon }
 
+// Employee is a Relationship_Person_Contact_Employee: PersonID is the person, RelationID the
+// tenant's own organisation. The name and email are the person's, read through withPerson
+// ("->": never written here; SavePerson writes them).
 type Employee struct {
 	Standard
-	FirstName string
-	LastName  string
-	Email     string
+	PersonID   *uuid.UUID `gorm:"type:uuid"`
+	RelationID *uuid.UUID `gorm:"type:uuid"`
+	FirstName  string     `gorm:"->"`
+	LastName   string     `gorm:"->"`
+	Email      string     `gorm:"->"`
 }
 
 func (Employee) TableName() string { return "employees" }
@@ -91,20 +96,27 @@ func (Employee) TableName() string { return "employees" }
 // FullName is the employee's display name.
 func (e *Employee) FullName() string { return joinName(e.FirstName, e.LastName) }
 
-// Relationship is a customer organisation.
+// Relationship is a customer or lead (or the tenant's identity): OrganizationID is the
+// organisation, whose Name it reads through withOrganization.
 type Relationship struct {
 	Standard
-	Name string
-	City string
+	OrganizationID *uuid.UUID `gorm:"type:uuid"`
+	Name           string     `gorm:"->"`
+	City           string
 }
 
 func (Relationship) TableName() string { return "relationships" }
 
+// Contact is a Relationship_Person_Contact_Standard: PersonID is the person (whose name and
+// email it reads through withPerson), RelationshipID the customer and RelationID that
+// customer's organisation (kept together by SaveContact).
 type Contact struct {
 	Standard
-	FirstName      string
-	LastName       string
-	Email          string
+	PersonID       *uuid.UUID `gorm:"type:uuid"`
+	RelationID     *uuid.UUID `gorm:"type:uuid"`
+	FirstName      string     `gorm:"->"`
+	LastName       string     `gorm:"->"`
+	Email          string     `gorm:"->"`
 	RelationshipID *uuid.UUID `gorm:"type:uuid"`
 }
 
@@ -127,9 +139,11 @@ type LostReason struct {
 
 func (LostReason) TableName() string { return "lost_reasons" }
 
+// Competitor is a Relationship_Organization_Competitor; Name is its organisation's.
 type Competitor struct {
 	Standard
-	Name string
+	OrganizationID *uuid.UUID `gorm:"type:uuid"`
+	Name           string     `gorm:"->"`
 }
 
 func (Competitor) TableName() string { return "competitors" }

@@ -478,7 +478,7 @@ func (s *Store) LastChange(ctx context.Context, entityID uuid.UUID) (*ChangeReco
 		return r, "", nil
 	}
 	var e []Employee
-	if err := s.db(ctx).Where("id = ?", *r.ActorID).Limit(1).Find(&e).Error; err != nil || len(e) == 0 {
+	if err := s.db(ctx).Scopes(withPerson("employees")).Where("employees.id = ?", *r.ActorID).Limit(1).Find(&e).Error; err != nil || len(e) == 0 {
 		return r, "", err
 	}
 	return r, e[0].FullName(), nil

@@ -397,7 +397,7 @@ func (s *Store) forecastByRep(ctx context.Context, rows []forecastAgg) ([]Foreca
 	}
 	if len(ids) > 0 {
 		var reps []Employee
-		if err := s.db(ctx).Where("id IN ?", ids).Find(&reps).Error; err != nil {
+		if err := s.db(ctx).Scopes(withPerson("employees")).Where("employees.id IN ?", ids).Find(&reps).Error; err != nil {
 			return nil, err
 		}
 		for _, e := range reps {
@@ -689,8 +689,8 @@ func (s *Store) ForecastCards(ctx context.Context, f ForecastFilter, month Date,
 	var cards []ForecastCard
 	err := q.Select(forecastCardColumns).
 		Joins("JOIN phases ph ON ph.id = a.phase_id").
-		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
-		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
+		Joins(joinCustomer).
+		Joins(joinRep).
 		Order("a.expected_order_date, a.id").Limit(limit).Scan(&cards).Error
 	return cards, err
 }
@@ -705,8 +705,8 @@ func (s *Store) ForecastCard(ctx context.Context, id uuid.UUID) (*ForecastCard, 
 	var cards []ForecastCard
 	q := s.db(ctx).Table("activities AS a").Select(forecastCardColumns).
 		Joins("JOIN phases ph ON ph.id = a.phase_id").
-		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
-		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
+		Joins(joinCustomer).
+		Joins(joinRep).
 		Where("a.id = ? AND a.type = ?", id, SalesOpportunity.Type)
 	if c := s.ownerCondition(ctx, nil); c.sql != "" {
 		q = q.Where(c.sql, c.args...)

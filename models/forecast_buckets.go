@@ -87,8 +87,8 @@ func (s *Store) ForecastBucketCards(ctx context.Context, f ForecastFilter, bucke
 	var cards []ForecastCard
 	err = q.Select(forecastCardColumns).
 		Joins("JOIN phases ph ON ph.id = a.phase_id").
-		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
-		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
+		Joins(joinCustomer).
+		Joins(joinRep).
 		Order(order).Limit(limit).Scan(&cards).Error
 	return cards, err
 }

@@ -54,8 +54,8 @@ func (s *Store) ForecastDeals(ctx context.Context, f DealsFilter, today Date) ([
 	}
 	q := s.db(ctx).Table("activities AS a").Where("a.type = ? AND a.pipeline_id IN ?", SalesOpportunity.Type, ids).
 		Joins("JOIN phases ph ON ph.id = a.phase_id").
-		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
-		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id")
+		Joins(joinCustomer).
+		Joins(joinRep)
 	entered := "EXISTS (SELECT 1 FROM phase_changes pc WHERE pc.activity_id = a.id AND pc.to_phase_id = ?)"
 	currentPhase := true // f.PhaseID is the phase the deals are in now, not one of their past
 	switch f.Kind {
@@ -177,23 +177,25 @@ func (s *Store) LossAnalysis(ctx context.Context, f ForecastFilter) (byReason, b
 	if len(ids) == 0 {
 		return nil, nil, nil
 	}
-	group := func(table, column, none string) ([]LossRow, error) {
+	// join brings in the grouping row as x, and name is the SQL of its name (a competitor's is
+	// its organisation's).
+	group := func(join, name, none string) ([]LossRow, error) {
 		q := s.db(ctx).Table("activities AS a").
 			Joins("JOIN phases ph ON ph.id = a.phase_id").
-			Joins("LEFT JOIN "+table+" x ON x.id = a."+column).
+			Joins(join).
 			Where("a.type = ? AND a.pipeline_id IN ? AND a.is_closed AND NOT ph.is_won AND a.phase_entered_at >= ? AND a.phase_entered_at < ?",
 				SalesOpportunity.Type, ids, n.From.Time, n.To.AddDate(0, 0, 1))
 		if c := s.ownerCondition(ctx, f.RepID); c.sql != "" {
 			q = q.Where(c.sql, c.args...)
 		}
 		var rows []LossRow
-		err := q.Select("COALESCE(CAST(x.id AS text), ?) AS key, COALESCE(x.name, ?) AS name, COUNT(*) AS count, COALESCE(SUM(a.estimated_amount), 0) AS amount", DealsNone, none).
-			Group("x.id, x.name").Order("amount DESC, 2").Scan(&rows).Error
+		err := q.Select("COALESCE(CAST(x.id AS text), ?) AS key, COALESCE("+name+", ?) AS name, COUNT(*) AS count, COALESCE(SUM(a.estimated_amount), 0) AS amount", DealsNone, none).
+			Group("x.id, "+name).Order("amount DESC, 2").Scan(&rows).Error
 		return rows, err
 	}
-	if byReason, err = group("lost_reasons", "lost_reason_id", "No reason given"); err != nil {
+	if byReason, err = group("LEFT JOIN lost_reasons x ON x.id = a.lost_reason_id", "x.name", "No reason given"); err != nil {
 		return nil, nil, err
 	}
-	byCompetitor, err = group("competitors", "lost_to_competitor_id", "No competitor")
+	byCompetitor, err = group("LEFT JOIN competitors x ON x.id = a.lost_to_competitor_id LEFT JOIN relations xo ON xo.id = x.organization_id", "xo.name", "No competitor")
 	return byReason, byCompetitor, err
 }

@@ -143,8 +143,8 @@ func (s *Store) pipelineHealth(ctx context.Context, src ForecastSource, f Health
 
 	var cards []Card
 	err = s.db(ctx).Table("activities AS a").
-		Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
-		Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
+		Joins(joinCustomer).
+		Joins(joinRep).
 		Where("NOT a.is_closed AND "+where, args...).Where("("+strings.Join(cond, " OR ")+")", condArgs...).
 		Select(cardColumns).Order("a.phase_entered_at, a.id").Limit(limit).Scan(&cards).Error
 	if err != nil {

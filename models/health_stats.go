@@ -101,8 +101,8 @@ func (s *Store) openAndRotting(ctx context.Context, out []PhaseHealth, index map
 		}
 		var some []Card
 		err := s.db(ctx).Table("activities AS a").
-			Joins("LEFT JOIN relationships r ON r.id = a.relationship_id").
-			Joins("LEFT JOIN employees e ON e.id = a.sales_representative_id").
+			Joins(joinCustomer).
+			Joins(joinRep).
 			Where("a.phase_id = ? AND NOT a.is_closed AND a.phase_entered_at < ?", id, cutoff).Where(where, args...).
 			Select(cardColumns).Order("a.phase_entered_at, a.id").Limit(limit).Scan(&some).Error
 		if err != nil {

@@ -38,10 +38,10 @@ func (s *Store) History(ctx context.Context, id uuid.UUID) ([]Move, error) {
 	}
 	err := s.db(ctx).Table("phase_changes pc").
 		Select(`pc.moved_at, pc.from_phase_id, pf.name AS from_name, pf.is_terminal AS from_is_terminal,
-			pt.name AS to_name, pt.is_terminal AS to_is_terminal, pt.is_won AS to_is_won, e.first_name, e.last_name`).
+			pt.name AS to_name, pt.is_terminal AS to_is_terminal, pt.is_won AS to_is_won, ep.first_name, ep.last_name`).
 		Joins("JOIN phases pt ON pt.id = pc.to_phase_id").
 		Joins("LEFT JOIN phases pf ON pf.id = pc.from_phase_id").
-		Joins("LEFT JOIN employees e ON e.id = pc.moved_by").
+		Joins("LEFT JOIN employees e ON e.id = pc.moved_by LEFT JOIN relations ep ON ep.id = e.person_id").
 		Where("pc.activity_id = ?", id).Order("pc.moved_at, pc.id").Scan(&rows).Error
 	if err != nil {
 		return nil, err

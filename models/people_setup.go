@@ -47,7 +47,7 @@ func (s *Store) EnsureFirstAdmin(ctx context.Context, email, password string) (*
 // DemoPassword. Logins that exist already are left alone.
 func (s *Store) CreateDemoUsers(ctx context.Context) ([]Credential, error) {
 	var reps []Employee
-	if err := s.db(ctx).Where("import_id LIKE ?", "demo:employee:%").Order("first_name").Find(&reps).Error; err != nil {
+	if err := s.db(ctx).Scopes(withPerson("employees")).Where("employees.import_id LIKE ?", "demo:employee:%").Order("rp.first_name").Find(&reps).Error; err != nil {
 		return nil, err
 	}
 	var out []Credential

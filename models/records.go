@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
-	"net/mail"
+	"slices"
 	"strings"
 
 	sqlite "github.com/glebarez/go-sqlite"
@@ -32,6 +32,8 @@ type ContactChanges struct {
 	LastName       *string
 	Email          *string
 	RelationshipID *uuid.UUID
+	PersonID       *uuid.UUID // Tribe's Person link: an existing person becomes the contact
+	RelationID     *uuid.UUID // Tribe's Relation link: the organisation (its customer or lead becomes the Relationship)
 	IsActive       *bool
 	ImportID       *string
 }
@@ -126,6 +128,12 @@ func (s *Store) saveRecord(ctx context.Context, rec record, id *uuid.UUID, typ, 
 // DeleteRecord removes the record of model's table with id; a record still referred to (a
 // customer with opportunities) is an EConflict.
 func (s *Store) DeleteRecord(ctx context.Context, model any, id uuid.UUID, what string, actor Actor) error {
+	return s.DeleteRecordOf(ctx, model, nil, id, what, actor)
+}
+
+// DeleteRecordOf is DeleteRecord for a table of several types: only a record of one of types
+// (all when nil) is found. The tenant's identity is never deleted.
+func (s *Store) DeleteRecordOf(ctx context.Context, model any, types []string, id uuid.UUID, what string, actor Actor) error {
 	if err := canWriteRecords(actor); err != nil {
 		return err
 	}
@@ -135,12 +143,15 @@ func (s *Store) DeleteRecord(ctx context.Context, model any, id uuid.UUID, what 
 		}
 	}
 	return s.transact(ctx, func(tx *gorm.DB) error {
-		var types []string
-		if err := tx.Model(model).Where("id = ?", id).Limit(1).Pluck("type", &types).Error; err != nil {
+		var found []string
+		if err := tx.Model(model).Where("id = ?", id).Limit(1).Pluck("type", &found).Error; err != nil {
 			return err
 		}
-		if len(types) == 0 {
+		if len(found) == 0 || (types != nil && !slices.Contains(types, found[0])) {
 			return Errorf(ENotFound, "That %s does not exist.", what)
+		}
+		if found[0] == TypeIdentity || id == IdentityOrganizationID {
+			return Errorf(EConflict, "The tenant's own organisation is renamed, not deleted.")
 		}
 		res := tx.Where("id = ?", id).Delete(model)
 		if isForeignKeyViolation(res.Error) {
@@ -152,7 +163,7 @@ func (s *Store) DeleteRecord(ctx context.Context, model any, id uuid.UUID, what 
 		if res.RowsAffected == 0 {
 			return Errorf(ENotFound, "That %s does not exist.", what)
 		}
-		return s.emit(tx, recordChange(types[0], id, ChangeDeleted, actor, s.now()))
+		return s.emit(tx, recordChange(found[0], id, ChangeDeleted, actor, s.now()))
 	})
 }
 
@@ -180,61 +191,121 @@ func setText(dst *string, in *string, field string, required bool, max int) erro
 	return nil
 }
 
-// SaveRelationship creates (id nil) or changes a customer.
+// SaveRelationship creates (id nil) or changes a customer: SaveCommercialRelationship of a
+// TypeCustomer (what the seeds' Relationship set writes).
 func (s *Store) SaveRelationship(ctx context.Context, id *uuid.UUID, ch RelationshipChanges, actor Actor) (uuid.UUID, error) {
+	return s.SaveCommercialRelationship(ctx, TypeCustomer, id, ch, actor)
+}
+
+// SaveCommercialRelationship creates (id nil) a customer or lead (typ) with its organisation, or
+// changes one, in one transaction; the Name is the organisation's. A change through typ's own
+// set finds only relationships of typ; typ "" changes any (the seeds' Relationship set), but
+// never the tenant's identity (its organisation is written as Relation_Organization).
+func (s *Store) SaveCommercialRelationship(ctx context.Context, typ string, id *uuid.UUID, ch RelationshipChanges, actor Actor) (uuid.UUID, error) {
 	if err := canWriteRecords(actor); err != nil {
 		return uuid.Nil, err
 	}
+	create := typ
+	if create == "" {
+		create = TypeCustomer
+	}
 	r := &Relationship{}
-	err := s.saveRecord(ctx, r, id, TypeRelationship, "customer", ch.ImportID, ch.IsActive, actor, func(tx *gorm.DB, creating bool) error {
+	err := s.saveRecord(ctx, r, id, create, "customer", ch.ImportID, ch.IsActive, actor, func(tx *gorm.DB, creating bool) error {
+		if !creating && ((typ != "" && r.Type != typ) || r.Type == TypeIdentity) {
+			return Errorf(ENotFound, "That customer does not exist.")
+		}
 		if creating && ch.Name == nil {
 			return FieldError("Name", "Name is required.")
 		}
-		if err := setText(&r.Name, ch.Name, "Name", true, maxNameLength); err != nil {
+		org, err := s.organizationOf(tx, r.OrganizationID)
+		if err != nil {
 			return err
 		}
-		return setText(&r.City, ch.City, "City", false, maxNameLength)
+		if err := setText(&org.Name, ch.Name, "Name", true, maxNameLength); err != nil {
+			return err
+		}
+		if err := setText(&r.City, ch.City, "City", false, maxNameLength); err != nil {
+			return err
+		}
+		oid, err := saveRelationOf(tx, org, TypeOrganization, s.now())
+		r.OrganizationID, r.Name = &oid, org.Name
+		return err
 	}, nil)
 	return r.ID, err
 }
 
-// SaveContact creates (id nil) or changes a contact person.
+// SaveContact creates (id nil) or changes a contact person: the person (created with the
+// contact) and the link to a customer, whose organisation becomes the contact's Relation.
 func (s *Store) SaveContact(ctx context.Context, id *uuid.UUID, ch ContactChanges, actor Actor) (uuid.UUID, error) {
 	if err := canWriteRecords(actor); err != nil {
 		return uuid.Nil, err
 	}
 	c := &Contact{}
 	err := s.saveRecord(ctx, c, id, TypeContact, "contact", ch.ImportID, ch.IsActive, actor, func(tx *gorm.DB, creating bool) error {
-		for _, f := range []struct {
-			dst   *string
-			in    *string
-			field string
-		}{{&c.FirstName, ch.FirstName, "FirstName"}, {&c.LastName, ch.LastName, "LastName"}, {&c.Email, ch.Email, "Email"}} {
-			if err := setText(f.dst, f.in, f.field, false, maxNameLength); err != nil {
+		if ch.PersonID != nil {
+			if err := mustBeRelation(tx, *ch.PersonID, TypePerson, "Person"); err != nil {
 				return err
 			}
+			c.PersonID = ch.PersonID
 		}
-		if c.FirstName == "" && c.LastName == "" {
-			return FieldError("LastName", "A contact needs a first or a last name.")
+		p, err := s.personOf(tx, c.PersonID)
+		if err != nil {
+			return err
 		}
-		if c.Email != "" {
-			if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email {
-				return FieldError("Email", "%q is not an email address.", c.Email)
+		if err := applyPerson(p, RelationChanges{FirstName: ch.FirstName, LastName: ch.LastName, EmailAddress: ch.Email}); err != nil {
+			var de *Error
+			if errors.As(err, &de) && de.Field == "EmailAddress" {
+				de.Field = "Email" // the seeds' name of the field on this set
 			}
+			return err
 		}
 		if ch.RelationshipID != nil {
-			c.RelationshipID = nil
+			c.RelationshipID, c.RelationID = nil, nil
 			if *ch.RelationshipID != uuid.Nil {
-				if err := mustExist(tx, &Relationship{}, *ch.RelationshipID, "Relationship"); err != nil {
-					return err
+				var r Relationship
+				if err := tx.Where("id = ?", *ch.RelationshipID).Take(&r).Error; err != nil {
+					return FieldError("Relationship", "The chosen Relationship does not exist.")
 				}
 				v := *ch.RelationshipID
-				c.RelationshipID = &v
+				c.RelationshipID, c.RelationID = &v, r.OrganizationID
 			}
 		}
-		return nil
+		if ch.RelationID != nil {
+			c.RelationshipID, c.RelationID = nil, nil
+			if *ch.RelationID != uuid.Nil {
+				if err := mustBeRelation(tx, *ch.RelationID, TypeOrganization, "Relation"); err != nil {
+					return err
+				}
+				var ids []uuid.UUID
+				if err := tx.Model(&Relationship{}).Where("organization_id = ? AND type IN ?", *ch.RelationID, []string{TypeCustomer, TypeLead}).
+					Order("creation_date, id").Limit(1).Pluck("id", &ids).Error; err != nil {
+					return err
+				}
+				v := *ch.RelationID
+				c.RelationID = &v
+				if len(ids) > 0 {
+					c.RelationshipID = &ids[0]
+				}
+			}
+		}
+		pid, err := saveRelationOf(tx, p, TypePerson, s.now())
+		c.PersonID = &pid
+		return err
 	}, nil)
 	return c.ID, err
+}
+
+// organizationOf loads the organisation with id for a change (locked), in tx; a new one when id
+// is nil.
+func (s *Store) organizationOf(tx *gorm.DB, id *uuid.UUID) (*Relation, error) {
+	o := &Relation{}
+	if id == nil {
+		return o, nil
+	}
+	if err := s.forUpdate(tx).Where("id = ?", *id).Take(o).Error; err != nil {
+		return nil, notFound(err, "organisation")
+	}
+	return o, nil
 }
 
 // SaveSource creates (id nil) or changes a lead source.

@@ -477,7 +477,7 @@ func (s *Store) employeeNames(ctx context.Context, rows map[string]*Attainment) 
 		return names, nil
 	}
 	var emps []Employee
-	if err := s.db(ctx).Where("id IN ?", ids).Find(&emps).Error; err != nil {
+	if err := s.db(ctx).Scopes(withPerson("employees")).Where("employees.id IN ?", ids).Find(&emps).Error; err != nil {
 		return nil, err
 	}
 	for _, e := range emps {

@@ -155,7 +155,7 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 // EmployeeByEmail finds an employee by email (case-insensitive).
 func (s *Store) EmployeeByEmail(ctx context.Context, email string) (*Employee, error) {
 	var rows []Employee
-	err := s.db(ctx).Where("LOWER(email) = ?", NormalizeEmail(email)).Order("id").Limit(1).Find(&rows).Error
+	err := s.db(ctx).Scopes(withPerson("employees")).Where("LOWER(rp.email_address) = ?", NormalizeEmail(email)).Order("employees.id").Limit(1).Find(&rows).Error
 	if err != nil {
 		return nil, err
 	}
