@@ -94,7 +94,7 @@ func (h *Handler) newODataService(defs *models.CustomFieldSet) (*odata.Service, 
 	return odata.NewService(odataModel(h.odataWriters(), scope, h.Store.Dialect, defs), h.Store, dialect, odata.Options{
 		Prefix:             odataPrefix,
 		CurrentEmployee:    currentEmployee,
-		EmployeeSet:        odataSetEmployee,
+		EmployeeSet:        odataSetEmployeeRelationship, // Tribe's name: $expand=Person works on it
 		Logger:             h.Logger,
 		MapError:           web.ODataError,
 		Atomic:             h.Store.InTx,
@@ -126,7 +126,8 @@ func (h *Handler) batchRequestAllowed(r *http.Request) error {
 	return err
 }
 
-// currentEmployee is GetCurrentEmployee(): the employee the caller's credentials act as.
+// currentEmployee is GetCurrentEmployee(): the employee the caller's credentials act as. Every
+// API client acts as one (models.CreateAPIClient); a logged-in user without one gets the 404.
 func currentEmployee(r *http.Request) (string, error) {
 	if _, ok := web.IdentityFrom(r.Context()); !ok {
 		return "", &odata.Error{Status: http.StatusUnauthorized, Code: "Unauthorized",

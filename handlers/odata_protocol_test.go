@@ -234,7 +234,7 @@ var odataProtocolCases = []odataCase{
 	{name: "context: $apply", path: "/v1/odata/Activity_SalesOpportunity?$apply=aggregate($count as N)", status: 200,
 		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Activity_SalesOpportunity(N)","value":[{"N":6}]}`},
 	{name: "context: function import", path: "/v1/odata/GetCurrentEmployee()?$select=_Name", status: 200,
-		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Relation_Person_Contact_Employee(_Name)/$entity","_Name":"Anna de Vries"}`},
+		exact: `{"@odata.context":"{base}/v1/odata/$metadata#Relationship_Person_Contact_Employee(_Name)/$entity","_Name":"Anna de Vries"}`},
 
 	// Numeric literals with type suffixes, either case.
 	{name: "suffix D", path: "/v1/odata/Activity_SalesOpportunity?$filter=EstimatedAmount gt 50000D&$select=Subject", status: 200, values: "Subject: Charlie licence"},
@@ -442,7 +442,7 @@ func TestODataMetadataAnnotations(t *testing.T) {
 		`<EntityContainer Name="Container"><Annotation Term="Capabilities.BatchSupported" Bool="true"/>`,
 		`<Property Name="CreationDate" Type="Edm.DateTimeOffset" Nullable="false" Precision="6"><Annotation Term="Core.Computed" Bool="true"/></Property>`,
 		`<Property Name="Number" Type="Edm.String" Nullable="false"><Annotation Term="Core.Computed" Bool="true"/></Property>`,
-		`<ReturnType Type="Relation.Person.Contact.Employee" Nullable="false"/>`,
+		`<ReturnType Type="Relationship.Person.Contact.Employee" Nullable="false"/>`,
 	} {
 		if !strings.Contains(x, w) {
 			t.Errorf("$metadata lacks %s", w)

@@ -3,6 +3,8 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -197,6 +199,65 @@ func TestODataEmployeesAreDeactivatedNotDeleted(t *testing.T) {
 			}
 			if r := e.do("GET", "Relationship_Person_Contact_Employee("+bram.ID.String()+")?$select=Name,IsActive", ""); !strings.Contains(r.body, `"IsActive":false,"Name":"Bram Jansen"`) {
 				t.Fatalf("the deactivated employee: %s", r.body)
+			}
+		})
+	}
+}
+
+// GetCurrentEmployee() answers for every API client (issue 11): the employee chosen for it, else
+// its own, named after it; $expand=Person and $select work on it, on both databases.
+func TestGetCurrentEmployeeOfEveryClient(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			srv := newServer(t, dialect, 0)
+			s := srv.store
+			emps, _ := s.Employees(context.Background())
+			anna := emps[0]
+			chosen, _ := authtest.Token(t, s, models.RoleRep, "read", &anna.ID)
+			ctx := context.Background()
+			client, _, err := s.CreateAPIClient(ctx, models.NewAPIClient{Name: "Nightly ERP import", Scopes: []string{"read"}}, models.Actor{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if client.EmployeeID == nil || *client.EmployeeID != client.ID {
+				t.Fatalf("a client given no employee: employee %v", client.EmployeeID)
+			}
+			own, _, err := s.IssueToken(ctx, client, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			get := func(tok, path string) (int, string) {
+				req, _ := http.NewRequest("GET", srv.URL+"/v1/odata/"+strings.ReplaceAll(path, " ", "%20"), nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				b, _ := io.ReadAll(res.Body)
+				return res.StatusCode, string(b)
+			}
+			for _, c := range []struct {
+				tok, path string
+				want      []string
+				not       string
+			}{
+				{chosen, "GetCurrentEmployee()?$select=Name&$expand=Person($select=FirstName,LastName)",
+					[]string{`"Name":"Anna de Vries"`, `"Person":{"FirstName":"Anna","LastName":"de Vries"}`}, `"IsActive"`},
+				{own, "GetCurrentEmployee()?$select=Name,IsActive&$expand=Person($select=LastName),Relation($select=Name)",
+					[]string{`"Name":"Nightly ERP import"`, `"IsActive":true`, `"Person":{"LastName":"Nightly ERP import"}`, `"Relation":{"Name":"Our organisation"}`,
+						`#Relationship_Person_Contact_Employee(`}, `"_Type"`},
+				{own, "Relationship_Person_Contact_Employee(" + client.ID.String() + ")?$select=Name", []string{`"Name":"Nightly ERP import"`}, ""},
+			} {
+				status, body := get(c.tok, c.path)
+				for _, w := range c.want {
+					if status != 200 || !strings.Contains(body, w) {
+						t.Errorf("GET %s: %d, want %s in %s", c.path, status, w, body)
+					}
+				}
+				if c.not != "" && strings.Contains(body, c.not) {
+					t.Errorf("GET %s: $select let %s through: %s", c.path, c.not, body)
+				}
 			}
 		})
 	}

@@ -51,6 +51,15 @@ ALTER TABLE employees DROP COLUMN first_name;
 ALTER TABLE employees DROP COLUMN last_name;
 ALTER TABLE employees DROP COLUMN email;
 
+-- Every API client acts as an employee (GetCurrentEmployee): one without gets its own, named
+-- after it, as CreateAPIClient does now (the client's ID is its person's and employee's).
+INSERT INTO relations (id, type, creation_date, last_mutation_date, last_name)
+  SELECT id, 'Relation.Person', creation_date, creation_date, name FROM api_clients WHERE employee_id IS NULL;
+INSERT INTO employees (id, type, creation_date, last_mutation_date, person_id, relation_id)
+  SELECT id, 'Relation.Person.Contact.Employee', creation_date, creation_date, id, '00000000-0000-4000-8000-00000000000a'
+  FROM api_clients WHERE employee_id IS NULL;
+UPDATE api_clients SET employee_id = id WHERE employee_id IS NULL;
+
 -- Contacts: the person, and the organisation of the customer they belong to (relation_id follows
 -- relationship_id; models.SaveContact keeps the two together).
 ALTER TABLE contacts ADD COLUMN person_id text REFERENCES relations(id);

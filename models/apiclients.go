@@ -47,7 +47,7 @@ const TokenTTL = time.Hour
 
 // NewAPIClient is the input of CreateAPIClient. An empty Role is RoleManager: integrations
 // usually import for the whole team. RedirectURIs (optional) let it use the authorization code
-// flow.
+// flow. A nil EmployeeID gives the client its own employee.
 type NewAPIClient struct {
 	Name         string
 	Scopes       []string
@@ -87,11 +87,20 @@ func (s *Store) CreateAPIClient(ctx context.Context, in NewAPIClient, actor Acto
 	secret, hash := newToken()
 	c := &APIClient{ID: uuid.New(), Name: name, SecretHash: hash, Scopes: strings.Join(scopes, " "), Role: role,
 		EmployeeID: in.EmployeeID, RedirectURIs: strings.Join(redirects, "\n"), CreationDate: s.now()}
-	err = s.db(ctx).Transaction(func(tx *gorm.DB) error {
+	// A client always acts as an employee (GetCurrentEmployee, what it writes is by someone):
+	// the one chosen, else its own, named after it, as Tribe provisions an integration's user.
+	err = s.transact(ctx, func(tx *gorm.DB) error {
 		if c.EmployeeID != nil {
 			if err := mustExist(tx, &Employee{}, *c.EmployeeID, "Employee"); err != nil {
 				return err
 			}
+		} else {
+			// Its key is the client's, as migration 12 made them for the clients before.
+			e, err := s.createEmployee(tx, c.ID, RelationChanges{LastName: &name}, nil, actor)
+			if err != nil {
+				return err
+			}
+			c.EmployeeID = &e.ID
 		}
 		return tx.Create(c).Error
 	})

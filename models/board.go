@@ -174,7 +174,7 @@ func (s *Store) PhasesByPipeline(ctx context.Context, pipelineIDs []uuid.UUID) (
 // Employees lists the active employees by name (for rep pickers).
 func (s *Store) Employees(ctx context.Context) ([]Employee, error) {
 	var out []Employee
-	err := s.db(ctx).Scopes(withPerson("employees")).Where("employees.is_active").Order("rp.first_name, rp.last_name").Find(&out).Error
+	err := s.db(ctx).Scopes(withPerson("employees")).Where("employees.is_active").Order("trim(rp.first_name || ' ' || rp.last_name), employees.id").Find(&out).Error
 	return out, err
 }
 

@@ -170,7 +170,7 @@ func (s *Store) demoReference(ctx context.Context) (*demoRef, error) {
 		}
 		for i, r := range demoReps {
 			email := r[2] + "@phaseboard.example"
-			if _, err := s.createEmployee(tx, RelationChanges{FirstName: &r[0], LastName: &r[1], EmailAddress: &email},
+			if _, err := s.createEmployee(tx, uuid.Nil, RelationChanges{FirstName: &r[0], LastName: &r[1], EmailAddress: &email},
 				ptr(fmt.Sprintf("demo:employee:%d", i)), Actor{}); err != nil {
 				return err
 			}

@@ -211,13 +211,14 @@ func (s *Store) CreateEmployee(ctx context.Context, ch RelationChanges, importID
 	var e *Employee
 	err := s.transact(ctx, func(tx *gorm.DB) error {
 		var err error
-		e, err = s.createEmployee(tx, ch, importID, actor)
+		e, err = s.createEmployee(tx, uuid.Nil, ch, importID, actor)
 		return err
 	})
 	return e, err
 }
 
-func (s *Store) createEmployee(tx *gorm.DB, ch RelationChanges, importID *string, actor Actor) (*Employee, error) {
+// createEmployee is CreateEmployee in tx; id, when not nil, is the new employee's key.
+func (s *Store) createEmployee(tx *gorm.DB, id uuid.UUID, ch RelationChanges, importID *string, actor Actor) (*Employee, error) {
 	now := s.now()
 	p := &Relation{}
 	if err := applyPerson(p, ch); err != nil {
@@ -228,7 +229,7 @@ func (s *Store) createEmployee(tx *gorm.DB, ch RelationChanges, importID *string
 		return nil, mapDBError(err, "ImportId")
 	}
 	org := IdentityOrganizationID
-	e := &Employee{PersonID: &pid, RelationID: &org, FirstName: p.FirstName, LastName: p.LastName, Email: p.EmailAddress}
+	e := &Employee{Standard: Standard{ID: id}, PersonID: &pid, RelationID: &org, FirstName: p.FirstName, LastName: p.LastName, Email: p.EmailAddress}
 	e.stamp(TypeEmployee, now)
 	e.ImportID = importID
 	if err := tx.Create(e).Error; err != nil {

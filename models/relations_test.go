@@ -30,7 +30,7 @@ func TestRelationMigrationKeepsTheNames(t *testing.T) {
 			// Rows as the schema before migration 12 held them.
 			now := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
 			emp, cust, contact, rival := uuid.New(), uuid.New(), uuid.New(), uuid.New()
-			pipe, phase, act := uuid.New(), uuid.New(), uuid.New()
+			pipe, phase, act, client := uuid.New(), uuid.New(), uuid.New(), uuid.New()
 			for _, q := range []struct {
 				sql  string
 				args []any
@@ -43,6 +43,7 @@ func TestRelationMigrationKeepsTheNames(t *testing.T) {
 					[]any{contact, models.TypeContact, now, now, cust}},
 				{`INSERT INTO competitors (id, type, creation_date, last_mutation_date, name) VALUES (?, ?, ?, ?, 'Difference Inc')`,
 					[]any{rival, models.TypeCompetitor, now, now}},
+				{`INSERT INTO api_clients (id, name, secret_hash, scopes, creation_date) VALUES (?, 'Old import', 'x', 'read', ?)`, []any{client, now}},
 				{`INSERT INTO pipelines (id, type, creation_date, last_mutation_date, name, activity_type) VALUES (?, ?, ?, ?, 'Sales', ?)`,
 					[]any{pipe, models.TypePipeline, now, now, models.SalesOpportunity.Type}},
 				{`INSERT INTO phases (id, type, creation_date, last_mutation_date, pipeline_id, name) VALUES (?, ?, ?, ?, ?, 'Open')`,
@@ -88,8 +89,16 @@ func TestRelationMigrationKeepsTheNames(t *testing.T) {
 			var persons, orgs int64
 			s.DB.Model(&models.Relation{}).Where("type = ?", models.TypePerson).Count(&persons)
 			s.DB.Model(&models.Relation{}).Where("type = ?", models.TypeOrganization).Count(&orgs)
-			if persons != 2 || orgs != 3 { // Ada, Charles; the customer, the competitor, the tenant's own
+			if persons != 3 || orgs != 3 { // Ada, Charles, the client's; the customer, the competitor, the tenant's own
 				t.Fatalf("%d persons, %d organisations", persons, orgs)
+			}
+			// The client that acted as no employee acts as its own now.
+			var clients []models.APIClient
+			if err := s.DB.Where("id = ?", client).Find(&clients).Error; err != nil || len(clients) != 1 || clients[0].EmployeeID == nil || *clients[0].EmployeeID != client {
+				t.Fatalf("the client's employee: %+v %v", clients, err)
+			}
+			if own, err := s.Employee(ctx, client); err != nil || own.FullName() != "Old import" {
+				t.Fatalf("the client's own employee: %+v %v", own, err)
 			}
 			// A rename of the person shows on the board.
 			first := "Augusta"

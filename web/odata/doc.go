@@ -38,7 +38,7 @@
 //	svc, err := odata.NewService(model, db, odata.PostgreSQL, odata.Options{
 //		Prefix:          "/v1/odata",
 //		CurrentEmployee: func(r *http.Request) (string, error) { /* key of the caller */ },
-//		EmployeeSet:     "Relation_Person_Contact_Employee",
+//		EmployeeSet:     "Relationship_Person_Contact_Employee",
 //	})
 //	if err != nil { // the model is checked here, never at request time
 //		log.Fatal(err)
