@@ -329,6 +329,9 @@ func (h *Handler) dealPage(c *fiber.Ctx, a *models.Activity, k *models.Kind, d *
 			}
 		}
 	}
+	if d.Notes, err = h.panelNotes(c, a); err != nil {
+		return err
+	}
 	moves, err := h.Store.History(ctx, a.ID)
 	if err != nil {
 		return err

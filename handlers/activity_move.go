@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -194,7 +196,17 @@ func (h *Handler) SaveLostReason(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.Store.UpdateActivity(c.UserContext(), id, ch, web.ActorOf(c))
+	// The reason and the optional note are one change: a refused note records no reason.
+	note := strings.TrimSpace(c.FormValue("note"))
+	var res *models.MoveResult
+	err = h.Store.InTx(c.UserContext(), func(ctx context.Context) error {
+		var err error
+		if res, err = h.Store.UpdateActivity(ctx, id, ch, web.ActorOf(c)); err != nil || note == "" {
+			return err
+		}
+		_, err = h.Store.SaveNote(ctx, nil, models.NoteChanges{ActivityID: &id, Content: &note}, web.ActorOf(c))
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -79,6 +79,7 @@ func Register(app *fiber.App, h *Handler) {
 		app.Get(base+"/:id/edit", h.EditActivity)
 		app.Post(base+"/:id", h.SaveActivity)
 		app.Post(base+"/:id/lost", h.SaveLostReason)
+		app.Post(base+"/:id/notes", h.AddNote)
 	}
 	app.Post("/views", h.SaveView)
 	app.Post("/views/:id/delete", h.DeleteView)

@@ -41,6 +41,8 @@ const (
 	odataSetTimeRegistration = "TimeRegistration"
 	odataSetSalesTarget      = "SalesTarget"
 	odataSetSalesCategory    = "Datastore_SalesCategory"
+	odataSetProduct          = "Product"
+	odataSetNote             = "Note"
 
 	// Tribe's relation model (models/relations.go): the relations themselves, and the
 	// relationship subtypes over the seeds' tables (the seed sets serve the same rows).
@@ -72,6 +74,8 @@ type (
 	tc  = models.TargetChanges
 	rlc = models.RelationChanges
 	ec  = models.EmployeeChanges
+	prc = models.ProductChanges
+	ntc = models.NoteChanges
 )
 
 // to binds a writable member to the field of the writer's changes struct C that f returns the
@@ -217,6 +221,9 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 			odata.One("PriceList", odataSetPriceList, "price_list_id").Writes(to(func(c *ac) any { return &c.PriceListID })),
 			odata.Many("LinkedActivities", odataSetActivity, "parent_activity_id"),
 			odata.Many("TimeRegistrations", odataSetTimeRegistration, "activity_id"),
+			// Tribe's Notes; a create may carry new ones ("Notes":[{"Content":…}]), made in its
+			// transaction.
+			odata.Many("Notes", odataSetNote, "activity_id").DeepInsert(to(func(c *ac) any { return &c.Notes })),
 			odata.One("SalesRepresentative", odataSetEmployee, "sales_representative_id").Writes(to(func(c *ac) any { return &c.SalesRepresentativeID })), // extension on kinds other than the opportunity
 		}},
 
@@ -291,6 +298,25 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 			odata.Prop("Amount", odata.EdmDouble, "t.amount").Required().Computed(), // Quantity × Price
 		), NavProps: []odata.NavProp{
 			odata.One("Activity", odataSetActivity, "activity_id").NotNull().WritesOnCreate(to(func(c *plc) any { return &c.ActivityID })),
+			// Linking a product gives the line its SalesPrice and Name unless the body sets them.
+			odata.One("Product", odataSetProduct, "product_id").Writes(to(func(c *plc) any { return &c.ProductID })),
+		}},
+		{Name: models.TypeNote, Properties: standardProps("t.content", to(func(c *ntc) any { return &c.ImportID }), nil,
+			odata.Prop("Content", odata.EdmString, "t.content").Required().Writes(to(func(c *ntc) any { return &c.Content })),
+			odata.Prop("IsPinned", odata.EdmBoolean, "t.is_pinned").Required().Writes(to(func(c *ntc) any { return &c.IsPinned })),
+		), NavProps: []odata.NavProp{
+			odata.One("Activity", odataSetActivity, "activity_id").NotNull().WritesOnCreate(to(func(c *ntc) any { return &c.ActivityID })),
+			odata.One("CreatedBy", odataSetEmployeeRelationship, "created_by"), // extension: who wrote it
+		}},
+		{Name: models.TypeProduct, Properties: standardProps("t.name", to(func(c *prc) any { return &c.ImportID }), to(func(c *prc) any { return &c.IsActive }),
+			odata.Prop("Name", odata.EdmString, "t.name").Required().Writes(to(func(c *prc) any { return &c.Name })),
+			odata.Prop("Code", odata.EdmString, "t.code").Required().Writes(to(func(c *prc) any { return &c.Code })),
+			odata.Prop("Description", odata.EdmString, "t.description").Required().Writes(to(func(c *prc) any { return &c.Description })),
+			odata.Prop("SalesPrice", odata.EdmDouble, "t.sales_price").Required().Writes(to(func(c *prc) any { return &c.SalesPrice })),
+			odata.Prop("PurchasePrice", odata.EdmDouble, "t.purchase_price").Required().Writes(to(func(c *prc) any { return &c.PurchasePrice })),
+			odata.Prop("IsVatIncluded", odata.EdmBoolean, "t.is_vat_included").Required().Writes(to(func(c *prc) any { return &c.IsVatIncluded })),
+		), NavProps: []odata.NavProp{
+			odata.Many("ProductLine", odataSetProductLine, "product_id"), // Tribe's name (1:N)
 		}},
 		// An involved party's display name is the person's, else the role.
 		{Name: models.TypeInvolved, Properties: standardProps(
@@ -393,6 +419,8 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 			return scope(ctx).Where("t.person_id")
 		}},
 		odata.EntitySet{Name: odataSetSalesCategory, Type: models.TypeSalesCategory, Table: "sales_categories"},
+		odata.EntitySet{Name: odataSetProduct, Type: models.TypeProduct, Table: "products"},
+		odata.EntitySet{Name: odataSetNote, Type: models.TypeNote, Table: "notes", Restrict: ofVisibleActivity},
 	)
 	for i := range sets {
 		sets[i].Writer = writers[sets[i].Name]

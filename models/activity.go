@@ -63,6 +63,10 @@ type ActivityChanges struct {
 	// Custom are the values of the kind's custom fields to set (customfields.go).
 	Custom CustomValues
 
+	// Notes are created with the activity, in its transaction (a deep insert: notes.go); on
+	// create only.
+	Notes []NoteChanges
+
 	// Position within the target column: the card above and the card below the drop point.
 	// Both empty places the card at the top of its column.
 	AfterID  *uuid.UUID
@@ -141,6 +145,9 @@ func (s *Store) CreateActivity(ctx context.Context, k *Kind, ch ActivityChanges,
 		if err := s.writeCustomValues(ctx, tx, a.Type, a.ID, ch.Custom); err != nil {
 			return err
 		}
+		if err := s.createNotes(tx, a, ch.Notes, actor); err != nil {
+			return err
+		}
 		if err := recordPhaseChange(tx, a, nil, actor, now); err != nil {
 			return err
 		}
@@ -154,6 +161,9 @@ func (s *Store) CreateActivity(ctx context.Context, k *Kind, ch ActivityChanges,
 func (s *Store) UpdateActivity(ctx context.Context, id uuid.UUID, ch ActivityChanges, actor Actor) (*MoveResult, error) {
 	var res *MoveResult
 	err := s.transact(ctx, func(tx *gorm.DB) error {
+		if ch.Notes != nil {
+			return FieldError("Notes", "Notes are created with an activity; add more through the Note set.")
+		}
 		a, err := s.lockActivity(tx, id)
 		if err != nil {
 			return err

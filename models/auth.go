@@ -52,6 +52,15 @@ func CanEditActivity(a Actor, opp *Activity) bool {
 	return false
 }
 
+// mustKeepCatalogue: the product catalogue is kept by managers and admins; reps use it.
+func mustKeepCatalogue(a Actor) error {
+	switch a.Role {
+	case "", RoleManager, RoleAdmin:
+		return nil
+	}
+	return Errorf(EForbidden, "Only a manager or an administrator keeps the product catalogue.")
+}
+
 // CanAdminister: users, API clients, pipelines, phases and lost reasons are for admins.
 func CanAdminister(a Actor) bool { return a.Role == "" || a.Role == RoleAdmin }
 

@@ -221,7 +221,8 @@ func (PhaseChange) TableName() string { return "phase_changes" }
 
 type ProductLine struct {
 	Standard
-	ActivityID  uuid.UUID `gorm:"type:uuid"`
+	ActivityID  uuid.UUID  `gorm:"type:uuid"`
+	ProductID   *uuid.UUID `gorm:"type:uuid"`
 	Description string
 	Quantity    float64
 	Price       float64
@@ -239,3 +240,19 @@ func joinName(first, last string) string {
 	}
 	return first + " " + last
 }
+
+// TypeProduct is the discriminator of the product catalogue (Tribe's Product).
+const TypeProduct = "Product"
+
+// Product is an entry of the catalogue; a product line may name one.
+type Product struct {
+	Standard
+	Name          string
+	Code          string
+	Description   string
+	SalesPrice    float64
+	PurchasePrice float64
+	IsVatIncluded bool
+}
+
+func (Product) TableName() string { return "products" }

@@ -50,6 +50,7 @@ type NamedChanges struct {
 // × Price. The opportunity's NumberOfProductLines and TotalSalesExcludingVAT follow its lines.
 type ProductLineChanges struct {
 	ActivityID  *uuid.UUID // only on create: a line does not move between opportunities
+	ProductID   *uuid.UUID // the catalogue's product (uuid.Nil clears it); its price and name are the line's defaults
 	Description *string
 	Quantity    *float64
 	Price       *float64
@@ -139,6 +140,11 @@ func (s *Store) DeleteRecordOf(ctx context.Context, model any, types []string, i
 	}
 	if _, ok := model.(*LostReason); ok {
 		if err := mustAdminister(actor); err != nil {
+			return err
+		}
+	}
+	if _, ok := model.(*Product); ok {
+		if err := mustKeepCatalogue(actor); err != nil {
 			return err
 		}
 	}
@@ -356,6 +362,9 @@ func (s *Store) SaveProductLine(ctx context.Context, id *uuid.UUID, ch ProductLi
 			l.Quantity = 1
 		case ch.ActivityID != nil && *ch.ActivityID != l.ActivityID:
 			return FieldError("Activity", "A product line cannot move to another activity.")
+		}
+		if err := s.applyLineProduct(tx, l, ch); err != nil {
+			return err
 		}
 		if err := setText(&l.Description, ch.Description, "Description", false, maxSubjectLength); err != nil {
 			return err
@@ -617,4 +626,84 @@ func (s *Store) DeletePhase(ctx context.Context, id uuid.UUID, phaseType string,
 		return &Error{Code: EConflict, Message: de.Message}
 	}
 	return err
+}
+
+// applyLineProduct links a line to the product ch names (or unlinks it): a newly linked product
+// gives the line its sales price and name unless the change sets them. The line keeps what it
+// was given: a later change of the catalogue leaves agreed lines (and their totals) alone.
+func (s *Store) applyLineProduct(tx *gorm.DB, l *ProductLine, ch ProductLineChanges) error {
+	if ch.ProductID == nil {
+		return nil
+	}
+	if *ch.ProductID == uuid.Nil {
+		l.ProductID = nil
+		return nil
+	}
+	var p Product
+	if err := tx.Where("id = ?", *ch.ProductID).Take(&p).Error; err != nil {
+		return FieldError("Product", "The chosen Product does not exist.")
+	}
+	if l.ProductID == nil || *l.ProductID != p.ID {
+		if ch.Price == nil {
+			l.Price = p.SalesPrice
+		}
+		if ch.Description == nil {
+			l.Description = p.Name
+		}
+	}
+	l.ProductID = &p.ID
+	return nil
+}
+
+// ProductChanges creates or changes a product of the catalogue.
+type ProductChanges struct {
+	Name          *string
+	Code          *string
+	Description   *string
+	SalesPrice    *float64
+	PurchasePrice *float64
+	IsVatIncluded *bool
+	IsActive      *bool
+	ImportID      *string
+}
+
+// SaveProduct creates (id nil) or changes a product: managers and admins keep the catalogue.
+func (s *Store) SaveProduct(ctx context.Context, id *uuid.UUID, ch ProductChanges, actor Actor) (uuid.UUID, error) {
+	if err := mustKeepCatalogue(actor); err != nil {
+		return uuid.Nil, err
+	}
+	p := &Product{}
+	err := s.saveRecord(ctx, p, id, TypeProduct, "product", ch.ImportID, ch.IsActive, actor, func(tx *gorm.DB, creating bool) error {
+		if creating && ch.Name == nil {
+			return FieldError("Name", "Name is required.")
+		}
+		for _, f := range []struct {
+			dst   *string
+			in    *string
+			field string
+			req   bool
+			max   int
+		}{{&p.Name, ch.Name, "Name", true, maxNameLength}, {&p.Code, ch.Code, "Code", false, 50}, {&p.Description, ch.Description, "Description", false, maxSubjectLength}} {
+			if err := setText(f.dst, f.in, f.field, f.req, f.max); err != nil {
+				return err
+			}
+		}
+		for _, f := range []struct {
+			in    *float64
+			dst   *float64
+			field string
+		}{{ch.SalesPrice, &p.SalesPrice, "SalesPrice"}, {ch.PurchasePrice, &p.PurchasePrice, "PurchasePrice"}} {
+			if f.in != nil {
+				if err := checkAmount(f.field, *f.in); err != nil {
+					return err
+				}
+				*f.dst = *f.in
+			}
+		}
+		if ch.IsVatIncluded != nil {
+			p.IsVatIncluded = *ch.IsVatIncluded
+		}
+		return nil
+	}, nil)
+	return p.ID, err
 }

@@ -171,8 +171,9 @@ type ActivityForm struct {
 	LostReason string // why it was lost, and to whom
 	Competitor string
 	History    []HistoryItem
-	ReadOnly   bool    // the viewer may not change it: the form is shown disabled
-	Reopen     *Choice // one action back to the open phase it left; nil while open
+	Notes      []NoteItem // pinned first, then oldest first; a note being added is Values["note"]
+	ReadOnly   bool       // the viewer may not change it: the form is shown disabled
+	Reopen     *Choice    // one action back to the open phase it left; nil while open
 
 	Query    string // the board's filter (plain form posts go back with it)
 	Back     string // where Close returns: the board the panel was opened from
@@ -200,6 +201,15 @@ type HistoryItem struct {
 	When     string // "12 Mar 2026, 14:05"
 	Datetime string // its machine-readable form
 	Text     string // "Qualification → Proposal", "Created in Qualification"
+	By       string
+}
+
+// NoteItem is one note of the panel.
+type NoteItem struct {
+	Content  string
+	Pinned   bool
+	When     string // "12 Mar 2026, 14:05"
+	Datetime string
 	By       string
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -35,7 +36,8 @@ import (
 //     is {"Name":{"ID":"<guid>"}} (the seeds' form; other members of the object, as in an
 //     expanded entity sent back, are ignored) or "Name@odata.bind":"Set(<guid>)", relative or
 //     absolute, naming the link's target set or another set of its type hierarchy. Collection
-//     navigation properties are refused (no deep insert).
+//     navigation properties are refused, except those declared DeepInsert: an array of new
+//     entities of the target set, each decoded by these rules (errors name "Nav[i]/Member").
 
 // Body is what a decoded request body said beside the changes.
 type Body struct {
@@ -278,6 +280,9 @@ func assignZero(name string, target any) error {
 }
 
 func (s *Service) decodeLink(set *entitySet, n *navProp, raw json.RawMessage, bind bool, dst any) error {
+	if n.Many && n.Bind != nil && !bind {
+		return s.decodeDeepInsert(n, raw, dst)
+	}
 	if n.Many {
 		return badRequest(n.Name, "%s cannot be written in the body of %s: write those entities through their own set.", n.Name, set.name)
 	}
@@ -461,4 +466,52 @@ func readObject(body []byte) ([]bodyMember, error) {
 		return nil, badRequest("", "The request body must be one JSON object, without anything after it.")
 	}
 	return out, nil
+}
+
+// maxDeepInsert bounds the entities one deep insert creates (as a $batch its requests).
+const maxDeepInsert = 100
+
+// decodeDeepInsert decodes the array of new entities of a DeepInsert navigation property into
+// the slice its Bind points to.
+func (s *Service) decodeDeepInsert(n *navProp, raw json.RawMessage, dst any) error {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(raw, &elems); err != nil || elems == nil {
+		return badRequest(n.Name, "%s must be an array of new %s entities.", n.Name, n.target.name)
+	}
+	if len(elems) > maxDeepInsert {
+		return badRequest(n.Name, "%s holds %d entities; at most %d are created with one request.", n.Name, len(elems), maxDeepInsert)
+	}
+	slice := reflect.ValueOf(n.Bind(dst))
+	if slice.Kind() != reflect.Pointer || slice.Elem().Kind() != reflect.Slice {
+		panic(fmt.Sprintf("odata: Bind of %s returned %T, not a pointer to a slice", n.Name, n.Bind(dst)))
+	}
+	// The link back to the entity being created is the target's N:1 over the same column.
+	var back string
+	for _, tn := range n.target.typ.navs {
+		if !tn.Many && tn.FK == n.FK {
+			back = tn.Name
+		}
+	}
+	out := reflect.MakeSlice(slice.Elem().Type(), 0, len(elems))
+	for i, elem := range elems {
+		v := reflect.New(slice.Elem().Type().Elem())
+		body, err := s.decodeBody(n.target, elem, v.Interface())
+		where := fmt.Sprintf("%s[%d]", n.Name, i)
+		if err != nil {
+			var oe *Error
+			if errors.As(err, &oe) {
+				oe.Target = strings.TrimSuffix(where+"/"+oe.Target, "/")
+			}
+			return err
+		}
+		switch {
+		case body.Key != nil:
+			return badRequest(where+"/"+n.target.key.Name, "%s creates new entities; leave %s out.", n.Name, n.target.key.Name)
+		case back != "" && body.Sent[back]:
+			return badRequest(where+"/"+back, "%s belongs to the entity being created; leave %s out.", n.Name, back)
+		}
+		out = reflect.Append(out, v.Elem())
+	}
+	slice.Elem().Set(out)
+	return nil
 }

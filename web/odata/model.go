@@ -190,6 +190,14 @@ func (n NavProp) Writes(bind Bind) NavProp { n.Access, n.Bind = Writable, bind; 
 // refused by the writer.
 func (n NavProp) WritesOnCreate(bind Bind) NavProp { n.Access, n.Bind = Immutable, bind; return n }
 
+// DeepInsert returns n, a 1:N navigation property, writable in the body of a create only
+// ("Notes":[{…}, …]): each element is decoded like a body of the target set, into a new value of
+// the element type of the slice bind points to (*[]C, C the target writer's changes type), and
+// the writer creates them with the entity in one transaction. An element may not name its own
+// key nor the link back to the entity being created. The writer refuses the member on update
+// (Core.Immutable, as WritesOnCreate).
+func (n NavProp) DeepInsert(bind Bind) NavProp { n.Access, n.Bind = Immutable, bind; return n }
+
 // Many declares a 1:N navigation property; fk is a column of the target's table.
 func Many(name, targetSet, fk string) NavProp {
 	return NavProp{Name: name, Target: targetSet, Many: true, FK: fk}
@@ -465,8 +473,8 @@ func (m *Model) resolve() (*schema, error) {
 			if n.FKSQL == "" && !identRE.MatchString(n.FK) {
 				return fmt.Errorf("odata model: type %q: navigation property %q: invalid FK column %q", t.decl.Name, n.Name, n.FK)
 			}
-			if (n.Access == Writable || n.Access == Immutable) != (n.Bind != nil) || (n.Many && n.Bind != nil) {
-				return fmt.Errorf("odata model: type %q: navigation property %q: only a writable N:1 link has a Bind", t.decl.Name, n.Name)
+			if (n.Access == Writable || n.Access == Immutable) != (n.Bind != nil) || (n.Many && n.Bind != nil && n.Access != Immutable) {
+				return fmt.Errorf("odata model: type %q: navigation property %q: only a writable N:1 link or a deep insert has a Bind", t.decl.Name, n.Name)
 			}
 			np := &navProp{NavProp: *n, target: target}
 			t.navs = append(t.navs, np)
