@@ -242,6 +242,27 @@ func TestBrowserEveryForecastFigureLinks(t *testing.T) {
 				}
 				must(t, expect.Locator(page.GetByTestId(testid)).ToHaveText(want))
 			}
+			// The targets' won and open figures (not the target, ratios or commits) link too.
+			total := page.GetByTestId("attainment-total")
+			for _, cell := range []string{"cell-2", "cell-3", "cell-4", "cell-5"} {
+				must(t, expect.Locator(total.GetByTestId(cell).Locator(`a[href^="/forecast/deals?"]`)).ToHaveCount(1))
+			}
+			// Won: last month's targets (today's month may have no win yet); open commit: this
+			// month's (nothing is open in the past). Both are Σ estimated.
+			lastMonth := path + "&period=" + models.NewDate(today.Year(), today.Month()-1, 1).Format("2006-01")
+			for cell, at := range map[string]string{"cell-2": lastMonth, "cell-4": path} {
+				goTo(t, page, base, at)
+				link := page.GetByTestId("attainment-total").GetByTestId(cell).Locator("a")
+				figure, err := link.TextContent()
+				mustNot(t, err)
+				mustNot(t, link.Click())
+				mustNot(t, page.WaitForURL(regexp.MustCompile(`/forecast/deals\?`)))
+				got, err := page.GetByTestId("deals-estimated").TextContent()
+				mustNot(t, err)
+				if digits(got) != digits(figure) || strings.Trim(digits(figure), "0") == "" {
+					t.Errorf("the attainment's %s is %q, its deals sum to %q", cell, figure, got)
+				}
+			}
 			follow("loss-reason-table", 1, 2, "deals-count")
 			follow("loss-reason-table", 1, 3, "deals-estimated")
 			follow("loss-competitor-table", 2, 2, "deals-count")
@@ -258,6 +279,16 @@ func TestBrowserEveryForecastFigureLinks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// digits are a formatted amount's digits (whatever its currency sign).
+func digits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 func mustAtoi(t *testing.T, s string) int64 {

@@ -262,8 +262,9 @@ func TestForecastFiguresLinkToTheirDeals(t *testing.T) {
 		if !strings.Contains(all, ">Deal A<") || !strings.Contains(all, ">Deal B<") || strings.Count(all, `data-testid="deal-row"`) != 2 {
 			t.Fatalf("the weighted total's deals: %s", all)
 		}
-		// Bram's row of the rep table: only his deal.
-		rep := regexp.MustCompile(`href="(/forecast/deals\?[^"]*rep=` + bram.ID.String() + `[^"]*)"`).FindStringSubmatch(body)
+		// Bram's row of the rep table: only his deal (his open figures; the targets' won figure
+		// links to his deals too, and comes first).
+		rep := regexp.MustCompile(`href="(/forecast/deals\?[^"]*k=open[^"]*rep=` + bram.ID.String() + `[^"]*)"`).FindStringSubmatch(body)
 		if rep == nil {
 			t.Fatal("the rep table links nowhere")
 		}

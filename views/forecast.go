@@ -36,7 +36,7 @@ type ForecastView struct {
 func (v ForecastView) Tables() []Table {
 	out := ForecastTables(v.Forecast)
 	if v.Targets != nil {
-		out = append(out, AttainmentTable(v.Targets.Attainment, v.Targets.Currency))
+		out = append(out, AttainmentTable(v.Targets.Attainment, v.Targets.Currency, v.Targets.Filter))
 	}
 	out = append(out, LossTables(v)...)
 	return append(out, HealthTables(v.Health, v.Rotting, &v.Forecast.Filter)...)

@@ -60,8 +60,9 @@ func optRaw(p *float64, digits int) string {
 }
 
 // AttainmentTable is the targets section's table (the page and the CSV export), one row per
-// rep and the team's in the foot.
-func AttainmentTable(pa *models.PeriodAttainment, currency string) Table {
+// rep and the team's in the foot. Under the forecast's filter f (nil: no links) the won and open
+// figures link to their deals in the period, as the forecast's own figures do.
+func AttainmentTable(pa *models.PeriodAttainment, currency string, f *models.ForecastFilter) Table {
 	t := Table{ID: "attainment-table", Caption: "Targets and attainment, " + pa.Period.Label,
 		Head: []string{"Rep", "Target", "Won", "Weighted open", "Commit (open)", "Best case (open)", "Attainment", "Coverage", "Gap"}}
 	if pa.CanOverride {
@@ -70,7 +71,7 @@ func AttainmentTable(pa *models.PeriodAttainment, currency string) Table {
 	money := func(v float64) Cell {
 		return Cell{Text: MoneyIn(v, currency), Raw: strconv.FormatFloat(v, 'f', 2, 64)}
 	}
-	row := func(a models.Attainment) TableRow {
+	row := func(a models.Attainment, total bool) TableRow {
 		target := Cell{Text: "—"}
 		if a.Target != nil {
 			target = money(*a.Target)
@@ -79,7 +80,12 @@ func AttainmentTable(pa *models.PeriodAttainment, currency string) Table {
 		if a.Met {
 			coverage = Cell{Text: "met", Raw: "met"}
 		}
-		cells := []Cell{textCell(a.Name), target, money(a.Won), money(a.Weighted), money(a.Commit), money(a.BestCase),
+		d := deals{filter: f, from: pa.Period.Start, to: pa.Period.End, rep: a.Key}
+		if f == nil || (a.Key == "" && !total) {
+			d = deals{} // unassigned: no filter names them
+		}
+		cells := []Cell{textCell(a.Name), target, d.link(money(a.Won), "won", ""), d.link(money(a.Weighted), "open", ""),
+			d.link(money(a.Commit), "open", models.ForecastCommit), d.link(money(a.BestCase), "open", models.ForecastBestCase),
 			{Text: Ratio(a.Attainment), Raw: optRaw(a.Attainment, 4)}, coverage, money(a.Gap)}
 		if pa.CanOverride {
 			cells = append(cells, money(a.RepCommit), money(a.ManagerCommit), Cell{Text: Signed(a.Difference, currency), Raw: strconv.FormatFloat(a.Difference, 'f', 2, 64)})
@@ -91,15 +97,16 @@ func AttainmentTable(pa *models.PeriodAttainment, currency string) Table {
 		return r
 	}
 	for _, a := range pa.Reps {
-		t.Rows = append(t.Rows, row(a))
+		t.Rows = append(t.Rows, row(a, false))
 	}
-	t.Foot = []TableRow{row(pa.Total)}
+	t.Foot = []TableRow{row(pa.Total, true)}
 	return t
 }
 
 // TargetsSectionView is the forecast page's targets section.
 type TargetsSectionView struct {
 	Attainment *models.PeriodAttainment
+	Filter     *models.ForecastFilter // the forecast's: the figures' links
 	Periods    []models.ForecastPeriod // to pick another period
 	Query      string                  // the forecast's filter as a URL query
 	Currency   string
