@@ -392,23 +392,27 @@ func TestBrowserPhoneColumnPicker(t *testing.T) {
 }
 
 // TestBrowserNoStrayBulletWhileDragging: the copy of a dragged card (an li on the body) shows no
-// list bullet.
+// list bullet, at both sizes.
 func TestBrowserNoStrayBulletWhileDragging(t *testing.T) {
-	_, _, page := demoBoard(t, 20, browsertest.Desktop, "/board")
-	card := page.Locator(`.board li.card`).First()
-	box, err := card.BoundingBox()
-	must(t, err)
-	m := page.Mouse()
-	must(t, m.Move(box.X+4, box.Y+box.Height/2))
-	must(t, m.Down())
-	must(t, m.Move(box.X+60, box.Y+box.Height/2+40, playwright.MouseMoveOptions{Steps: playwright.Int(6)}))
-	ghost := page.Locator(`body > li.sortable-fallback`)
-	must(t, expect.Locator(ghost).ToHaveCount(1))
-	style, err := ghost.Evaluate(`el => getComputedStyle(el).listStyleType`, nil)
-	must(t, err)
-	must(t, m.Up())
-	if style != "none" {
-		t.Fatalf("the dragged copy's list style is %v", style)
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) {
+			_, _, page := demoBoard(t, 20, size, "/board")
+			card := page.Locator(`.board li.card`).First()
+			box, err := card.BoundingBox()
+			must(t, err)
+			m := page.Mouse()
+			must(t, m.Move(box.X+4, box.Y+box.Height/2))
+			must(t, m.Down())
+			must(t, m.Move(box.X+60, box.Y+box.Height/2+40, playwright.MouseMoveOptions{Steps: playwright.Int(6)}))
+			ghost := page.Locator(`body > li.sortable-fallback`)
+			must(t, expect.Locator(ghost).ToHaveCount(1))
+			style, err := ghost.Evaluate(`el => getComputedStyle(el).listStyleType`, nil)
+			must(t, err)
+			must(t, m.Up())
+			if style != "none" {
+				t.Fatalf("the dragged copy's list style is %v", style)
+			}
+		})
 	}
 }
 
