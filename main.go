@@ -65,6 +65,11 @@ Environment:
   PHASEBOARD_REPLICA_MAX_LAG    a replica further behind is not read from (default 1s)
   PHASEBOARD_LISTEN_DATABASE_URL  the PostgreSQL URL the change feed LISTENs on: a session
                                 connection, not a transaction-mode pooler (default DATABASE_URL)
+  PHASEBOARD_WEBHOOK_ALLOWED_HOSTS  the only hosts webhooks may call (comma-separated, *.example.com
+                                for subdomains; a listed host may be loopback). Unset: any public host
+  PHASEBOARD_WEBHOOK_TIMEOUT    one delivery attempt's limit (default 10s)
+  PHASEBOARD_WEBHOOK_RETRY_BASE the first retry's delay, doubled per attempt (default 2s)
+  PHASEBOARD_WEBHOOK_MAX_ATTEMPTS  attempts before a webhook is marked failing (default 10)
 `
 
 func main() {
@@ -199,7 +204,8 @@ func serve(args []string, log *slog.Logger) error {
 		return err
 	}
 	app := web.New(web.Config{Store: s, SecureCookies: secure, Logger: log, TrustedProxies: proxies})
-	h := &handlers.Handler{Store: s, SecureCookies: secure, APIRateLimit: rateLimit, Logger: log}
+	policy := models.WebhookPolicy{AllowedHosts: splitList(os.Getenv("PHASEBOARD_WEBHOOK_ALLOWED_HOSTS"))}
+	h := &handlers.Handler{Store: s, SecureCookies: secure, APIRateLimit: rateLimit, Logger: log, WebhookPolicy: policy}
 	handlers.Register(app, h)
 
 	// Bind first: "running" is said only once the port is ours.
@@ -215,6 +221,10 @@ func serve(args []string, log *slog.Logger) error {
 	go s.RunScheduler(stopped, 10*time.Minute, log)
 	// The change feed (live boards, webhooks): LISTEN needs a session connection of its own.
 	s.Feed().Start(models.FeedConfig{ListenURL: os.Getenv("PHASEBOARD_LISTEN_DATABASE_URL"), Logger: log})
+	// Webhook deliveries: every instance takes part, leases keep each delivery to one at a time.
+	maxAttempts, _ := strconv.Atoi(os.Getenv("PHASEBOARD_WEBHOOK_MAX_ATTEMPTS"))
+	go s.RunWebhooks(stopped, models.WebhookConfig{Policy: policy, Logger: log, MaxAttempts: maxAttempts,
+		Timeout: envDuration("PHASEBOARD_WEBHOOK_TIMEOUT", 10*time.Second), BaseDelay: envDuration("PHASEBOARD_WEBHOOK_RETRY_BASE", 2*time.Second)})
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("Phaseboard is running", "url", boardURL(ln.Addr()), "listen", ln.Addr().String(), "database", s.Dialect)
@@ -234,6 +244,17 @@ func serve(args []string, log *slog.Logger) error {
 	<-served
 	log.Info("stopped")
 	return nil
+}
+
+// splitList is a comma-separated setting's items.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // useReplicas adds the read replicas of PHASEBOARD_REPLICA_URLS, if any.

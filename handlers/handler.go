@@ -34,6 +34,8 @@ type Handler struct {
 	TokenLimit int
 	// Logger receives the API's failures (slog.Default() when nil).
 	Logger *slog.Logger
+	// WebhookPolicy is where webhooks may call (PHASEBOARD_WEBHOOK_ALLOWED_HOSTS).
+	WebhookPolicy models.WebhookPolicy
 
 	live *liveStreams // the open live pages' streams (live.go), made on first use
 
@@ -58,6 +60,7 @@ func Register(app *fiber.App, h *Handler) {
 	// Everything under /v1/odata is behind API authentication (tokens, or a session for reads).
 	app.Use("/v1/odata", web.APIAuth(web.APIAuthConfig{Store: h.Store, RateLimit: h.APIRateLimit}))
 	h.registerOData(app) // the OData API (odata.go), behind the middleware above
+	h.registerWebhooks(app)
 	registerAdmin(app, h)
 	// The board and the forecast are for logged-in users; the domain checks each change's actor.
 	for _, prefix := range []string{"/board", "/forecast", "/forecast.csv", "/views"} {

@@ -54,6 +54,7 @@ const (
 	odataSetCustomer             = "Relationship_Organization_CommercialRelationship_Customer"
 	odataSetLead                 = "Relationship_Organization_CommercialRelationship_Lead"
 	odataSetIdentity             = "Relationship_Organization_Identity"
+	odataSetWebhook              = "Webhook"
 )
 
 // odataPhaseType is the base type of the phase subtypes, one per kind (models.Kind.PhaseType).
@@ -352,6 +353,16 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 		}},
 	}
 
+	// Tribe's read-only Webhook set (managed through /v1/webhooks: webhooks.go); its secret and
+	// headers are not part of it.
+	types = append(types, odata.EntityType{Name: models.TypeWebhook, Properties: []odata.Property{
+		odata.Prop("ID", odata.EdmGuid, "t.id").Required().Computed(),
+		odata.Prop("EntityType", odata.EdmString, "t.entity_type").Required().Computed(),
+		odata.Prop("WebhookUrl", odata.EdmString, "t.webhook_url").Required().Computed(),
+		odata.Prop("IsFailing", odata.EdmBoolean, "t.failing").Required().Computed(), // extension
+		odata.Prop("CreationDate", odata.EdmDateTimeOffset, "t.creation_date").Required().Computed(),
+	}})
+
 	// Who may read which activities: the activity sets directly, their lines, parties and hours
 	// through the activity they belong to.
 	ownActivities := func(ctx context.Context) (string, []any) {
@@ -421,6 +432,12 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 		odata.EntitySet{Name: odataSetSalesCategory, Type: models.TypeSalesCategory, Table: "sales_categories"},
 		odata.EntitySet{Name: odataSetProduct, Type: models.TypeProduct, Table: "products"},
 		odata.EntitySet{Name: odataSetNote, Type: models.TypeNote, Table: "notes", Restrict: ofVisibleActivity},
+		odata.EntitySet{Name: odataSetWebhook, Type: models.TypeWebhook, Table: "webhooks", Restrict: func(ctx context.Context) (string, []any) {
+			if !models.MayManageWebhooks(models.ActorFrom(ctx)) {
+				return "1 = 0", nil // webhooks are the managers' and admins'
+			}
+			return "", nil
+		}},
 	)
 	for i := range sets {
 		sets[i].Writer = writers[sets[i].Name]

@@ -59,6 +59,9 @@ type sqlDialect struct {
 	// appendChanges appends rows to the change feed in commit order (feed.go): PostgreSQL
 	// locks the table against other appenders until the commit and notifies the newest id.
 	appendChanges func(tx *gorm.DB, recs []ChangeRecord) error
+	// skipLocked locks the rows a query selects, passing over those another transaction holds
+	// (work queues: each instance takes other rows). SQLite's single writer needs none.
+	skipLocked func(tx *gorm.DB, of string) *gorm.DB // of: the table (alias) whose rows to lock
 	// schemaLock tries a lock named name, shared by every instance on this database and
 	// schema, for the rest of the transaction (tests in their own schemas never contend).
 	schemaLock func(tx *gorm.DB, name string) (bool, error)
@@ -125,6 +128,9 @@ var dialects = map[string]sqlDialect{
 				ins AS (INSERT INTO changes (`+changeColumns+`) SELECT v.* FROM lk, (VALUES `+values+`) AS v RETURNING id)
 				SELECT pg_notify(`+feedChannel+`, max(id)::text) FROM ins`, args...).Error
 		},
+		skipLocked: func(tx *gorm.DB, of string) *gorm.DB {
+			return tx.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: of}, Options: "SKIP LOCKED"})
+		},
 		schemaLock: func(tx *gorm.DB, name string) (bool, error) {
 			var got bool
 			err := tx.Raw("SELECT pg_try_advisory_xact_lock(hashtext(? || '.' || current_schema()))", name).Scan(&got).Error
@@ -165,6 +171,7 @@ var dialects = map[string]sqlDialect{
 			values, args := changeValues(recs, false)
 			return tx.Exec("INSERT INTO changes ("+changeColumns+") VALUES "+values, args...).Error
 		},
+		skipLocked: func(tx *gorm.DB, _ string) *gorm.DB { return tx },
 		schemaLock: func(*gorm.DB, string) (bool, error) { return true, nil },
 	},
 }

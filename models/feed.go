@@ -451,7 +451,9 @@ func (f *Feed) Prune(ctx context.Context, before time.Time) (int64, error) {
 		if got, err := f.s.sql.schemaLock(tx, "phaseboard.feed.prune"); err != nil || !got {
 			return err
 		}
-		res := tx.Where("at < ?", before).Delete(&ChangeRecord{})
+		// Never what a webhook has yet to queue (its cursor is behind only while no instance
+		// runs the deliveries).
+		res := tx.Where("at < ? AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.cursor < changes.id)", before).Delete(&ChangeRecord{})
 		n = res.RowsAffected
 		return res.Error
 	})

@@ -1,0 +1,32 @@
+-- Migration 15: webhooks as Tribe has them (models/webhooks.go). A webhook follows the change
+-- feed for one entity type from its cursor (the feed id up to which its changes are queued);
+-- each change becomes one delivery, attempted with backoff until the receiver takes it or the
+-- attempts run out (the webhook is then marked failing).
+CREATE TABLE webhooks (
+  id uuid PRIMARY KEY,
+  entity_type text NOT NULL,
+  webhook_url text NOT NULL,
+  headers text NOT NULL DEFAULT '[]',
+  secret text NOT NULL,
+  cursor integer NOT NULL,
+  failing boolean NOT NULL DEFAULT false,
+  failing_since timestamp,
+  created_by uuid,
+  creation_date timestamp NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+  id uuid PRIMARY KEY,
+  webhook_id uuid NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  change_id integer NOT NULL,
+  body text NOT NULL,
+  status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamp NOT NULL,
+  lease_until timestamp,
+  last_status integer NOT NULL DEFAULT 0,
+  last_error text NOT NULL DEFAULT '',
+  delivered_at timestamp,
+  creation_date timestamp NOT NULL,
+  UNIQUE (webhook_id, change_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
