@@ -29,4 +29,5 @@ CREATE TABLE webhook_deliveries (
   creation_date timestamp NOT NULL,
   UNIQUE (webhook_id, change_id)
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+-- A lane's head: its oldest pending delivery.
+CREATE INDEX webhook_deliveries_lane ON webhook_deliveries (webhook_id, change_id) WHERE status = 'pending';

@@ -483,67 +483,86 @@ type deliverer struct {
 	wg     sync.WaitGroup
 }
 
-// claim leases the oldest pending delivery of each lane that is due, free (no other instance
-// holds its lease) and not failing, and attempts them.
+// claim leases the head (oldest pending delivery) of each lane that is due, free (no other
+// instance holds its lease) and not failing, and attempts them, each lane in its own goroutine
+// that goes on with the lane's next head until none is due.
 func (d *deliverer) claim(ctx context.Context) error {
 	d.mu.Lock()
 	free := d.cfg.Lanes - len(d.busy)
-	busy := make([]uuid.UUID, 0, len(d.busy))
-	for id := range d.busy {
-		busy = append(busy, id)
-	}
 	d.mu.Unlock()
 	if free <= 0 {
 		return nil
 	}
-	var claimed []WebhookDelivery
-	err := d.s.transact(ctx, func(tx *gorm.DB) error {
-		now := d.s.now()
-		q := d.s.sql.skipLocked(tx.Table("webhook_deliveries AS d").Select("d.*").
-			Joins("JOIN webhooks w ON w.id = d.webhook_id AND NOT w.failing").
-			Where("d.status = ? AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)", DeliveryPending, now, now).
-			Where("NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.webhook_id = d.webhook_id AND o.status = ? AND o.change_id < d.change_id)", DeliveryPending), "d")
-		if len(busy) > 0 {
-			q = q.Where("d.webhook_id NOT IN ?", busy)
-		}
-		if err := q.Order("d.next_attempt_at, d.change_id").Limit(free).Find(&claimed).Error; err != nil {
-			return err
-		}
-		if len(claimed) == 0 {
-			return nil
-		}
-		ids := make([]uuid.UUID, len(claimed))
-		for i := range claimed {
-			ids[i] = claimed[i].ID
-		}
-		return tx.Model(&WebhookDelivery{}).Where("id IN ?", ids).Update("lease_until", now.Add(d.cfg.Timeout+5*time.Second)).Error
-	})
+	heads, err := d.heads(ctx, nil)
 	if err != nil {
 		return err
 	}
-	for i := range claimed {
-		del := claimed[i]
+	for i := range heads {
+		del := heads[i]
 		d.mu.Lock()
-		if d.busy[del.WebhookID] { // two heads of one lane cannot be: only the oldest is claimed
+		if d.busy[del.WebhookID] || len(d.busy) >= d.cfg.Lanes {
 			d.mu.Unlock()
 			continue
 		}
 		d.busy[del.WebhookID] = true
 		d.mu.Unlock()
 		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			d.attempt(ctx, &del)
-			d.mu.Lock()
-			delete(d.busy, del.WebhookID)
-			d.mu.Unlock()
-			select {
-			case d.done <- struct{}{}:
-			default:
-			}
-		}()
+		go d.lane(ctx, &del)
 	}
 	return nil
+}
+
+// lane attempts first and then the lane's next heads while it holds them.
+func (d *deliverer) lane(ctx context.Context, first *WebhookDelivery) {
+	defer d.wg.Done()
+	defer func() {
+		d.mu.Lock()
+		delete(d.busy, first.WebhookID)
+		d.mu.Unlock()
+		select {
+		case d.done <- struct{}{}:
+		default:
+		}
+	}()
+	del := first
+	for ctx.Err() == nil {
+		ok, err := d.lease(ctx, del)
+		if err != nil || !ok {
+			return // another instance has it, or the database is away
+		}
+		d.attempt(ctx, del)
+		next, err := d.heads(ctx, &del.WebhookID)
+		if err != nil || len(next) == 0 {
+			return
+		}
+		del = &next[0]
+	}
+}
+
+// heads are the due, unleased heads of the lanes that are not failing (of one webhook, when
+// named). Driven from the webhooks: each lane's head is one index probe.
+func (d *deliverer) heads(ctx context.Context, webhook *uuid.UUID) ([]WebhookDelivery, error) {
+	now := d.s.now()
+	q := d.s.DB.WithContext(ctx).Table("webhooks AS w").Select("d.*").
+		Joins(`JOIN webhook_deliveries d ON d.id = (SELECT o.id FROM webhook_deliveries o
+			WHERE o.webhook_id = w.id AND o.status = ? ORDER BY o.change_id LIMIT 1)`, DeliveryPending).
+		Where("NOT w.failing AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)", now, now)
+	if webhook != nil {
+		q = q.Where("w.id = ?", *webhook)
+	}
+	var out []WebhookDelivery
+	err := q.Order("d.next_attempt_at").Limit(d.cfg.Lanes).Find(&out).Error
+	return out, err
+}
+
+// lease takes a delivery for one attempt, if nobody holds it: the conditional update is the
+// lock (a second instance's update finds the lease taken and changes nothing).
+func (d *deliverer) lease(ctx context.Context, del *WebhookDelivery) (bool, error) {
+	now := d.s.now()
+	res := d.s.DB.WithContext(ctx).Model(&WebhookDelivery{}).
+		Where("id = ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)", del.ID, DeliveryPending, now).
+		Update("lease_until", now.Add(d.cfg.Timeout+5*time.Second))
+	return res.RowsAffected == 1, res.Error
 }
 
 // attempt POSTs one delivery and records the outcome.
