@@ -382,7 +382,9 @@ func (s *Store) RunWebhooks(ctx context.Context, cfg WebhookConfig) {
 	d := &deliverer{s: s, cfg: cfg, busy: map[uuid.UUID]bool{}, done: make(chan struct{}, 1),
 		client: &http.Client{Timeout: cfg.Timeout, Transport: webhookTransport(cfg.Policy),
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	tick := time.NewTicker(250 * time.Millisecond)
+	// Retries come due between changes: look as often as the first retry's delay, between
+	// 50 ms and a second (an idle instance asks three small queries a second).
+	tick := time.NewTicker(min(max(cfg.BaseDelay, 50*time.Millisecond), time.Second))
 	defer tick.Stop()
 	for {
 		if err := s.queueWebhookDeliveries(ctx); err != nil && ctx.Err() == nil {
