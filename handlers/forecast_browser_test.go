@@ -184,6 +184,13 @@ func TestBrowserForecastBoardColumns(t *testing.T) {
 			if has, _ := page.Locator(`#month-overdue ol.cards`).GetAttribute("data-drop-url"); has != "" {
 				t.Fatal("Overdue takes drops")
 			}
+			// The forecast category is on demand: no card carries its control; the card's "⋯"
+			// opens it in the panel.
+			must(t, expect.Locator(page.Locator(`.board li.card [data-testid="category-select"]`)).ToHaveCount(0))
+			must(t, card.GetByTestId("card-move").Click())
+			must(t, expect.Locator(page.Locator(`#panel [data-testid="category-select"]`)).ToBeVisible())
+			must(t, page.Keyboard().Press("Escape"))
+			must(t, expect.Locator(page.Locator(`#panel [data-testid="category-select"]`)).ToHaveCount(0))
 			if size.Phone {
 				noHorizontalOverflow(t, page)
 				return
