@@ -558,3 +558,28 @@ func TestBrowserSavedViewClosingThisQuarter(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserForecastBoardSavedViews: the forecast board saves and reopens a view of its own
+// filter too, at both sizes.
+func TestBrowserForecastBoardSavedViews(t *testing.T) {
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) {
+			s, base, page := demoBoard(t, 30, size, "/forecast/board")
+			reps, err := s.Employees(context.Background())
+			must(t, err)
+			_, err = page.GetByTestId("filter-rep").SelectOption(playwright.SelectOptionValues{Values: &[]string{reps[1].ID.String()}})
+			must(t, err)
+			must(t, page.WaitForURL(regexp.MustCompile(`/forecast/board\?.*rep=`)))
+			box := page.GetByTestId("saved-views")
+			must(t, box.Locator("summary").Click())
+			must(t, box.GetByTestId("save-view-name").Fill("Bram by month"))
+			must(t, box.GetByTestId("save-view-button").Click())
+			goTo(t, page, base, "/forecast/board")
+			must(t, expect.Locator(page.GetByTestId("filter-rep")).ToHaveValue(""))
+			must(t, page.GetByTestId("saved-views").Locator("summary").Click())
+			must(t, page.GetByTestId("saved-views").GetByRole("link", playwright.LocatorGetByRoleOptions{Name: "Bram by month"}).Click())
+			must(t, page.WaitForURL(regexp.MustCompile(`/forecast/board\?.*rep=`+reps[1].ID.String())))
+			must(t, expect.Locator(page.GetByTestId("filter-rep")).ToHaveValue(reps[1].ID.String()))
+		})
+	}
+}
