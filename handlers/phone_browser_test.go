@@ -52,6 +52,8 @@ func TestBrowserPhoneBoard(t *testing.T) {
 	fullyInViewport(t, page, page.Locator(`#panel`), "the move panel")
 	must(t, moves.GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "Lost"}).Tap())
 	lost := page.Locator(`#panel [data-testid="lost-panel"]`)
+	// The move's answer swaps the move panel for the prompt: measure once the prompt is in.
+	must(t, expect.Locator(lost).ToBeVisible())
 	fullyInViewport(t, page, page.Locator(`#panel`), "the lost-reason panel")
 	noHorizontalOverflow(t, page)
 	reasons, err := s.LostReasons(ctx)
