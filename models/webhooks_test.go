@@ -129,19 +129,25 @@ func TestWebhookDeliversEveryChange(t *testing.T) {
 			}
 		}
 		rcv.mu.Lock()
-		defer rcv.mu.Unlock()
-		if len(want) != 16 || fmt.Sprint(want) != fmt.Sprint(rcv.got) {
-			t.Fatalf("delivered %v, want %v", rcv.got, want)
+		got, badSigs, ids := fmt.Sprint(rcv.got), rcv.badSigs, len(rcv.deliverys)
+		rcv.mu.Unlock()
+		if len(want) != 16 || fmt.Sprint(want) != got {
+			t.Fatalf("delivered %v, want %v", got, want)
 		}
-		if rcv.badSigs != 0 || len(rcv.deliverys) != 16 {
-			t.Fatalf("%d bad signatures, %d delivery ids", rcv.badSigs, len(rcv.deliverys))
+		if badSigs != 0 || ids != 16 {
+			t.Fatalf("%d bad signatures, %d delivery ids", badSigs, ids)
 		}
-		log, _ := s.Deliveries(ctx, w.ID, 100, models.Actor{})
-		for _, d := range log {
-			if d.Status != models.DeliveryDelivered {
-				t.Errorf("delivery %v: %s", d.ChangeID, d.Status)
+		// The receiver answers before the sender records the delivery: wait for the log.
+		allDelivered := func() bool {
+			log, _ := s.Deliveries(ctx, w.ID, 100, models.Actor{})
+			for _, d := range log {
+				if d.Status != models.DeliveryDelivered {
+					return false
+				}
 			}
+			return len(log) == 16
 		}
+		waitFor(t, "the log to say delivered", allDelivered)
 	})
 }
 
