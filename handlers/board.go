@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"log/slog"
-	"net/url"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,9 +14,9 @@ import (
 
 // Board renders the pipeline board for the filter in the URL.
 func (h *Handler) Board(c *fiber.Ctx) error {
-	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	v, err := queryValues(c)
 	if err != nil {
-		return badRequest("The board URL is malformed.")
+		return err
 	}
 	pipelines, err := h.Store.Pipelines(c.UserContext())
 	if err != nil {
@@ -109,9 +108,9 @@ func (h *Handler) MoreCards(c *fiber.Ctx) error {
 	if err != nil {
 		return fiber.NewError(fiber.StatusNotFound, "No such column.")
 	}
-	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	v, err := queryValues(c)
 	if err != nil {
-		return badRequest("The URL is malformed.")
+		return err
 	}
 	f, err := h.filterFromValues(c, v)
 	if err != nil {

@@ -82,6 +82,8 @@ func (h *Handler) today() models.Date { return h.Store.Today() }
 // forecastQuery encodes a filter as the forecast URL's query.
 func forecastQuery(f models.ForecastFilter) string { return views.ForecastQuery(f) }
 
+// queryValues parses the request's query string; a malformed one is a 400. Every page and fragment
+// that reads its filter from the URL goes through it.
 func queryValues(c *fiber.Ctx) (url.Values, error) {
 	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
 	if err != nil {

@@ -165,9 +165,9 @@ type liveTopic struct {
 // the columns it left and entered (GET /board/refresh); a change of the pipeline's phases
 // re-renders the page.
 func (h *Handler) BoardEvents(c *fiber.Ctx) error {
-	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	v, err := queryValues(c)
 	if err != nil {
-		return badRequest("The board URL is malformed.")
+		return err
 	}
 	f, err := h.filterFromValues(c, v)
 	if err != nil {
@@ -353,9 +353,9 @@ func gather(sub *models.Subscription, first models.ChangeRecord) []models.Change
 // BoardRefresh re-renders columns of the board after a change elsewhere (a live page's event):
 // the columns named by phase, each with as many cards as the page shows (n_<phase>).
 func (h *Handler) BoardRefresh(c *fiber.Ctx) error {
-	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	v, err := queryValues(c)
 	if err != nil {
-		return badRequest("The board URL is malformed.")
+		return err
 	}
 	f, err := h.filterFromValues(c, v)
 	if err != nil {
