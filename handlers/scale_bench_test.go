@@ -9,8 +9,8 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"sync"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
