@@ -234,6 +234,7 @@ func (s *Store) LookupToken(ctx context.Context, token string) (*TokenGrant, err
 	if g, ok := s.tokens.get(hash, now); ok {
 		return g, nil
 	}
+	gen := s.tokens.generation()
 	// One query: the token, its client and its grant's user, joined.
 	var rows []struct {
 		APIClient      `gorm:"embedded"`
@@ -277,7 +278,7 @@ func (s *Store) LookupToken(ctx context.Context, token string) (*TokenGrant, err
 			}
 		}
 	}
-	s.tokens.put(hash, g, r.TokenExpiresAt, now)
+	s.tokens.put(hash, g, r.TokenExpiresAt, now, gen)
 	return &g, nil
 }
 

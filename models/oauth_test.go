@@ -463,18 +463,8 @@ func TestConcurrentCodeExchange(t *testing.T) {
 // change reaches it through the feed.
 func TestGrantRevocationReachesOtherInstances(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
-		f := newOAuthFixture(t, s, models.RoleRep)
-		s.Now = func() time.Time { return time.Now().UTC() } // the feed and the cache run on real time
+		f, other, issued := twoInstancesFollowing(t, s)
 		ctx := context.Background()
-		other := storetest.Reopen(t, s)
-		feedCtx, stopFeed := context.WithCancel(ctx)
-		defer stopFeed()
-		go s.Feed().Run(feedCtx, models.FeedConfig{Poll: 50 * time.Millisecond})
-		waitRunning(t, s)
-		issued, err := s.ExchangeCode(ctx, f.client, f.code(t, f.request("read offline", "", "")), testRedirect, "")
-		if err != nil {
-			t.Fatal(err)
-		}
 		if _, err := s.LookupToken(ctx, issued.AccessToken); err != nil { // cached here
 			t.Fatal(err)
 		}
@@ -493,4 +483,24 @@ func TestGrantRevocationReachesOtherInstances(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
+}
+
+// twoInstancesFollowing makes an OAuth fixture on s, a second instance of its database, and a
+// user's tokens (read offline) issued on s, whose feed runs (on real time, as its token cache)
+// until the test ends.
+func twoInstancesFollowing(t *testing.T, s *models.Store) (*oauthFixture, *models.Store, *models.IssuedTokens) {
+	t.Helper()
+	f := newOAuthFixture(t, s, models.RoleRep)
+	s.Now = func() time.Time { return time.Now().UTC() }
+	ctx := context.Background()
+	other := storetest.Reopen(t, s)
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	t.Cleanup(stopFeed)
+	go s.Feed().Run(feedCtx, models.FeedConfig{Poll: 50 * time.Millisecond})
+	waitRunning(t, s)
+	issued, err := s.ExchangeCode(ctx, f.client, f.code(t, f.request("read offline", "", "")), testRedirect, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, other, issued
 }

@@ -177,10 +177,12 @@ func (s *Store) SetUserRole(ctx context.Context, id uuid.UUID, role string, acto
 	if id == actorUserID && role != RoleAdmin {
 		return Errorf(EInvalid, "You cannot remove your own administrator role.")
 	}
-	return s.updateUser(ctx, id, map[string]any{"role": role})
+	return s.updateUser(ctx, id, map[string]any{"role": role}, false, actor)
 }
 
-// SetUserActive activates or deactivates a user; deactivating ends the user's sessions at once.
+// SetUserActive activates or deactivates a user; deactivating ends the user's sessions at once
+// and suspends the OAuth grants the user gave (every instance refuses their tokens while the
+// user is inactive; reactivating resumes them, as it keeps history).
 func (s *Store) SetUserActive(ctx context.Context, id uuid.UUID, active bool, actor Actor, actorUserID uuid.UUID) error {
 	if err := mustAdminister(actor); err != nil {
 		return err
@@ -188,10 +190,12 @@ func (s *Store) SetUserActive(ctx context.Context, id uuid.UUID, active bool, ac
 	if id == actorUserID && !active {
 		return Errorf(EInvalid, "You cannot deactivate your own account.")
 	}
-	return s.updateUser(ctx, id, map[string]any{"is_active": active})
+	return s.updateUser(ctx, id, map[string]any{"is_active": active}, false, actor)
 }
 
-// SetUserPassword replaces a user's password and ends the user's sessions.
+// SetUserPassword replaces a user's password and ends the user's sessions and the OAuth grants
+// the user gave: a reset is how an admin recovers a compromised account, and a client the
+// intruder allowed must not keep acting for the user (the user consents again).
 func (s *Store) SetUserPassword(ctx context.Context, id uuid.UUID, password string, actor Actor) error {
 	if err := mustAdminister(actor); err != nil {
 		return err
@@ -199,13 +203,17 @@ func (s *Store) SetUserPassword(ctx context.Context, id uuid.UUID, password stri
 	if err := checkPassword(password); err != nil {
 		return err
 	}
-	return s.updateUser(ctx, id, map[string]any{"password_hash": HashPassword(password)})
+	return s.updateUser(ctx, id, map[string]any{"password_hash": HashPassword(password)}, true, actor)
 }
 
-// updateUser applies a change and, as any change of rights should, logs the user out everywhere.
-func (s *Store) updateUser(ctx context.Context, id uuid.UUID, set map[string]any) error {
-	return s.db(ctx).Transaction(func(tx *gorm.DB) error {
-		set["last_mutation_date"] = s.now()
+// updateUser applies a change and, as any change of rights should, logs the user out everywhere:
+// it ends the sessions, revokes the OAuth grants if revokeGrants, and records a ChangeTypeUser
+// change in the same transaction, so that every instance forgets the verified tokens acting for
+// the user (tokencache.go) — they are verified again, against the changed row, on their next use.
+func (s *Store) updateUser(ctx context.Context, id uuid.UUID, set map[string]any, revokeGrants bool, actor Actor) error {
+	err := s.transact(ctx, func(tx *gorm.DB) error {
+		now := s.now()
+		set["last_mutation_date"] = now
 		res := tx.Model(&User{}).Where("id = ?", id).Updates(set)
 		if res.Error != nil {
 			return res.Error
@@ -213,8 +221,18 @@ func (s *Store) updateUser(ctx context.Context, id uuid.UUID, set map[string]any
 		if res.RowsAffected == 0 {
 			return Errorf(ENotFound, "That user does not exist.")
 		}
-		return tx.Where("user_id = ?", id).Delete(&Session{}).Error
+		if err := tx.Where("user_id = ?", id).Delete(&Session{}).Error; err != nil {
+			return err
+		}
+		if revokeGrants {
+			if err := tx.Model(&OAuthGrant{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error; err != nil {
+				return err
+			}
+		}
+		return s.emit(tx, recordChange(ChangeTypeUser, id, ChangeUpdated, actor, now))
 	})
+	s.tokens.forgetUser(id) // after the commit: a lookup meanwhile read the row before it
+	return err
 }
 
 // CreateSession starts a session for a user and returns the token for the cookie.
