@@ -127,7 +127,7 @@ func (b *cardContext) card(c models.Card, move string) views.Card {
 	if b.kind.Sales {
 		amount = c.EstimatedAmount
 	}
-	v := views.Card{ID: id, Subject: c.Subject, Customer: c.CustomerName, Amount: Money(amount),
+	v := views.Card{ID: id, Subject: c.Subject, Customer: c.CustomerName, Amount: views.MoneyIn(amount, c.Currency),
 		Owner: shortName(c.RepName), OwnerName: c.RepName, Closed: c.IsClosed,
 		ReadOnly: !models.CanEditActivity(b.actor, &models.Activity{SalesRepresentativeID: c.SalesRepresentativeID}),
 		EditURL:  "/board/activities/" + id + "/edit", MoveURL: move, Version: c.Version}
@@ -164,7 +164,7 @@ func backURL(c *fiber.Ctx, fallback string) string {
 	return fallback
 }
 
-// Money is how amounts read on cards and columns.
+// Money is how amounts in the reporting currency read on the forecast board's columns.
 var Money = views.Money
 
 // marks are the marks that matter to a rep: overdue, rotting, and why a lost deal was lost.
@@ -220,10 +220,10 @@ func (b *cardContext) phaseColumn(col models.Column, cards []models.Card, more b
 		Drop: views.Drop{URL: "/board/activities/{id}/move", Name: "phase_id", Value: id}}
 	// The figures that fit the kind: Σ estimated and Σ weighted for deals, Σ amount for others.
 	if b.kind.Sales {
-		v.Figures = []views.Figure{{Label: "Estimated", Value: Money(col.Estimated), TestID: "column-estimated"},
-			{Label: "Weighted", Value: Money(col.Weighted), TestID: "column-weighted", NoRate: col.NoRate}}
+		v.Figures = []views.Figure{{Label: "Estimated", Value: views.MoneyIn(col.Estimated, col.Currency), TestID: "column-estimated"},
+			{Label: "Weighted", Value: views.MoneyIn(col.Weighted, col.Currency), TestID: "column-weighted", NoRate: col.NoRate}}
 	} else {
-		v.Figures = []views.Figure{{Label: "Amount", Value: Money(col.Amount), TestID: "column-amount", NoRate: col.NoRate}}
+		v.Figures = []views.Figure{{Label: "Amount", Value: views.MoneyIn(col.Amount, col.Currency), TestID: "column-amount", NoRate: col.NoRate}}
 	}
 	if col.Phase.IsTerminal {
 		v.Outcome, v.OutcomeText = "lost", "closed"

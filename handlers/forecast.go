@@ -239,14 +239,16 @@ func (h *Handler) exportCustomFields(c *fiber.Ctx, fc *models.Forecast, write fu
 	var deals []models.ForecastCard
 	status := map[uuid.UUID]string{}
 	for _, kind := range []string{"open", "won", "lost"} {
-		some, err := h.Store.ForecastDeals(c.UserContext(), models.DealsFilter{ForecastFilter: fc.Filter, Kind: kind}, fc.Today)
-		if err != nil {
-			return err
+		for page, more := 1, true; more; page++ {
+			some, err := h.Store.ForecastDeals(c.UserContext(), models.DealsFilter{ForecastFilter: fc.Filter, Kind: kind}, fc.Today, page)
+			if err != nil {
+				return err
+			}
+			for _, d := range some.Deals {
+				status[d.ID] = kind
+			}
+			deals, more = append(deals, some.Deals...), some.More
 		}
-		for _, d := range some {
-			status[d.ID] = kind
-		}
-		deals = append(deals, some...)
 	}
 	ids := make([]uuid.UUID, len(deals))
 	for i, d := range deals {
@@ -758,7 +760,17 @@ func (h *Handler) ForecastDeals(c *fiber.Ctx) error {
 	}
 	df := models.DealsFilter{ForecastFilter: f, Kind: v.Get("k"), PhaseID: phase, Category: v.Get("category"),
 		LostReason: v.Get("reason"), Competitor: v.Get("competitor")}
-	list, err := h.Store.ForecastDeals(c.UserContext(), df, h.today())
+	pageNo := 1
+	if p := v.Get("page"); p != "" {
+		if pageNo, err = strconv.Atoi(p); err != nil || pageNo < 1 {
+			return badRequest("The page is a number from 1.")
+		}
+	}
+	list, err := h.Store.ForecastDeals(c.UserContext(), df, h.today(), pageNo)
+	if err != nil {
+		return err
+	}
+	totals, err := h.Store.ForecastDealsTotals(c.UserContext(), df, h.today())
 	if err != nil {
 		return err
 	}
@@ -774,7 +786,18 @@ func (h *Handler) ForecastDeals(c *fiber.Ctx) error {
 	if df.Category != "" {
 		what += " (" + views.CategoryName(df.Category) + ")"
 	}
-	view := views.DealsView{Title: what, Back: "/forecast?" + forecastQuery(f), Deals: list, PhaseNames: map[string]string{}}
+	view := views.DealsView{Title: what, Back: "/forecast?" + forecastQuery(f), Deals: list.Deals, Totals: totals, PhaseNames: map[string]string{}}
+	if list.More {
+		next := url.Values{}
+		for k, vs := range v {
+			next[k] = vs
+		}
+		next.Set("page", strconv.Itoa(pageNo+1))
+		view.Next = "/forecast/deals?" + next.Encode()
+	}
+	if pageNo > 1 {
+		view.First = (pageNo-1)*models.DealsPageSize + 1
+	}
 	pipelines, err := h.Store.SalesPipelines(c.UserContext())
 	if err != nil {
 		return err

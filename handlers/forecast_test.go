@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -333,6 +334,138 @@ func TestForecastLossAnalysis(t *testing.T) {
 		}
 		if _, csv := c.get("/forecast.csv?from=2026-01&to=2026-04"); !strings.Contains(csv, "Lost by reason") || !strings.Contains(csv, reasons[0].Name+",1,20000.00") {
 			t.Errorf("CSV lacks the loss analysis: %s", csv)
+		}
+	})
+}
+
+// The deals behind a figure show each amount in its own currency and total them in the
+// reporting currency, each deal at its day's rate as the forecast converts it, so that the
+// total is the figure; deals without a rate are totalled per currency. Never a sum of mixed
+// currencies: A (€ 10,000) and B ($ 20,000 at 0.9) weigh € 1,000 + € 5,400; C (£ 5,000, no
+// GBP rate) stands apart.
+func TestForecastDealsTotalInTheReportingCurrency(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		ctx := context.Background()
+		a, b, _, _ := forecastData(t, s)
+		if err := s.store.SaveRates(ctx, []models.RateInput{{Currency: "USD", Day: models.NewDate(2026, 1, 1), Rate: 0.9}}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.store.UpdateActivity(ctx, b.ID, models.ActivityChanges{Currency: ptrTo("USD")}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		pipe, phases := fixture(t, s.store)
+		qual, day := phases["Qualification"].ID, models.NewDate(2026, 3, 5)
+		if _, err := s.store.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: ptrTo("Deal C"), PipelineID: &pipe.ID, PhaseID: &qual,
+			Currency: ptrTo("GBP"), EstimatedAmount: ptrTo(5000.0), ExpectedOrderDate: &day}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		c := s.client()
+		_, forecast := c.get("/forecast?from=2026-01&to=2026-04")
+		if !strings.Contains(forecast, `data-testid="sum-weighted">€ 6,400<`) {
+			t.Fatalf("the forecast's weighted total is not € 6,400")
+		}
+		m := hrefOf.FindStringSubmatch(forecast)
+		if m == nil {
+			t.Fatal("the weighted total links nowhere")
+		}
+		code, body := c.get(strings.ReplaceAll(m[1], "&amp;", "&"))
+		if code != 200 {
+			t.Fatalf("deals %d: %s", code, body)
+		}
+		row := func(subject string) string {
+			t.Helper()
+			i := strings.Index(body, ">"+subject+"<")
+			if i < 0 {
+				t.Fatalf("no row of %s", subject)
+			}
+			return body[i : i+strings.Index(body[i:], "</tr>")]
+		}
+		for subject, want := range map[string][]string{
+			"Deal A": {`data-testid="deal-estimated">€ 10,000<`, `data-testid="deal-weighted">€ 1,000<`},
+			"Deal B": {`data-testid="deal-estimated">$ 20,000<`, `data-testid="deal-weighted">$ 6,000<`},
+			"Deal C": {`data-testid="deal-estimated">£ 5,000<`, `data-testid="deal-weighted">£ 500<`},
+		} {
+			for _, w := range want {
+				if r := row(subject); !strings.Contains(r, w) {
+					t.Errorf("%s's row lacks %s: %s", subject, w, r)
+				}
+			}
+		}
+		for _, want := range []string{`data-testid="deals-count">3 cards<`, `data-testid="deals-estimated">€ 28,000<`, `data-testid="deals-weighted">€ 6,400<`,
+			`data-currency="GBP"`, `without an exchange rate: Σ estimated £ 5,000, Σ weighted £ 500`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the totals lack %s", want)
+			}
+		}
+		if strings.Contains(body, "€ 35,000") || strings.Contains(body, "€ 30,000") {
+			t.Error("the page sums amounts of mixed currencies")
+		}
+		_ = a
+	})
+}
+
+// The deals behind a figure come in pages of models.DealsPageSize with a "next" link, every
+// deal on exactly one page; the count and totals are of all of them. On the demo, the deals
+// that entered the main pipeline's first phase take two pages.
+func TestForecastDealsPages(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		ctx := context.Background()
+		if err := s.store.LoadDemo(ctx, 900, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		phases, _, err := s.store.PipelineHealth(ctx, models.HealthFilter{}, s.store.Now(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var entered models.PhaseHealth
+		for _, p := range phases {
+			if p.Entered > entered.Entered {
+				entered = p
+			}
+		}
+		n := int(entered.Entered)
+		if n <= models.DealsPageSize || n > 2*models.DealsPageSize {
+			t.Fatalf("the demo's %s was entered by %d deals: not two pages", entered.Name, n)
+		}
+		c := s.client()
+		rowID := regexp.MustCompile(`<tr data-testid="deal-row"><th scope="row"><a href="/board/activities/([0-9a-f-]+)/edit"`)
+		seen := map[string]bool{}
+		path := "/forecast/deals?k=entered&phase=" + entered.ID.String()
+		for i, want := range []struct {
+			rows  int
+			shown string
+			next  bool
+		}{{models.DealsPageSize, fmt.Sprintf("Deals 1–500 of %d", n), true}, {n - models.DealsPageSize, fmt.Sprintf("Deals 501–%d of %d", n, n), false}} {
+			code, body := c.get(path)
+			if code != 200 {
+				t.Fatalf("page %d: %d %s", i+1, code, body)
+			}
+			ids := rowID.FindAllStringSubmatch(body, -1)
+			if len(ids) != want.rows || !strings.Contains(body, `data-testid="deals-shown">`+want.shown+`<`) ||
+				!strings.Contains(body, fmt.Sprintf(`data-testid="deals-count">%d cards<`, n)) {
+				t.Fatalf("page %d: %d rows, want %d, shown %q", i+1, len(ids), want.rows, want.shown)
+			}
+			for _, id := range ids {
+				if seen[id[1]] {
+					t.Fatalf("page %d repeats %s", i+1, id[1])
+				}
+				seen[id[1]] = true
+			}
+			next := regexp.MustCompile(`<a href="([^"]+)" rel="next" data-testid="deals-next">`).FindStringSubmatch(body)
+			if (next != nil) != want.next {
+				t.Fatalf("page %d: next link %v, want %v", i+1, next, want.next)
+			}
+			if next != nil {
+				path = strings.ReplaceAll(next[1], "&amp;", "&")
+				if !strings.Contains(path, "page=2") || !strings.Contains(path, "k=entered") {
+					t.Fatalf("next link %s", path)
+				}
+			}
+		}
+		for _, bad := range []string{"0", "-1", "two"} {
+			if code, _ := c.get("/forecast/deals?k=entered&phase=" + entered.ID.String() + "&page=" + bad); code != 400 {
+				t.Errorf("page %s: %d, want 400", bad, code)
+			}
 		}
 	})
 }

@@ -106,6 +106,7 @@ type Card struct {
 	IsClosed              bool
 	Version               int
 	LostReasonID          *uuid.UUID // why a lost deal was lost (the board shows it)
+	Currency              string     // of its amounts
 
 	// Set by RotRules.Mark, not by the query: the rule of its phase (zero: it cannot rot) and
 	// whether the card is idle in its phase longer than the rule allows.
@@ -315,7 +316,7 @@ const cardColumns = `a.id, a.type, a.subject, a.number, a.phase_id, COALESCE(ro.
 		COALESCE(TRIM(ep.first_name || ' ' || ep.last_name), '') AS rep_name, a.sales_representative_id, a.amount,
 		COALESCE(a.estimated_amount, 0) AS estimated_amount, COALESCE(a.probability, 0) AS probability,
 		COALESCE(a.weighted_amount, 0) AS weighted_amount, a.expected_order_date, a.phase_entered_at,
-		a.sort_index, a.is_closed, a.version, a.lost_reason_id`
+		a.sort_index, a.is_closed, a.version, a.lost_reason_id, a.currency`
 
 // filtered is the FROM and WHERE shared by the column figures and the cards, so that the
 // header totals always describe exactly the cards the column can show, and only what the ctx's

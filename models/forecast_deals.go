@@ -2,9 +2,11 @@ package models
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 )
 
 // DealsFilter names the deals behind one figure of the forecast: the forecast's filter (its
@@ -33,13 +35,107 @@ const (
 	DealsRotting    = "rotting"    // of those, idle longer than the phase's RotRule allows (Rotting)
 )
 
-// DealsPageSize caps the list behind a figure.
+// DealsPageSize is how many deals one page of the list behind a figure shows.
 const DealsPageSize = 500
+
+// DealsPage is one page of the deals behind a figure: page (from 1) of DealsPageSize, by
+// expected date (undated last); More says a next page follows.
+type DealsPage struct {
+	Deals []ForecastCard
+	Page  int
+	More  bool
+}
 
 // ForecastDeals lists the deals a forecast figure counts, by the forecast's own rules (see
 // forecastAggregate): open ones expected in the range from today on, overdue and undated open
-// ones, and won and lost ones that closed in the range. At most DealsPageSize, by expected date.
-func (s *Store) ForecastDeals(ctx context.Context, f DealsFilter, today Date) ([]ForecastCard, error) {
+// ones, and won and lost ones that closed in the range. One page (from 1) of DealsPageSize.
+func (s *Store) ForecastDeals(ctx context.Context, f DealsFilter, today Date, page int) (*DealsPage, error) {
+	if page < 1 {
+		return nil, FieldError("page", "Pages are numbered from 1.")
+	}
+	out := &DealsPage{Page: page}
+	q, err := s.dealsQuery(ctx, f, today)
+	if err != nil || q == nil {
+		return out, err
+	}
+	// Offset paging: the order is total (the id breaks ties), and a page's link names it.
+	err = q.Select(forecastCardColumns).Order("CASE WHEN a.expected_order_date IS NULL THEN 1 ELSE 0 END, a.expected_order_date, a.id").
+		Offset((page - 1) * DealsPageSize).Limit(DealsPageSize + 1).Scan(&out.Deals).Error
+	if len(out.Deals) > DealsPageSize {
+		out.Deals, out.More = out.Deals[:DealsPageSize], true
+	}
+	return out, err
+}
+
+// DealsTotals are the count and sums of all the deals behind a figure, never a sum of mixed
+// currencies: Estimated and Weighted are in the reporting currency (Currency), each deal
+// converted with the rate of its day as the forecast converts it; those without a rate are
+// summed per currency in Unconverted instead.
+type DealsTotals struct {
+	Count               int64
+	Currency            string
+	Estimated, Weighted float64
+	Unconverted         []CurrencyTotal
+}
+
+// CurrencyTotal is the count and sums of some deals in one currency.
+type CurrencyTotal struct {
+	Currency            string
+	Count               int64
+	Estimated, Weighted float64
+}
+
+// ForecastDealsTotals totals every deal ForecastDeals lists for f (on all its pages).
+func (s *Store) ForecastDealsTotals(ctx context.Context, f DealsFilter, today Date) (DealsTotals, error) {
+	q, err := s.dealsQuery(ctx, f, today)
+	if err != nil {
+		return DealsTotals{}, err
+	}
+	var rows []rollupRow
+	if q != nil {
+		err = q.Select("a.currency AS currency, " + s.sql.rateDaySQL("a") + " AS day, COUNT(*) AS n," +
+			" COALESCE(SUM(a.estimated_amount), 0) AS estimated, COALESCE(SUM(a.weighted_amount), 0) AS weighted").
+			Group("1, 2").Scan(&rows).Error
+		if err != nil {
+			return DealsTotals{}, err
+		}
+	}
+	need := needRates{}
+	for _, r := range rows {
+		need.add(r.Currency, r.Day)
+	}
+	conv, err := s.converter(ctx, need)
+	if err != nil {
+		return DealsTotals{}, err
+	}
+	out := DealsTotals{Currency: conv.Currency}
+	unconverted := map[string]*CurrencyTotal{}
+	for _, r := range rows {
+		out.Count += r.N
+		if rate, ok := conv.Rate(r.Currency, r.Day); ok {
+			out.Estimated += r.Estimated * rate
+			out.Weighted += r.Weighted * rate
+			continue
+		}
+		u := unconverted[r.Currency]
+		if u == nil {
+			u = &CurrencyTotal{Currency: r.Currency}
+			unconverted[r.Currency] = u
+		}
+		u.Count += r.N
+		u.Estimated += r.Estimated
+		u.Weighted += r.Weighted
+	}
+	for _, u := range unconverted {
+		out.Unconverted = append(out.Unconverted, *u)
+	}
+	sort.Slice(out.Unconverted, func(i, j int) bool { return out.Unconverted[i].Currency < out.Unconverted[j].Currency })
+	return out, nil
+}
+
+// dealsQuery is the FROM and WHERE of the deals behind a figure (a = activity, ph = its phase,
+// with customer and rep joined); nil when the figure can have none.
+func (s *Store) dealsQuery(ctx context.Context, f DealsFilter, today Date) (*gorm.DB, error) {
 	n, err := f.ForecastFilter.Normalised()
 	if err != nil {
 		return nil, err
@@ -126,9 +222,7 @@ func (s *Store) ForecastDeals(ctx context.Context, f DealsFilter, today Date) ([
 	if c := s.ownerCondition(ctx, f.RepID); c.sql != "" {
 		q = q.Where(c.sql, c.args...)
 	}
-	var cards []ForecastCard
-	err = q.Select(forecastCardColumns).Order("a.expected_order_date, a.id").Limit(DealsPageSize).Scan(&cards).Error
-	return cards, err
+	return q, nil
 }
 
 // rotCutoff is when a deal must have entered the phase to be rotting now, by the phase's RotRule
@@ -190,7 +284,7 @@ func (s *Store) LossAnalysis(ctx context.Context, f ForecastFilter) (byReason, b
 		}
 		var rows []LossRow
 		err := q.Select("COALESCE(CAST(x.id AS text), ?) AS key, COALESCE("+name+", ?) AS name, COUNT(*) AS count, COALESCE(SUM(a.estimated_amount), 0) AS amount", DealsNone, none).
-			Group("x.id, "+name).Order("amount DESC, 2").Scan(&rows).Error
+			Group("x.id, " + name).Order("amount DESC, 2").Scan(&rows).Error
 		return rows, err
 	}
 	if byReason, err = group("LEFT JOIN lost_reasons x ON x.id = a.lost_reason_id", "x.name", "No reason given"); err != nil {

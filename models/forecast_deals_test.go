@@ -38,11 +38,11 @@ func TestHealthAndLossFiguresListTheirDeals(t *testing.T) {
 		rangeF := models.ForecastFilter{By: models.PeriodMonth, From: models.NewDate(today.Year(), today.Month()-7, 1), To: models.NewDate(today.Year(), today.Month()+2, 1)}
 		list := func(f models.DealsFilter) []models.ForecastCard {
 			t.Helper()
-			cards, err := s.ForecastDeals(ctx, f, today)
-			if err != nil {
-				t.Fatalf("%+v: %v", f, err)
+			list, err := s.ForecastDeals(ctx, f, today, 1)
+			if err != nil || list.More {
+				t.Fatalf("%+v: %v (more: %v)", f, err, list != nil && list.More)
 			}
-			return cards
+			return list.Deals
 		}
 		// Deals with a completed stay in a phase: a change into it that is not the deal's last.
 		var changes []models.PhaseChange
@@ -141,7 +141,7 @@ func TestHealthAndLossFiguresListTheirDeals(t *testing.T) {
 		}
 		// A health figure names its phase; a reason is an id or "none".
 		for _, bad := range []models.DealsFilter{{ForecastFilter: rangeF, Kind: models.DealsRotting}, {ForecastFilter: rangeF, Kind: "lost", LostReason: "Price"}} {
-			if _, err := s.ForecastDeals(ctx, bad, today); models.ErrorCode(err) != models.EInvalid {
+			if _, err := s.ForecastDeals(ctx, bad, today, 1); models.ErrorCode(err) != models.EInvalid {
 				t.Errorf("%+v: %v", bad, err)
 			}
 		}

@@ -345,21 +345,27 @@ func dealsHref(fc *models.Forecast, kind, category string) string {
 	return dealsOf(&fc.Filter).href(kind, category)
 }
 
-// DealsView is the list of the deals behind a forecast figure.
+// DealsView is one page of the deals behind a forecast figure, with the totals of all of them.
 type DealsView struct {
 	Title      string
 	Back       string
 	Deals      []models.ForecastCard
+	Totals     models.DealsTotals
 	PhaseNames map[string]string // phase id → "Sales · Proposal"
+	First      int               // the position of the page's first deal, when not the first page
+	Next       string            // the next page's URL, if there is one
 }
 
-// Estimated is Σ EstimatedAmount of the list: the amount figures it stands behind.
-func (v DealsView) Estimated() float64 {
-	sum := 0.0
-	for _, d := range v.Deals {
-		sum += d.EstimatedAmount
+// DealsPerPage is how many deals a page of them shows.
+const DealsPerPage = models.DealsPageSize
+
+// Shown says which of the deals the page shows when they take more than one page ("501–1000 of 1,234").
+func (v DealsView) Shown() string {
+	if v.First == 0 && v.Next == "" {
+		return ""
 	}
-	return sum
+	first := max(v.First, 1)
+	return "Deals " + strconv.Itoa(first) + "–" + strconv.Itoa(first+len(v.Deals)-1) + " of " + strconv.FormatInt(v.Totals.Count, 10)
 }
 
 // DealHref is a deal's own page (its edit panel, without JavaScript).

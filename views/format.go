@@ -12,7 +12,8 @@ import (
 	"phaseboard/models"
 )
 
-// Money formats an amount in whole euros with thousands separators ("€ 12,500").
+// Money formats an amount in whole euros with thousands separators ("€ 12,500"); an amount
+// in another currency, an activity's, reads with MoneyIn.
 func Money(v float64) string {
 	neg := v < 0
 	s := fmt.Sprintf("%.0f", math.Abs(math.Round(v)))
@@ -27,6 +28,21 @@ func Money(v float64) string {
 		return "€ -" + b.String()
 	}
 	return "€ " + b.String()
+}
+
+// MoneyIn formats an amount in a currency: "€ 12,500" for EUR (as Money), "$ 12,500",
+// "£ 12,500", else the code ("CHF 12,500").
+func MoneyIn(v float64, currency string) string {
+	m := Money(v)
+	switch currency {
+	case "", "EUR":
+		return m
+	case "USD":
+		return "$" + strings.TrimPrefix(m, "€")
+	case "GBP":
+		return "£" + strings.TrimPrefix(m, "€")
+	}
+	return currency + strings.TrimPrefix(m, "€")
 }
 
 // Percent formats a probability ("60%").

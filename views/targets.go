@@ -5,25 +5,9 @@ import (
 	"math"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"phaseboard/models"
 )
-
-// MoneyIn formats an amount in a currency: "€ 12,500" for EUR (as Money), "$ 12,500",
-// "£ 12,500", else the code ("CHF 12,500").
-func MoneyIn(v float64, currency string) string {
-	m := Money(v)
-	switch currency {
-	case "", "EUR":
-		return m
-	case "USD":
-		return "$" + strings.TrimPrefix(m, "€")
-	case "GBP":
-		return "£" + strings.TrimPrefix(m, "€")
-	}
-	return currency + strings.TrimPrefix(m, "€")
-}
 
 // Ratio formats a fraction as a percentage with one decimal ("30.0%"); "—" for nil.
 func Ratio(p *float64) string {
@@ -106,7 +90,7 @@ func AttainmentTable(pa *models.PeriodAttainment, currency string, f *models.For
 // TargetsSectionView is the forecast page's targets section.
 type TargetsSectionView struct {
 	Attainment *models.PeriodAttainment
-	Filter     *models.ForecastFilter // the forecast's: the figures' links
+	Filter     *models.ForecastFilter  // the forecast's: the figures' links
 	Periods    []models.ForecastPeriod // to pick another period
 	Query      string                  // the forecast's filter as a URL query
 	Currency   string
