@@ -580,8 +580,9 @@ func cliError(err error) error {
 	return err
 }
 
-// purgeExpired deletes expired sessions, access tokens, kv_store keys and finished rate-limit
-// windows every ten minutes, so the tables do not grow without bound, until ctx ends.
+// purgeExpired deletes expired sessions, access tokens, OAuth codes and refresh tokens, kv_store
+// keys and finished rate-limit windows every ten minutes, so the tables do not grow without
+// bound, until ctx ends.
 func purgeExpired(ctx context.Context, s *models.Store, log *slog.Logger) {
 	tick := time.NewTicker(10 * time.Minute)
 	defer tick.Stop()

@@ -285,13 +285,39 @@ func (s *Store) DeleteSession(ctx context.Context, token string) error {
 	return s.db(ctx).Where("token_hash = ?", hashToken(token)).Delete(&Session{}).Error
 }
 
-// PurgeExpiredSessions removes expired sessions and access tokens; the server calls it now and then.
+// OAuthReplayWindow is how long a spent authorization code or refresh token is kept past its
+// expiry: presented again within it, it still revokes the grant it made or rotated (RFC 6749
+// §4.1.2, RFC 9700 §4.14.2); after it, it is only an unknown one.
+const OAuthReplayWindow = 24 * time.Hour
+
+// PurgeExpiredSessions removes expired sessions and access tokens, authorization codes and
+// refresh tokens past their expiry and OAuthReplayWindow, and the refresh tokens of revoked
+// grants (the grants stay: the admin page lists them). Every instance calls it now and then;
+// the one holding the lock purges, the others skip.
 func (s *Store) PurgeExpiredSessions(ctx context.Context) error {
 	now := s.now()
-	if err := s.db(ctx).Where("expires_at <= ?", now).Delete(&Session{}).Error; err != nil {
-		return err
-	}
-	return s.db(ctx).Where("expires_at <= ?", now).Delete(&AccessToken{}).Error
+	replayed := now.Add(-OAuthReplayWindow)
+	return s.transact(ctx, func(tx *gorm.DB) error {
+		if got, err := s.sql.schemaLock(tx, "phaseboard.purge.expired"); err != nil || !got {
+			return err
+		}
+		for _, del := range []struct {
+			model any
+			where string
+			args  []any
+		}{
+			{&Session{}, "expires_at <= ?", []any{now}},
+			{&AccessToken{}, "expires_at <= ?", []any{now}},
+			{&OAuthCode{}, "expires_at <= ?", []any{replayed}},
+			{&OAuthRefreshToken{}, "expires_at <= ?", []any{replayed}},
+			{&OAuthRefreshToken{}, "grant_id IN (SELECT id FROM oauth_grants WHERE revoked_at IS NOT NULL)", nil},
+		} {
+			if err := tx.Where(del.where, del.args...).Delete(del.model).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // UserByEmail finds a user by email (in any case); an unknown email is ENotFound.
