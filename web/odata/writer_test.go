@@ -2,6 +2,7 @@ package odata
 
 import (
 	"database/sql"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -186,5 +187,21 @@ func TestIfMatchParsing(t *testing.T) {
 	p := Precondition{Present: true, Values: []string{"2", "5"}}
 	if !p.Matches("5") || p.Matches("3") || !(Precondition{}).Matches("x") || !(Precondition{Present: true, Any: true}).Matches("x") {
 		t.Error("Matches")
+	}
+}
+
+// appendJSONString writes what encoding/json writes, for every kind of character it escapes.
+func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
+	cases := []string{"", "plain", `quote " and \ backslash`, "tab\tnew\nline\rret\bback\fform",
+		"\x00\x01\x1f\x7f", "<script>&amp;</script>", "é ü ß 中文 🙂", "line\u2028sep\u2029para",
+		"bad \xff\xfe utf8 \xc3", "\xe2\x80", "end\\"}
+	for r := rune(0); r < 0x3000; r += 7 { // a sweep of code points, escaped or not
+		cases = append(cases, "a"+string(r)+"b")
+	}
+	for _, s := range cases {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Errorf("%q: got %s, want %s", s, got[1:], want)
+		}
 	}
 }
