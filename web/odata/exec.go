@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Querier is what the service needs from the database: *sql.DB, *sql.Tx
@@ -148,12 +149,19 @@ func buildSelect(b *sqlBuilder, p *plan, spec selectSpec) (*statement, error) {
 		orderSQL = append(orderSQL, orderTerm(o.sql, o.desc))
 	}
 	var sb strings.Builder
+	size := 256 // the FROM, WHERE and ORDER BY, mostly
+	for _, c := range cols {
+		size += len(c) + 10
+	}
+	sb.Grow(size) // one allocation for the select list, however long its expressions
 	sb.WriteString("SELECT ")
 	for i, c := range cols {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(c + " AS c" + strconv.Itoa(i))
+		sb.WriteString(c)
+		sb.WriteString(" AS c")
+		sb.WriteString(strconv.Itoa(i))
 	}
 	if spec.perGroup && (p.top >= 0 || p.skip > 0) {
 		sb.WriteString(", ROW_NUMBER() OVER (PARTITION BY t." + spec.groupFK + " ORDER BY " + strings.Join(orderSQL, ", ") + ") AS rn")
@@ -260,6 +268,10 @@ func scanRows(rows *sql.Rows, st *statement, fn func(*entity) error) error {
 		out := p.columns()
 		e := &entity{values: make([]any, len(out)), expanded: make([]any, len(p.expands)), counts: make([]int64, len(p.expands))}
 		for i, prop := range out {
+			if tm, ok := raw[i].(time.Time); ok && prop.Type == EdmDateTimeOffset {
+				e.values[i] = tm.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano) // as toPrecision, without reparsing
+				continue
+			}
 			if e.values[i], err = normalize(prop.Type, raw[i]); err != nil {
 				return err
 			}

@@ -83,7 +83,8 @@ type Property struct {
 	// group holding a null is null, never the aggregate of the rest.
 	NullIsUnknown bool
 
-	autoType bool // the _Type the model added: a constant per type
+	autoType bool   // the _Type the model added: a constant per type
+	column   string // "(" + SQL + ")", the select-list column, made once (resolve)
 }
 
 // PropJoin is where a property's value lives when it is in a side table: Column of the row of
@@ -424,6 +425,7 @@ func (m *Model) resolve() (*schema, error) {
 			for _, p := range t.base.props {
 				if p.autoType { // a derived type names itself, not its base
 					p = &Property{Name: TypeProperty, Type: EdmString, SQL: "'" + t.decl.Name + "'", NoFilter: true, autoType: true}
+					p.column = "(" + p.SQL + ")"
 				}
 				t.props = append(t.props, p)
 				t.propByNm[p.Name] = p
@@ -539,6 +541,7 @@ func (m *Model) resolve() (*schema, error) {
 }
 
 func (t *entityType) addProp(p *Property) {
+	p.column = "(" + p.SQL + ")"
 	t.props = append(t.props, p)
 	t.ownProps = append(t.ownProps, p)
 	t.propByNm[p.Name] = p

@@ -429,6 +429,9 @@ func (c *compiler) propValue(r resolved) string { return propSQL(c.b, r.from, r.
 func propSQL(b *sqlBuilder, from *scope, alias string, p *Property) string {
 	j := p.Join
 	if j == nil {
+		if alias == "t" && p.column != "" {
+			return p.column
+		}
 		return "(" + qualify(p.SQL, alias) + ")"
 	}
 	key := alias + "#" + p.Name
