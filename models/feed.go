@@ -268,6 +268,10 @@ func (f *Feed) Run(ctx context.Context, cfg FeedConfig) error {
 		return errors.New("change feed: Run called twice")
 	}
 	f.running, f.head = true, head
+	// A subscriber that came before this read waits with a cursor behind head: wake it, so
+	// that it reads the rows up to head from the table (they are in no notification it heard).
+	close(f.arrived)
+	f.arrived = make(chan struct{})
 	f.mu.Unlock()
 	defer func() {
 		f.mu.Lock()

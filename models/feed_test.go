@@ -283,3 +283,27 @@ func TestFeedResumeAndPrune(t *testing.T) {
 		}
 	})
 }
+
+// A page that subscribes while the reader is still starting (the feed starts with the first live
+// page) hears a change committed between its subscription and the reader's first read: the
+// change is in no notification the reader heard, and the reader starts past it. The live board
+// test lost such an event on a loaded machine.
+func TestFeedSubscriberBeforeTheReaderStarts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		f := newFixture(t, s)
+		sub := s.Feed().Subscribe(latest(t, s))
+		defer sub.Close()
+		a := f.create(t, "before the reader", 100)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go s.Feed().Run(ctx, models.FeedConfig{Poll: time.Hour}) // no poll comes to the rescue
+		select {
+		case r := <-sub.C:
+			if r.EntityID != a.ID || r.Op != models.ChangeCreated {
+				t.Fatalf("got %v", r)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the subscriber heard nothing of a change made before the reader started")
+		}
+	})
+}
