@@ -127,7 +127,9 @@ func (h *Handler) batchRequestAllowed(r *http.Request) error {
 }
 
 // currentEmployee is GetCurrentEmployee(): the employee the caller's credentials act as. Every
-// API client acts as one (models.CreateAPIClient); a logged-in user without one gets the 404.
+// API client acts as one: its own (models.CreateAPIClient), or the consenting user's, who gets
+// one when the first token acting for them is issued (models.Store.userEmployee). A browser
+// session of a user without one gets the 404.
 func currentEmployee(r *http.Request) (string, error) {
 	if _, ok := web.IdentityFrom(r.Context()); !ok {
 		return "", &odata.Error{Status: http.StatusUnauthorized, Code: "Unauthorized",

@@ -262,3 +262,65 @@ func TestGetCurrentEmployeeOfEveryClient(t *testing.T) {
 		})
 	}
 }
+
+// TestGetCurrentEmployeeOfAUsersToken: a token a user's consent issued acts as that user's
+// employee; a user who had none gets one, named after their email, when the first token is
+// issued (one only: a refresh reuses it), so GetCurrentEmployee answers 200 with its Person
+// rather than 404. On both databases.
+func TestGetCurrentEmployeeOfAUsersToken(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			srv := newServer(t, dialect, 0)
+			s := srv.store
+			ctx := context.Background()
+			const redirect = "https://app.example/callback"
+			client, _, err := s.CreateAPIClient(ctx, models.NewAPIClient{Name: "mcp", Scopes: []string{"read"}, RedirectURIs: []string{redirect}}, models.Actor{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			user, err := s.CreateUser(ctx, models.NewUser{Email: "Jo.Admin@Example.com", Password: "pw-123456789", Role: models.RoleAdmin}, models.Actor{})
+			if err != nil || user.EmployeeID != nil {
+				t.Fatalf("a user made without an employee: %v", err)
+			}
+			employees := func() int {
+				emps, err := s.Employees(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(emps)
+			}
+			before := employees()
+			code, err := s.IssueAuthorizationCode(ctx, user, models.AuthorizationRequest{ResponseType: "code", ClientID: client.ID.String(),
+				RedirectURI: redirect, Scope: "read offline", State: "state-1234"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			issued, err := s.ExchangeCode(ctx, client, code, redirect, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, body := apiCall(t, srv.URL, issued.AccessToken, "GET",
+				"/v1/odata/GetCurrentEmployee()?$select=ID,Name&$expand=Person($select=LastName,EmailAddress)", "")
+			for _, w := range []string{`"Name":"jo.admin"`, `"Person":{"EmailAddress":"jo.admin@example.com","LastName":"jo.admin"}`} {
+				if status != 200 || !strings.Contains(body, w) {
+					t.Errorf("GetCurrentEmployee() of a user's token: %d, want %s in %s", status, w, body)
+				}
+			}
+			linked, err := s.User(ctx, user.ID)
+			if err != nil || linked.EmployeeID == nil || !strings.Contains(body, linked.EmployeeID.String()) {
+				t.Fatalf("the user's employee (%v, %v) is not the one answered: %s", linked.EmployeeID, err, body)
+			}
+			refreshed, err := s.RefreshGrant(ctx, client, issued.RefreshToken, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status, again := apiCall(t, srv.URL, refreshed.AccessToken, "GET", "/v1/odata/GetCurrentEmployee()?$select=ID", ""); status != 200 ||
+				!strings.Contains(again, linked.EmployeeID.String()) {
+				t.Fatalf("after a refresh: %d %s", status, again)
+			}
+			if n := employees(); n != before+1 {
+				t.Fatalf("%d employees after two issues, want %d", n, before+1)
+			}
+		})
+	}
+}

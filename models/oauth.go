@@ -397,7 +397,7 @@ func (s *Store) ExchangeCode(ctx context.Context, c *APIClient, code, redirectUR
 		if err := tx.Model(&OAuthCode{}).Where("code_hash = ?", row.CodeHash).Update("grant_id", g.ID).Error; err != nil {
 			return err
 		}
-		out, err = issueForGrant(tx, g, g.Scopes, now)
+		out, err = s.issueForGrant(tx, g, g.Scopes, now)
 		return err
 	})
 	if errors.Is(err, errRace) {
@@ -508,7 +508,7 @@ func (s *Store) RefreshGrant(ctx context.Context, c *APIClient, token, scope str
 		if err := tx.Model(&OAuthGrant{}).Where("id = ?", g.ID).Update("last_used_at", now).Error; err != nil {
 			return err
 		}
-		out, err = issueForGrant(tx, &g, scopes, now)
+		out, err = s.issueForGrant(tx, &g, scopes, now)
 		return err
 	})
 	if errors.Is(err, errRace) {
@@ -518,8 +518,12 @@ func (s *Store) RefreshGrant(ctx context.Context, c *APIClient, token, scope str
 }
 
 // issueForGrant issues an access token with scopes from grant g and, when the grant holds the
-// offline scope, a refresh token (of the grant's scopes, whatever the access token's).
-func issueForGrant(tx *gorm.DB, g *OAuthGrant, scopes string, now time.Time) (*IssuedTokens, error) {
+// offline scope, a refresh token (of the grant's scopes, whatever the access token's). The
+// grant's user gets an employee first if they have none (userEmployee).
+func (s *Store) issueForGrant(tx *gorm.DB, g *OAuthGrant, scopes string, now time.Time) (*IssuedTokens, error) {
+	if err := s.userEmployee(tx, g.UserID, now); err != nil {
+		return nil, err
+	}
 	access, tok, err := createAccessToken(tx, g.ClientID, &g.ID, scopes, now)
 	if err != nil {
 		return nil, err
@@ -533,6 +537,39 @@ func issueForGrant(tx *gorm.DB, g *OAuthGrant, scopes string, now time.Time) (*I
 		out.RefreshToken = refresh
 	}
 	return out, nil
+}
+
+// userEmployee gives a user who has no employee their own, named after their email, in the
+// transaction that issues tokens acting for them: an API client always acts as an employee
+// (GetCurrentEmployee answers, what it writes is by someone), as a client of its own does
+// (CreateAPIClient). Made here rather than with every user, because only the users who let a
+// client act for them need one: an admin who never does stays out of the lists of reps. The
+// user's row is locked first, so that two exchanges at once make one employee.
+func (s *Store) userEmployee(tx *gorm.DB, userID uuid.UUID, now time.Time) error {
+	var u User
+	load := func() error { return tx.Where("id = ?", userID).Take(&u).Error }
+	if err := load(); err != nil || u.EmployeeID != nil {
+		return err
+	}
+	if err := tx.Exec("UPDATE users SET employee_id = employee_id WHERE id = ?", userID).Error; err != nil {
+		return err
+	}
+	if err := load(); err != nil || u.EmployeeID != nil {
+		return err
+	}
+	email := u.Email
+	name := []rune(strings.SplitN(email, "@", 2)[0])
+	name = name[:min(len(name), maxNameLength)]
+	last := string(name)
+	e, err := s.createEmployee(tx, uuid.New(), RelationChanges{LastName: &last, EmailAddress: &email}, nil, u.Actor())
+	if err != nil {
+		return err
+	}
+	if err := tx.Model(&User{}).Where("id = ?", userID).Updates(map[string]any{"employee_id": e.ID, "last_mutation_date": now}).Error; err != nil {
+		return err
+	}
+	// The instances forget the user's other tokens they verified, which act as no one.
+	return s.emit(tx, recordChange(ChangeTypeUser, userID, ChangeUpdated, u.Actor(), now))
 }
 
 // revokeGrant ends a grant of a client and with it every token issued from it: lookups join
