@@ -366,6 +366,20 @@
     scroll: true,
     bubbleScroll: true,
     scrollSensitivity: 80,
+    // Sortable (in fallback mode, so on every touch drag) goes on scrolling towards where
+    // the finger rested after it has moved away from the edge, often to the board's end: scroll
+    // only while the latest finger or pointer position is still at the edge scrolled towards.
+    scrollFn: function (dx, dy, evt, latest, el) {
+      const p = latest && latest.touches ? latest.touches[0] : latest;
+      if (!p || typeof p.clientX !== 'number') return 'continue';
+      const r = el === document.scrollingElement
+        ? { left: 0, top: 0, right: window.innerWidth, bottom: window.innerHeight }
+        : el.getBoundingClientRect();
+      const near = sortableOptions.scrollSensitivity;
+      const atEdge = (dx > 0 && Math.abs(r.right - p.clientX) <= near) || (dx < 0 && Math.abs(p.clientX - r.left) <= near) ||
+        (dy > 0 && Math.abs(r.bottom - p.clientY) <= near) || (dy < 0 && Math.abs(p.clientY - r.top) <= near);
+      return atEdge ? 'continue' : 'stop';
+    },
     onStart: function (evt) {
       dragOrigins.set(evt.item, positionOf(evt.item));
       document.body.classList.add('is-dragging');

@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/playwright-community/playwright-go"
 )
@@ -130,5 +131,136 @@ func (d *dragging) check(err error) {
 	d.t.Helper()
 	if err != nil {
 		d.t.Fatalf("browsertest: drag: %v", err)
+	}
+}
+
+// Touch drags, the way a phone user drags a card: a finger held on the card past Sortable's
+// touch delay (static/app.js: delay 150 ms on touch only, so that a swipe still scrolls the
+// board), moved, then lifted. Playwright has no touch drag, so Touch sends the touch events
+// through the Chrome DevTools Protocol (Input.dispatchTouchEvent), which Chromium handles as a
+// finger's: the page sees touchstart, touchmove and touchend (and pointer events) at those
+// points. Needs a page with touch (Phone).
+type Touch struct {
+	t    testing.TB
+	page playwright.Page
+	cdp  playwright.CDPSession
+	X, Y float64
+}
+
+// touchHoldMs is longer than Sortable's touch delay (150 ms).
+const touchHoldMs = 300
+
+// TouchHold puts a finger on card (in its left padding, away from links and controls) and holds
+// it there until Sortable takes the card.
+func TouchHold(t testing.TB, page playwright.Page, card playwright.Locator) *Touch {
+	t.Helper()
+	if err := card.ScrollIntoViewIfNeeded(); err != nil {
+		t.Fatalf("browsertest: touch: %v", err)
+	}
+	cdp, err := page.Context().NewCDPSession(page)
+	if err != nil {
+		t.Fatalf("browsertest: touch: %v", err)
+	}
+	d := &dragging{t: t, page: page}
+	box := d.box(card)
+	f := &Touch{t: t, page: page, cdp: cdp, X: box.X + 4, Y: box.Y + box.Height/2}
+	f.send("touchStart", f.X, f.Y)
+	page.WaitForTimeout(touchHoldMs)
+	return f
+}
+
+// MoveTo slides the finger to (x, y) in steps, as a finger moves, and lets Sortable settle.
+func (f *Touch) MoveTo(x, y float64) {
+	f.t.Helper()
+	const steps = 12
+	x0, y0 := f.X, f.Y
+	for i := 1; i <= steps; i++ {
+		f.X, f.Y = x0+(x-x0)*float64(i)/steps, y0+(y-y0)*float64(i)/steps
+		f.send("touchMove", f.X, f.Y)
+		f.page.WaitForTimeout(16)
+	}
+	f.page.WaitForTimeout(settleMs)
+}
+
+// DragAcrossBoard takes the held card to list, a column off screen to the right on a phone
+// (which shows one column at a time), as a finger does: it rests at the board's right edge,
+// where Sortable scrolls the board, until list is well in view, then slides into list and
+// stays clear of the edges (so the board stops scrolling). It fails if the board never
+// scrolls there.
+func (f *Touch) DragAcrossBoard(list playwright.Locator) {
+	f.t.Helper()
+	d := &dragging{t: f.t, page: f.page}
+	width := float64(f.page.ViewportSize().Width)
+	f.MoveTo(width-4, f.Y)
+	for start := time.Now(); ; f.page.WaitForTimeout(16) {
+		if box := d.box(list); box.X <= width*0.3 {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			f.t.Fatalf("browsertest: touch: holding the card at the board's edge never scrolled %v into view", list)
+		}
+	}
+	// Off the edge, to the middle of the screen over the list, and wait until the board stops
+	// scrolling (static/app.js's scrollFn: Sortable alone went on to the board's end). The
+	// finger trembles by a pixel, as a real one does: Sortable looks again on each move.
+	f.MoveTo(width/2, d.box(list).Y+12)
+	for i, last := 0, -1.0; ; i++ {
+		for j := 0; j < 6; j++ {
+			f.send("touchMove", f.X+float64(j%2), f.Y)
+			f.page.WaitForTimeout(16)
+		}
+		if i == 100 {
+			f.t.Fatalf("browsertest: touch: the board keeps scrolling with the finger off its edge")
+		}
+		box := d.box(list)
+		if box.X == last {
+			break
+		}
+		last = box.X
+	}
+	f.MoveOnto(list)
+}
+
+// MoveOnto slides the finger into target (a list or a drop target), near its top and in the
+// middle of its part on screen, clear of the edges where the board scrolls; target must be on
+// screen, as a finger cannot go elsewhere. It fails unless the held card's placeholder is then in
+// target.
+func (f *Touch) MoveOnto(target playwright.Locator) {
+	f.t.Helper()
+	box := (&dragging{t: f.t, page: f.page}).box(target)
+	size := f.page.ViewportSize()
+	w := float64(size.Width)
+	left, right := max(box.X, 0), min(box.X+box.Width, w)
+	x, y := min(max((left+right)/2, 100), w-100), box.Y+min(box.Height/2, 12)
+	if x < left || x > right || y < 0 || y > float64(size.Height) {
+		f.t.Fatalf("browsertest: touch: %v is off screen (%+v)", target, box)
+	}
+	f.MoveTo(x, y)
+	in, err := target.Locator(".sortable-ghost").Count()
+	if err != nil || in != 1 {
+		f.t.Fatalf("browsertest: touch: the finger is on %v, but the card's placeholder is not (%v)", target, err)
+	}
+}
+
+// Lift nudges the finger so that Sortable looks again where it is, lifts it, and waits until
+// the move's answer is applied (WaitIdle).
+func (f *Touch) Lift() {
+	f.t.Helper()
+	f.send("touchMove", f.X, f.Y+1)
+	f.page.WaitForTimeout(30)
+	f.send("touchMove", f.X, f.Y)
+	f.page.WaitForTimeout(50)
+	if _, err := f.cdp.Send("Input.dispatchTouchEvent", map[string]any{"type": "touchEnd", "touchPoints": []any{}}); err != nil {
+		f.t.Fatalf("browsertest: touch: %v", err)
+	}
+	_ = f.cdp.Detach()
+	WaitIdle(f.t, f.page)
+}
+
+func (f *Touch) send(kind string, x, y float64) {
+	f.t.Helper()
+	if _, err := f.cdp.Send("Input.dispatchTouchEvent", map[string]any{"type": kind,
+		"touchPoints": []any{map[string]any{"x": x, "y": y, "radiusX": 2, "radiusY": 2, "force": 1, "id": 1}}}); err != nil {
+		f.t.Fatalf("browsertest: touch %s: %v", kind, err)
 	}
 }
