@@ -145,19 +145,7 @@ func moveByKeyboard(t *testing.T, size browsertest.Viewport) {
 	must(t, b.page.Keyboard().Press("m"))
 	panel := b.page.GetByTestId("move-panel")
 	must(t, expect.Locator(panel).ToBeVisible())
-	// Until htmx has processed the swapped-in form, Enter posts it without JavaScript (which
-	// works, but reloads the page): a person cannot be that quick, the test can.
-	for i := 0; ; i++ {
-		done, err := b.page.Evaluate(`() => { const f = document.querySelector('[data-testid="move-form"]'); return !!(f && f['htmx-internal-data']); }`)
-		must(t, err)
-		if done == true {
-			break
-		}
-		if i == 250 {
-			t.Fatal("htmx did not process the move panel's form")
-		}
-		b.page.WaitForTimeout(20)
-	}
+	waitProcessed(t, b.page, `[data-testid="move-form"]`)
 	must(t, panel.GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "Negotiation"}).Focus())
 	must(t, b.page.Keyboard().Press("Enter"))
 	if err := b.list("Negotiation").Locator(`li.card`).First().WaitFor(); err != nil {
