@@ -113,7 +113,10 @@ func standardProps(name string, importID, isActive odata.Bind, more ...odata.Pro
 const personName = "trim(t.first_name || ' ' || t.last_name)"
 
 // Fields of a person relationship's person (t.person_id) and of an organisation
-// relationship's organisation (t.organization_id): they live on the relation only.
+// relationship's organisation (t.organization_id): they live on the relation only. A list,
+// $filter and $orderby read them through one LEFT JOIN of the relation per entity
+// (relationJoins), not a subquery per property and row; $apply and $compute read these
+// subqueries, which give the same values.
 const (
 	personOfName = "(SELECT trim(p.first_name || ' ' || p.last_name) FROM relations p WHERE p.id = t.person_id)"
 	orgOfName    = "(SELECT o.name FROM relations o WHERE o.id = t.organization_id)"
@@ -121,6 +124,30 @@ const (
 
 func personOf(col string) string {
 	return "(SELECT p." + col + " FROM relations p WHERE p.id = t.person_id)"
+}
+
+// relationJoins are the joins that read the subqueries above, by their SQL.
+var relationJoins = func() map[string]*odata.PropJoin {
+	onPerson := func(entity, row string) string { return row + ".id = " + entity + ".person_id" }
+	m := map[string]*odata.PropJoin{
+		personOfName: {Table: "relations", Value: personName, On: onPerson},
+		orgOfName:    {Table: "relations", Column: "name", On: func(entity, row string) string { return row + ".id = " + entity + ".organization_id" }},
+	}
+	for _, col := range []string{"first_name", "last_name", "email_address"} {
+		m[personOf(col)] = &odata.PropJoin{Table: "relations", Column: col, On: onPerson}
+	}
+	return m
+}()
+
+// joinRelationNames gives every property that reads a relation's field by subquery its join.
+func joinRelationNames(types []odata.EntityType) {
+	for i := range types {
+		for j := range types[i].Properties {
+			if p := &types[i].Properties[j]; p.Join == nil {
+				p.Join = relationJoins[p.SQL]
+			}
+		}
+	}
 }
 
 // typed returns props with _Type the constant typ: for a set whose table holds the rows of
@@ -442,6 +469,7 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 	for i := range sets {
 		sets[i].Writer = writers[sets[i].Name]
 	}
+	joinRelationNames(types)
 	return &odata.Model{Namespace: "Phaseboard", Types: types, Sets: sets}
 }
 

@@ -23,19 +23,8 @@ import (
 func TestQueriesPerRequest(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			s, counter := storetest.NewCounting(t, dialect)
-			// The custom field definitions' version is checked once a second per instance, not
-			// per request: keep that check out of the counted requests on a slow machine.
-			s.CustomFieldsTTL = time.Hour
-			ctx := context.Background()
-			// The demo loader's COPY needs a plain pgx connection: load through a second store.
-			if err := storetest.Reopen(t, s).LoadDemo(ctx, 30, nil, nil); err != nil {
-				t.Fatal(err)
-			}
-			app := web.New(web.Config{Store: s})
-			handlers.Register(app, &handlers.Handler{Store: s})
-			a := &authApp{t: t, store: s, app: app}
-			token, _ := authtest.Token(t, s, models.RoleManager, "read", nil)
+			a, counter, token := countedApp(t, dialect)
+			s := a.store
 			_, sess := authtest.Login(t, s, models.RoleManager, nil)
 			card := newCard(t, s, "counted")
 			_, phases := fixture(t, s)
@@ -115,4 +104,22 @@ func TestQueriesPerRequest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countedApp is the app over the demo data (30 opportunities) on a Store whose statements
+// counter counts, and a manager's read token.
+func countedApp(t *testing.T, dialect string) (*authApp, *storetest.Counter, string) {
+	t.Helper()
+	s, counter := storetest.NewCounting(t, dialect)
+	// The custom field definitions' version is checked once a second per instance, not
+	// per request: keep that check out of the counted requests on a slow machine.
+	s.CustomFieldsTTL = time.Hour
+	// The demo loader's COPY needs a plain pgx connection: load through a second store.
+	if err := storetest.Reopen(t, s).LoadDemo(context.Background(), 30, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	app := web.New(web.Config{Store: s})
+	handlers.Register(app, &handlers.Handler{Store: s})
+	token, _ := authtest.Token(t, s, models.RoleManager, "read", nil)
+	return &authApp{t: t, store: s, app: app}, counter, token
 }

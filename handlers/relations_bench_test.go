@@ -34,6 +34,12 @@ func BenchmarkRatioRelationNames(b *testing.B) {
 					(SELECT DISTINCT x.relationship_id FROM (SELECT t.relationship_id FROM activities t WHERE t.type = 'Activity.SalesOpportunity'
 					ORDER BY t.expected_order_date ASC NULLS FIRST, t.id LIMIT 101) x)`,
 			}},
+		{"customers-by-name", "/v1/odata/Relationship?$top=100&$orderby=Name&$select=Name,City",
+			[]string{`SELECT o.name, t.city, t.id, o.name FROM relationships t LEFT JOIN relations o ON o.id = t.organization_id
+				WHERE t.type <> 'Relationship.Organization.Identity' ORDER BY o.name ASC NULLS FIRST, t.id LIMIT 101`}},
+		{"contacts-with-names", "/v1/odata/Relation_Person_Contact?$top=100&$select=_Name,FirstName,LastName,Email",
+			[]string{`SELECT trim(p.first_name || ' ' || p.last_name), p.first_name, p.last_name, p.email_address, t.id
+				FROM contacts t LEFT JOIN relations p ON p.id = t.person_id ORDER BY t.id LIMIT 101`}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -31,7 +31,7 @@ func (c Counts) RoundTrips() int64 { return c.Statements + 2*c.Transactions }
 type Counter struct {
 	statements, writes, transactions atomic.Int64
 	mu                               sync.Mutex
-	log                              []string
+	log, full                        []string
 }
 
 // Reset starts counting afresh.
@@ -40,7 +40,7 @@ func (c *Counter) Reset() {
 	c.writes.Store(0)
 	c.transactions.Store(0)
 	c.mu.Lock()
-	c.log = nil
+	c.log, c.full = nil, nil
 	c.mu.Unlock()
 }
 
@@ -56,16 +56,24 @@ func (c *Counter) Log() []string {
 	return append([]string(nil), c.log...)
 }
 
+// Statements lists the statements since the last Reset in full (for a test of their SQL).
+func (c *Counter) Statements() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.full...)
+}
+
 func (c *Counter) statement(query string) {
 	c.statements.Add(1)
 	q := strings.ToUpper(strings.TrimSpace(query))
 	if strings.HasPrefix(q, "INSERT") || strings.HasPrefix(q, "UPDATE") || strings.HasPrefix(q, "DELETE") {
 		c.writes.Add(1)
 	}
+	c.mu.Lock()
+	c.full = append(c.full, query)
 	if len(query) > 160 {
 		query = query[:160] + "…"
 	}
-	c.mu.Lock()
 	c.log = append(c.log, query)
 	c.mu.Unlock()
 }

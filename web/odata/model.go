@@ -88,10 +88,13 @@ type Property struct {
 }
 
 // PropJoin is where a property's value lives when it is in a side table: Column of the row of
-// Table that On (trusted SQL joining the entity's alias to the row's) matches.
+// Table that On (trusted SQL joining the entity's alias to the row's) matches, or Value (trusted
+// SQL over that row, aliased "t" as Property.SQL is) when the value is an expression. The
+// properties of one entity whose joins have the same Table and On share one LEFT JOIN.
 type PropJoin struct {
 	Table  string
 	Column string
+	Value  string
 	On     func(entity, row string) string
 }
 
@@ -449,7 +452,7 @@ func (m *Model) resolve() (*schema, error) {
 			if strings.TrimSpace(p.SQL) == "" {
 				return fmt.Errorf("odata model: type %q: property %q has no SQL", t.decl.Name, p.Name)
 			}
-			if j := p.Join; j != nil && (!tableRE.MatchString(j.Table) || !identRE.MatchString(j.Column) || j.On == nil) {
+			if j := p.Join; j != nil && (!tableRE.MatchString(j.Table) || !identRE.MatchString(j.Column) && strings.TrimSpace(j.Value) == "" || j.On == nil) {
 				return fmt.Errorf("odata model: type %q: property %q: invalid join (table %q, column %q)", t.decl.Name, p.Name, j.Table, j.Column)
 			}
 			if (p.Access == Writable || p.Access == Immutable) != (p.Bind != nil) {

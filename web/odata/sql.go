@@ -434,12 +434,15 @@ func propSQL(b *sqlBuilder, from *scope, alias string, p *Property) string {
 		}
 		return "(" + qualify(p.SQL, alias) + ")"
 	}
-	key := alias + "#" + p.Name
+	key := alias + "#" + j.Table + "#" + j.On(alias, "\x00") // the same row of the same table: one join
 	a, ok := from.joinAlias[key]
 	if !ok {
 		a = b.newAlias("j")
 		from.joins = append(from.joins, " LEFT JOIN "+j.Table+" AS "+a+" ON "+j.On(alias, a))
 		from.joinAlias[key] = a
+	}
+	if j.Value != "" {
+		return "(" + qualify(j.Value, a) + ")"
 	}
 	return a + "." + j.Column
 }
