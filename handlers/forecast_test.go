@@ -469,3 +469,78 @@ func TestForecastDealsPages(t *testing.T) {
 		}
 	})
 }
+
+// Every bar of the forecast's charts (the weighted stacks, the won bars, the gaps to target and
+// the loss analysis's bars) is a link, named by what it shows, to the deals behind it, and
+// those deals sum to the bar: Σ weighted for a stack, Σ estimated for won and lost bars. On the
+// demo, with a team target for this month.
+func TestForecastChartBarsLinkToTheirDeals(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		ctx := context.Background()
+		if err := s.store.LoadDemo(ctx, 150, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		today := s.store.Today()
+		month := models.NewDate(today.Year(), today.Month(), 1)
+		end := models.NewDate(today.Year(), today.Month()+1, 0)
+		if _, err := s.store.SaveTarget(ctx, nil, models.TargetChanges{Amount: ptrTo(1e7), StartDate: &month, EndDate: &end}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		c := s.client()
+		path := "/forecast?from=" + models.NewDate(today.Year(), today.Month()-6, 1).Format("2006-01") + "&to=" + models.NewDate(today.Year(), today.Month()+2, 1).Format("2006-01")
+		code, body := c.get(path)
+		if code != 200 {
+			t.Fatalf("forecast %d", code)
+		}
+		bar := regexp.MustCompile(`<a href="(/forecast/deals\?[^"]+)" aria-label="([^"]+): list the deals" class="fc-bar-link" data-testid="[a-z-]+-link"><rect [^>]*data-testid="([a-z-]+)"><title>([^<]+)</title></rect></a>`)
+		amount := regexp.MustCompile(`€ [0-9,]+`)
+		bars := bar.FindAllStringSubmatch(body, -1)
+		seen := map[string]int{}
+		for _, m := range bars {
+			href, name, kind, title := strings.ReplaceAll(m[1], "&amp;", "&"), m[2], m[3], m[4]
+			seen[kind]++
+			if name != title {
+				t.Errorf("a %s link is named %q, its bar %q", kind, name, title)
+			}
+			_, deals := c.get(href)
+			total := func(testid string) string {
+				t.Helper()
+				v := regexp.MustCompile(`data-testid="` + testid + `">([^<]+)<`).FindStringSubmatch(deals)
+				if v == nil {
+					t.Fatalf("%s: no %s", href, testid)
+				}
+				return v[1]
+			}
+			want := amount.FindString(title)
+			switch kind {
+			case "chart-segment":
+				if got := total("deals-weighted"); got != want {
+					t.Errorf("%s: its deals weigh %s (%s)", title, got, href)
+				}
+			case "chart-won", "loss-bar":
+				if got := total("deals-estimated"); got != want {
+					t.Errorf("%s: its deals sum to %s (%s)", title, got, href)
+				}
+			case "chart-gap":
+				// The gap is target − won: its link lists the period's won deals.
+				if !strings.Contains(href, "k=won") || !strings.Contains(title, "won "+total("deals-estimated")) {
+					t.Errorf("%s: links to %s, whose deals sum to %s", title, href, total("deals-estimated"))
+				}
+			}
+		}
+		// The targets' figures of deals link too: attainment and gap to the won deals, coverage to
+		// the open ones (cells 6, 7, 8 of the team's row).
+		i := strings.Index(body, `data-testid="attainment-total"`)
+		team := body[i : i+strings.Index(body[i:], "</tr>")]
+		for cell, kind := range map[string]string{"cell-6": "k=won", "cell-7": "k=open", "cell-8": "k=won"} {
+			if !regexp.MustCompile(`data-testid="` + cell + `"[^>]*><a href="/forecast/deals\?[^"]*` + kind).MatchString(team) {
+				t.Errorf("the team's %s links to no %s deals: %s", cell, kind, team)
+			}
+		}
+		for _, kind := range []string{"chart-segment", "chart-won", "chart-gap", "loss-bar"} {
+			if seen[kind] == 0 || seen[kind] != strings.Count(body, `data-testid="`+kind+`"`) {
+				t.Errorf("%d of the %d %s bars link to their deals", seen[kind], strings.Count(body, `data-testid="`+kind+`"`), kind)
+			}
+		}
+	})
+}

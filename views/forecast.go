@@ -45,17 +45,33 @@ func (v ForecastView) Tables() []Table {
 // LossTables are the loss analysis's tables: by reason and by competitor, each figure a link to
 // the deals lost for that reason or to that competitor.
 func LossTables(v ForecastView) []Table {
-	t := func(id, caption, first string, rows []models.LossRow, by func(d *deals, key string)) Table {
+	t := func(id, caption, first string, rows []models.LossRow, by string) Table {
 		tb := Table{ID: id, Caption: caption, Head: []string{first, "Lost", "Lost amount"}}
 		for _, r := range rows {
-			d := dealsOf(&v.Forecast.Filter)
-			by(&d, r.Key)
+			d := v.lostDeals(by, r.Key)
 			tb.Rows = append(tb.Rows, TableRow{Cells: []Cell{textCell(r.Name), d.link(countCell(r.Count), "lost", ""), d.link(moneyCell(r.Amount), "lost", "")}})
 		}
 		return tb
 	}
-	return []Table{t("loss-reason-table", "Lost by reason", "Reason", v.LostByReason, func(d *deals, key string) { d.reason = key }),
-		t("loss-competitor-table", "Lost to competitors", "Competitor", v.LostByCompetitor, func(d *deals, key string) { d.competitor = key })}
+	return []Table{t("loss-reason-table", "Lost by reason", "Reason", v.LostByReason, "reason"),
+		t("loss-competitor-table", "Lost to competitors", "Competitor", v.LostByCompetitor, "competitor")}
+}
+
+// lostDeals are the deals lost in the forecast's range for a reason or to a competitor (by),
+// named by its key (models.LossRow).
+func (v ForecastView) lostDeals(by, key string) deals {
+	d := dealsOf(&v.Forecast.Filter)
+	if by == "reason" {
+		d.reason = key
+	} else {
+		d.competitor = key
+	}
+	return d
+}
+
+// LostHref links the loss analysis's bars by reason or competitor (by) to their deals.
+func (v ForecastView) LostHref(by string) func(key string) string {
+	return func(key string) string { return v.lostDeals(by, key).href("lost", "") }
 }
 
 // BarChart is a horizontal bar chart laid out in Go (the loss analysis): one labelled bar per
@@ -68,8 +84,9 @@ type BarChart struct {
 	Texts     []ChartText
 }
 
-// NewBarChart lays out rows as bars of their amount.
-func NewBarChart(id, title string, rows []models.LossRow) BarChart {
+// NewBarChart lays out rows as bars of their amount, each a link to href(row's key) when href
+// is given.
+func NewBarChart(id, title string, rows []models.LossRow, href func(key string) string) BarChart {
 	const width, label, bar, gap, right = 560, 170, 18, 8, 90
 	c := BarChart{ID: id, Title: title, Width: width, Height: max(1, len(rows))*(bar+gap) + gap}
 	maxV := 0.0
@@ -84,6 +101,9 @@ func NewBarChart(id, title string, rows []models.LossRow) BarChart {
 		}
 		c.Bars = append(c.Bars, ChartRect{X: f1(label), Y: f1(float64(y)), W: f1(w), H: f1(bar),
 			Title: r.Name + ": " + i64(r.Count) + " lost, " + Money(r.Amount), TestID: "loss-bar"})
+		if href != nil {
+			c.Bars[i].Href = href(r.Key)
+		}
 		c.Texts = append(c.Texts, ChartText{X: f1(label - 6), Y: f1(float64(y) + bar - 5), Anchor: "end", Text: r.Name, Class: "fc-axis"},
 			ChartText{X: f1(label + w + 4), Y: f1(float64(y) + bar - 5), Anchor: "start", Text: Short(r.Amount) + " · " + i64(r.Count), Class: "fc-value"})
 	}
@@ -158,6 +178,7 @@ type ChartRect struct {
 	Fill       string // a pattern: url(#fc-p0)
 	Title      string // the tooltip: "Mar 2026 · Sales · Negotiation: € 34,800"
 	TestID     string
+	Href       string // the deals behind it ("": no link); the link's name is Title's
 }
 
 // ChartText is a label: a period name, a bar total, an axis value.
@@ -209,6 +230,7 @@ func NewChart(fc *models.Forecast) Chart {
 	slot := float64(width-left-right) / float64(n)
 	bar := math.Min(40, (slot-3*barGap)/2)
 	for i, p := range fc.Periods {
+		period := deals{filter: &fc.Filter, from: p.Start, to: p.End}
 		x0 := float64(left) + slot*float64(i) + (slot-2*bar-barGap)/2
 		base := y(0)
 		for j, v := range p.PhaseWeighted {
@@ -217,8 +239,10 @@ func NewChart(fc *models.Forecast) Chart {
 			}
 			h := y(0) - y(v) // the segment's own height; base climbs as the stack grows
 			ph := fc.OpenPhases[j]
+			inPhase := deals{filter: &fc.Filter, from: p.Start, to: p.End, phase: ph.ID.String()}
 			c.Rects = append(c.Rects, ChartRect{X: f1(x0), Y: f1(base - h), W: f1(bar), H: f1(h), Fill: chartFill(j),
-				Title: p.Label + " · " + ph.PipelineName + " · " + ph.Name + ": " + Money(v), TestID: "chart-segment"})
+				Title: p.Label + " · " + ph.PipelineName + " · " + ph.Name + ": " + Money(v) + " weighted", TestID: "chart-segment",
+				Href: inPhase.href("open", "")})
 			base -= h
 		}
 		if p.Weighted > 0 {
@@ -227,11 +251,11 @@ func NewChart(fc *models.Forecast) Chart {
 		xw := x0 + bar + barGap
 		if p.Won > 0 {
 			c.Rects = append(c.Rects, ChartRect{X: f1(xw), Y: f1(y(p.Won)), W: f1(bar), H: f1(y(0) - y(p.Won)), Fill: "url(#fc-won)",
-				Title: p.Label + " · won: " + Money(p.Won), TestID: "chart-won"})
+				Title: p.Label + " · won: " + Money(p.Won), TestID: "chart-won", Href: period.href("won", "")})
 			c.Texts = append(c.Texts, ChartText{X: f1(xw + bar/2), Y: f1(y(p.Won) - 4), Anchor: "middle", Text: "W " + Short(p.Won), Class: "fc-value"})
 		}
 		c.Texts = append(c.Texts, ChartText{X: f1(x0 + bar + barGap/2.0), Y: f1(float64(height - bottom + 16)), Anchor: "middle", Text: p.Label, Class: "fc-period"})
-		c.addTarget(p, x0, xw+bar, xw, bar, y)
+		c.addTarget(p, x0, xw+bar, xw, bar, y, period.href("won", ""))
 	}
 	for j, ph := range fc.OpenPhases {
 		c.Legend = append(c.Legend, ChartLegend{Fill: chartFill(j), Label: ph.PipelineName + " · " + ph.Name})

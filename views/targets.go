@@ -44,8 +44,10 @@ func optRaw(p *float64, digits int) string {
 }
 
 // AttainmentTable is the targets section's table (the page and the CSV export), one row per
-// rep and the team's in the foot. Under the forecast's filter f (nil: no links) the won and open
-// figures link to their deals in the period, as the forecast's own figures do.
+// rep and the team's in the foot. Under the forecast's filter f (nil: no links) the figures of
+// deals link to them in the period, as the forecast's own figures do: won, attainment (won ÷
+// target) and gap (target − won) to the won deals, the open figures and coverage (weighted open
+// ÷ gap) to the open ones. A target and the commits are set by people, not summed from deals.
 func AttainmentTable(pa *models.PeriodAttainment, currency string, f *models.ForecastFilter) Table {
 	t := Table{ID: "attainment-table", Caption: "Targets and attainment, " + pa.Period.Label,
 		Head: []string{"Rep", "Target", "Won", "Weighted open", "Commit (open)", "Best case (open)", "Attainment", "Coverage", "Gap"}}
@@ -70,7 +72,7 @@ func AttainmentTable(pa *models.PeriodAttainment, currency string, f *models.For
 		}
 		cells := []Cell{textCell(a.Name), target, d.link(money(a.Won), "won", ""), d.link(money(a.Weighted), "open", ""),
 			d.link(money(a.Commit), "open", models.ForecastCommit), d.link(money(a.BestCase), "open", models.ForecastBestCase),
-			{Text: Ratio(a.Attainment), Raw: optRaw(a.Attainment, 4)}, coverage, money(a.Gap)}
+			d.link(Cell{Text: Ratio(a.Attainment), Raw: optRaw(a.Attainment, 4)}, "won", ""), d.link(coverage, "open", ""), d.link(money(a.Gap), "won", "")}
 		if pa.CanOverride {
 			cells = append(cells, money(a.RepCommit), money(a.ManagerCommit), Cell{Text: Signed(a.Difference, currency), Raw: strconv.FormatFloat(a.Difference, 'f', 2, 64)})
 		}
@@ -151,8 +153,8 @@ func targetOf(p models.ForecastPeriod) float64 {
 
 // addTarget draws a period's target, a dashed line across its two bars (from x0 to x1), and
 // the gap left to win above its won bar (at xw, bar wide), from the won amount up to the
-// target. y maps an amount to the chart's y.
-func (c *Chart) addTarget(p models.ForecastPeriod, x0, x1, xw, bar float64, y func(float64) float64) {
+// target, a link to the won deals (won). y maps an amount to the chart's y.
+func (c *Chart) addTarget(p models.ForecastPeriod, x0, x1, xw, bar float64, y func(float64) float64, won string) {
 	if p.Target == nil || *p.Target <= 0 {
 		return
 	}
@@ -160,7 +162,7 @@ func (c *Chart) addTarget(p models.ForecastPeriod, x0, x1, xw, bar float64, y fu
 	c.Targets = append(c.Targets, ChartLine{X1: f1(x0 - 3), Y1: f1(y(t)), X2: f1(x1 + 3), Y2: f1(y(t))})
 	if gap := t - p.Won; gap > 0 {
 		c.Gaps = append(c.Gaps, ChartRect{X: f1(xw), Y: f1(y(t)), W: f1(bar), H: f1(y(p.Won) - y(t)), Fill: "url(#fc-gap)",
-			Title: p.Label + " · gap to target: " + Money(gap) + " (target " + Money(t) + ", won " + Money(p.Won) + ")", TestID: "chart-gap"})
+			Title: p.Label + " · gap to target: " + Money(gap) + " (target " + Money(t) + ", won " + Money(p.Won) + ")", TestID: "chart-gap", Href: won})
 	}
 }
 
