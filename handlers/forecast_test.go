@@ -544,3 +544,66 @@ func TestForecastChartBarsLinkToTheirDeals(t *testing.T) {
 		}
 	})
 }
+
+// The demo's move history makes pipeline health and conversion say something to a newcomer: on
+// the pages as they open (default filters), every open phase of the main pipeline has a win
+// rate and an average stay above zero, every stage of the funnel converts some of the one
+// before, and the cohort has a win rate and a cycle time.
+func TestDemoPipelineHealthAndConversionSaySomething(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		if err := s.store.LoadDemo(context.Background(), 150, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		pipe, phases := fixture(t, s.store)
+		c := s.client()
+		cell := regexp.MustCompile(`<td>(?:<a [^>]*>)?([^<]*)`)
+		_, health := c.get("/forecast/health")
+		open := 0
+		for _, p := range phases {
+			if p.IsTerminal || !p.IsActive {
+				continue
+			}
+			open++
+			i := strings.Index(health, `<th scope="row">`+pipe.Name+" · "+p.Name)
+			if i < 0 {
+				t.Fatalf("pipeline health has no row for %s", p.Name)
+			}
+			row := health[i : i+strings.Index(health[i:], "</tr>")]
+			cells := cell.FindAllStringSubmatch(row, -1) // Entered, Won since, Win rate, Average days, Open now, Rotting
+			if len(cells) != 6 {
+				t.Fatalf("%s: %d cells: %s", p.Name, len(cells), row)
+			}
+			if rate := strings.TrimSpace(cells[2][1]); rate == "—" || strings.Trim(digits(rate), "0") == "" {
+				t.Errorf("%s: win rate %q", p.Name, rate)
+			}
+			if days := strings.TrimSpace(cells[3][1]); days == "—" || strings.Trim(digits(days), "0") == "" {
+				t.Errorf("%s: average days %q", p.Name, days)
+			}
+		}
+		if open < 2 {
+			t.Fatalf("the demo's main pipeline has %d open phases", open)
+		}
+
+		code, conv := c.get("/forecast/conversion")
+		if code != 200 {
+			t.Fatalf("conversion %d", code)
+		}
+		for _, id := range []string{"sum-win-rate", "sum-cycle"} {
+			v := regexp.MustCompile(`data-testid="` + id + `">([^<]*)<`).FindStringSubmatch(conv)
+			if v == nil || v[1] == "—" || strings.Trim(digits(v[1]), "0") == "" {
+				t.Errorf("conversion's %s: %v", id, v)
+			}
+		}
+		stages := regexp.MustCompile(`data-testid="funnel-stage"><title>([^<]*)</title>`).FindAllStringSubmatch(conv, -1)
+		if len(stages) != open+1 { // the open phases, then Won
+			t.Fatalf("%d funnel stages, want %d", len(stages), open+1)
+		}
+		converts := regexp.MustCompile(`; ([0-9.]+)% of those in `)
+		for _, st := range stages[1:] {
+			m := converts.FindStringSubmatch(st[1])
+			if m == nil || strings.Trim(digits(m[1]), "0") == "" {
+				t.Errorf("a funnel stage converts nothing: %s", st[1])
+			}
+		}
+	})
+}
