@@ -19,8 +19,8 @@ func (h *Handler) renderCustomFields(c *fiber.Ctx, status int, msg string, form 
 	if err != nil {
 		return err
 	}
-	v := views.AdminCustomFieldsView{AdminView: adminView(c, "Custom fields", "custom-fields"), Fields: defs.Fields,
-		Kinds: models.Kinds, Form: form}
+	v := views.AdminCustomFieldsView{AdminView: adminView(c, "Custom fields", "custom-fields"),
+		Groups: views.CustomFieldGroups(defs.Fields, models.Kinds), Kinds: models.Kinds, Form: form}
 	v.Error = msg
 	return web.Render(c, status, views.AdminCustomFieldsPage(v))
 }

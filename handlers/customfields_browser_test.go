@@ -14,7 +14,7 @@ import (
 )
 
 // TestBrowserCustomFields: an admin defines a choice list for opportunities on the admin page,
-// marked for cards; a manager then finds it in a card's edit panel, picks a value and saves, and
+// marked for cards, and a text field of people (listed under Person); a manager then finds it in a card's edit panel, picks a value and saves, and
 // the card on the board shows it without a reload.
 func TestBrowserCustomFields(t *testing.T) {
 	ctx := context.Background()
@@ -42,6 +42,28 @@ func TestBrowserCustomFields(t *testing.T) {
 		t.Fatalf("defined %+v", fields)
 	}
 	must(t, expect.Locator(row.GetByTestId("custom-field-api-name")).ToHaveText(fields[0].APIName()))
+
+	// A field of people: chosen by its label among the record types, listed in a group of its own.
+	form = page.GetByTestId("add-custom-field")
+	_, err = form.Locator(`select[name="entity_type"]`).SelectOption(playwright.SelectOptionValues{Labels: &[]string{"Person"}})
+	must(t, err)
+	must(t, form.Locator(`input[name="label"]`).Fill("Nickname"))
+	_, err = form.Locator(`select[name="kind"]`).SelectOption(playwright.SelectOptionValues{Values: &[]string{models.CustomText}})
+	must(t, err)
+	must(t, form.GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "Add field"}).Click())
+	people := page.Locator(`[data-testid="custom-field-group"][data-entity-type="` + models.TypePerson + `"]`)
+	must(t, expect.Locator(people.GetByTestId("custom-field-group-label")).ToHaveText("Person"))
+	must(t, expect.Locator(people.GetByTestId("custom-field-row")).ToHaveCount(1))
+	must(t, expect.Locator(page.GetByTestId("custom-field-group-label")).ToHaveText([]string{"Opportunity", "Person"}))
+	defs, err = s.CustomFields(ctx)
+	must(t, err)
+	if persons := defs.For(models.TypePerson); len(persons) != 1 || persons[0].Label != "Nickname" || persons[0].Kind != models.CustomText {
+		t.Fatalf("defined on people %+v", persons)
+	} else {
+		must(t, expect.Locator(people.GetByTestId("custom-field-api-name")).ToHaveText(persons[0].APIName()))
+	}
+	opportunities := page.Locator(`[data-testid="custom-field-group"][data-entity-type="` + models.SalesOpportunity.Type + `"]`)
+	must(t, expect.Locator(opportunities.GetByTestId("custom-field-row")).ToHaveCount(1))
 
 	logInAs(t, s, page, base, models.RoleManager, nil)
 	goTo(t, page, base, "/board")

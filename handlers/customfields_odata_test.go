@@ -73,6 +73,34 @@ func names(entities []map[string]any, key string) []string {
 	return out
 }
 
+// badCustomWrites are bodies that each write a wrong value to one of the custom fields named
+// (API names): the wrong JSON type, an unknown choice, a link to nothing (the pipeline with the
+// ID pipeline) or into another set.
+func badCustomWrites(text, num, date, flag, choice, link, pipeline string) map[string]string {
+	return map[string]string{
+		"text as a number":    `{"` + text + `":5}`,
+		"number as a string":  `{"` + num + `":"12"}`,
+		"not a date":          `{"` + date + `":"31-01-2027"}`,
+		"boolean as a string": `{"` + flag + `":"yes"}`,
+		"unknown choice":      `{"` + choice + `":"Bronze"}`,
+		"link to nothing":     `{"` + link + `":{"ID":"` + pipeline + `"}}`,
+		"link to another set": `{"` + link + `@odata.bind":"Pipeline(` + pipeline + `)"}`,
+	}
+}
+
+// wantCustomRefused checks that a write was refused for a custom field: a 400 whose target is
+// the field (an API name starts with "_").
+func wantCustomRefused(t *testing.T, what string, r writeResp) {
+	t.Helper()
+	var odataErr struct {
+		Error struct{ Code, Message, Target string }
+	}
+	json.Unmarshal([]byte(r.body), &odataErr)
+	if r.status != 400 || !strings.HasPrefix(odataErr.Error.Target, "_") {
+		t.Errorf("%s: %d %s", what, r.status, r.body)
+	}
+}
+
 // Custom fields through the API, end to end on both databases: $metadata declares them with
 // their EDM types (a link as a navigation property); they are written by POST and PATCH, read,
 // selected, filtered, ordered and expanded; a wrong value, an unknown choice or a link to
@@ -197,28 +225,14 @@ func TestODataCustomFields(t *testing.T) {
 
 			// Refused writes: a 400 naming the field, nothing written (the version stays too).
 			before := e.do("GET", "Activity_SalesOpportunity("+b+")", "")
-			for name, body := range map[string]string{
-				"text as a number":     `{"` + text + `":5}`,
-				"number as a string":   `{"` + num + `":"12"}`,
-				"not a date":           `{"` + date + `":"31-01-2027"}`,
-				"boolean as a string":  `{"` + flag + `":"yes"}`,
-				"unknown choice":       `{"` + choice + `":"Bronze"}`,
-				"link to nothing":      `{"` + link + `":{"ID":"` + e.pipe.ID.String() + `"}}`,
-				"link to another set":  `{"` + link + `@odata.bind":"Pipeline(` + e.pipe.ID.String() + `)"}`,
-				"link as a value":      `{"` + link + `":"` + e.customers[0].ID.String() + `"}`,
-				"valid beside invalid": `{"` + text + `":"Changed","Subject":"Changed","` + choice + `":"Bronze"}`,
-			} {
-				r := e.do("PATCH", "Activity_SalesOpportunity("+b+")", body)
-				var odataErr struct {
-					Error struct{ Code, Message, Target string }
-				}
-				json.Unmarshal([]byte(r.body), &odataErr)
-				if r.status != 400 || !strings.HasPrefix(odataErr.Error.Target, "_") {
-					t.Errorf("%s: %d %s", name, r.status, r.body)
-				}
+			bad := badCustomWrites(text, num, date, flag, choice, link, e.pipe.ID.String())
+			bad["link as a value"] = `{"` + link + `":"` + e.customers[0].ID.String() + `"}`
+			bad["valid beside invalid"] = `{"` + text + `":"Changed","Subject":"Changed","` + choice + `":"Bronze"}`
+			for name, body := range bad {
+				wantCustomRefused(t, name, e.do("PATCH", "Activity_SalesOpportunity("+b+")", body))
 			}
-			bad, _ := json.Marshal(map[string]any{"Subject": "Refused", "Pipeline": map[string]string{"ID": e.pipe.ID.String()}, choice: "Bronze"})
-			if r := e.do("POST", "Activity_SalesOpportunity", string(bad)); r.status != 400 {
+			refused, _ := json.Marshal(map[string]any{"Subject": "Refused", "Pipeline": map[string]string{"ID": e.pipe.ID.String()}, choice: "Bronze"})
+			if r := e.do("POST", "Activity_SalesOpportunity", string(refused)); r.status != 400 {
 				t.Errorf("create with an unknown choice: %d %s", r.status, r.body)
 			}
 			after := e.do("GET", "Activity_SalesOpportunity("+b+")", "")

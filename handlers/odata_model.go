@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"context"
+	"slices"
 	"strings"
+
+	"github.com/google/uuid"
 
 	"phaseboard/models"
 	"phaseboard/web/odata"
@@ -188,9 +191,10 @@ func personRelationship(typ string, importID, isActive odata.Bind, person, relat
 // group holding one has a null sum (never the sum of the rest); how many lack a rate is
 // filter(ReportingRate eq null)/aggregate($count as NoRate).
 //
-// Custom fields (models/customfields.go): each field an admin defined for a kind is one more
-// member of the kind's type, named by Tribe's rule (_117ecf60__d492__…): a property of its
-// EDM type, or for a link a navigation property into its target's set. They are declared like
+// Custom fields (models/customfields.go): each field an admin defined for a kind or a record
+// type (models.CustomRecordTypes) is one more member of its type, named by Tribe's rule
+// (_117ecf60__d492__…): a property of its EDM type, or for a link a navigation property into
+// its target's set. They are declared like
 // every other member, so $select, $filter, $orderby, $expand, $metadata and the body decoder
 // take them as they take the seeds' fields; defs is the version of the definitions the model
 // is built for (odataServices builds a model per version).
@@ -380,6 +384,28 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 		}},
 	}
 
+	// The custom fields of the records beside activities. Relationship's are inherited by its
+	// subtypes (customers, leads, the identity); a contact's and an employee's are on both types
+	// that serve their table.
+	for _, r := range []struct {
+		types []string
+		of    string
+		bind  func(uuid.UUID) odata.Bind
+	}{
+		{[]string{models.TypePerson}, models.TypePerson, customBind(func(c *rlc) *models.CustomValues { return &c.Custom })},
+		{[]string{models.TypeOrganization}, models.TypeOrganization, customBind(func(c *rlc) *models.CustomValues { return &c.Custom })},
+		{[]string{models.TypeRelationship}, models.TypeRelationship, customBind(func(c *rc) *models.CustomValues { return &c.Custom })},
+		{[]string{models.TypeContact, models.TypeContactRelationship}, models.TypeContact, customBind(func(c *cc) *models.CustomValues { return &c.Custom })},
+		{[]string{models.TypeEmployee, models.TypeEmployeeRelationship}, models.TypeEmployee, customBind(func(c *ec) *models.CustomValues { return &c.Custom })},
+		{[]string{models.TypeProduct}, models.TypeProduct, customBind(func(c *prc) *models.CustomValues { return &c.Custom })},
+	} {
+		for i := range types {
+			if slices.Contains(r.types, types[i].Name) {
+				withCustom(&types[i], defs.For(r.of), r.bind)
+			}
+		}
+	}
+
 	// Tribe's read-only Webhook set (managed through /v1/webhooks: webhooks.go); its secret and
 	// headers are not part of it.
 	types = append(types, odata.EntityType{Name: models.TypeWebhook, Properties: []odata.Property{
@@ -426,9 +452,7 @@ func odataModel(writers map[string]odata.Writer, scope func(ctx context.Context)
 			kind.NavProps = append(kind.NavProps, salesLinks()...)
 			set.Rollup = salesRollup(dialect)
 		}
-		props, links := customMembers(defs.For(k.Type))
-		kind.Properties = append(kind.Properties, props...)
-		kind.NavProps = append(kind.NavProps, links...)
+		withCustom(&kind, defs.For(k.Type), customBind(func(c *ac) *models.CustomValues { return &c.Custom }))
 		types = append(types, kind)
 		sets = append(sets, set)
 	}
@@ -526,20 +550,25 @@ var customEdmTypes = map[string]odata.EdmType{
 	models.CustomDate: odata.EdmDate, models.CustomBoolean: odata.EdmBoolean,
 }
 
-// customMembers are the members of custom fields: nullable (null clears a value), written into
-// the activity's changes (models.CustomSlot), the value's SQL a read of custom_field_values
-// (joined in $filter and $orderby, so that a filter on a field is driven by its index).
-func customMembers(fields []models.CustomField) (props []odata.Property, links []odata.NavProp) {
+// customBind binds a custom field's member to the custom values of the writer's changes struct
+// C that values returns the address of (models.CustomSlot).
+func customBind[C any](values func(*C) *models.CustomValues) func(field uuid.UUID) odata.Bind {
+	return func(field uuid.UUID) odata.Bind {
+		return to(func(c *C) any { return models.CustomSlot{Values: values(c), Field: field} })
+	}
+}
+
+// withCustom adds the members of custom fields to typ: nullable (null clears a value), written
+// through bind, the value's SQL a read of custom_field_values (joined in $filter and $orderby,
+// so that a filter on a field is driven by its index).
+func withCustom(typ *odata.EntityType, fields []models.CustomField, bind func(field uuid.UUID) odata.Bind) {
 	for _, f := range fields {
-		id := f.ID
-		bind := to(func(c *ac) any { return models.CustomSlot{Values: &c.Custom, Field: id} })
 		if f.Kind == models.CustomLink {
-			links = append(links, odata.OneVia(f.APIName(), odataSetName(f.LinkTarget), f.ValueSQL()).Writes(bind))
+			typ.NavProps = append(typ.NavProps, odata.OneVia(f.APIName(), odataSetName(f.LinkTarget), f.ValueSQL()).Writes(bind(f.ID)))
 			continue
 		}
-		p := odata.Prop(f.APIName(), customEdmTypes[f.Kind], f.ValueSQL()).Writes(bind)
+		p := odata.Prop(f.APIName(), customEdmTypes[f.Kind], f.ValueSQL()).Writes(bind(f.ID))
 		p.Join = &odata.PropJoin{Table: "custom_field_values", Column: f.ValueColumn(), On: f.JoinOn}
-		props = append(props, p)
+		typ.Properties = append(typ.Properties, p)
 	}
-	return props, links
 }

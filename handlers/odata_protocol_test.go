@@ -47,7 +47,8 @@ func csdlSchemas(t *testing.T) string {
 // TestODataMetadataValidatesAgainstCSDLSchemas: $metadata is valid CSDL, the XML form by the
 // OASIS XML schemas (xmllint, from Debian's libxml2-utils, which make test installs) and the JSON
 // form by the OASIS JSON schema. The document depends on the model (with a custom field of every
-// kind, which adds members to it) only, so one database serves.
+// kind on opportunities and on every record type that takes them, which adds members to it)
+// only, so one database serves.
 func TestODataMetadataValidatesAgainstCSDLSchemas(t *testing.T) {
 	dir := csdlSchemas(t)
 	xmllint, err := exec.LookPath("xmllint")
@@ -56,11 +57,17 @@ func TestODataMetadataValidatesAgainstCSDLSchemas(t *testing.T) {
 	}
 	srv := newServer(t, "sqlite", 0)
 	c := srv.client()
-	for _, k := range models.CustomKinds {
-		in := models.CustomFieldInput{EntityType: models.SalesOpportunity.Type, Label: k.Label, Kind: k.Kind,
-			Choices: []string{"A", "B"}, LinkTarget: models.TypeContact}
-		if _, err := srv.store.DefineCustomField(context.Background(), in, models.Actor{}); err != nil {
-			t.Fatal(err)
+	types := []string{models.SalesOpportunity.Type}
+	for _, r := range models.CustomRecordTypes {
+		types = append(types, r.Type)
+	}
+	for _, typ := range types {
+		for _, k := range models.CustomKinds {
+			in := models.CustomFieldInput{EntityType: typ, Label: k.Label, Kind: k.Kind,
+				Choices: []string{"A", "B"}, LinkTarget: models.TypeContact}
+			if _, err := srv.store.DefineCustomField(context.Background(), in, models.Actor{}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 

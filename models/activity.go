@@ -250,7 +250,7 @@ func (s *Store) DeleteActivity(ctx context.Context, id uuid.UUID, expectedVersio
 		if err := tx.Where("id = ?", id).Delete(&Activity{}).Error; err != nil {
 			return err
 		}
-		if err := tx.Where("entity_id = ?", id).Delete(&customValueRow{}).Error; err != nil {
+		if err := deleteCustomValues(tx, id); err != nil {
 			return err
 		}
 		return s.emit(tx, activityChange(ChangeDeleted, a, nil, actor, s.now()))

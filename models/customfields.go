@@ -18,8 +18,9 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Custom fields: an admin adds fields of their own to an entity type (today the activity kinds:
-// Activity.SalesOpportunity …). A definition is a row of custom_fields; the values are rows of
+// Custom fields: an admin adds fields of their own to an entity type: the activity kinds
+// (Activity.SalesOpportunity …) and the records clients write beside them
+// (CustomRecordTypes). A definition is a row of custom_fields; the values are rows of
 // custom_field_values (entity, field, one column per kind), so adding or removing a field is a
 // write, never a schema change: no migration, no restart.
 //
@@ -47,9 +48,32 @@ var CustomKinds = []struct{ Kind, Label string }{
 	{CustomChoice, "Choice list"}, {CustomLink, "Link to another entity"},
 }
 
+// CustomRecordTypes are the types beside the activity kinds that take custom fields, with
+// their labels. A field of Relationship is one of every organisation relationship (customers,
+// leads, the tenant's identity: its subtypes inherit it, as in OData); a contact's and an
+// employee's fields are on both names of their set (the seeds' and Tribe's).
+var CustomRecordTypes = []struct{ Type, Label string }{
+	{TypePerson, "Person"}, {TypeOrganization, "Organisation"}, {TypeRelationship, "Customer/lead relationship"},
+	{TypeContact, "Contact"}, {TypeEmployee, "Employee"}, {TypeProduct, "Product"},
+}
+
+// CustomEntityTypeLabel names the type whose entities carry a field ("Opportunity", "Person").
+func CustomEntityTypeLabel(typ string) string {
+	if k := KindByType(typ); k != nil && k.Type == typ {
+		return strings.ToUpper(k.Noun[:1]) + k.Noun[1:]
+	}
+	for _, t := range CustomRecordTypes {
+		if t.Type == typ {
+			return t.Label
+		}
+	}
+	return typ
+}
+
 // CustomLinkTargets are the entity types a link field may point to, with their labels.
 var CustomLinkTargets = []struct{ Type, Label string }{
 	{TypeRelationship, "Customer (Relationship)"}, {TypeContact, "Contact"}, {TypeEmployee, "Employee"},
+	{TypePerson, "Person"}, {TypeOrganization, "Organisation"}, {TypeProduct, "Product"},
 	{"Activity", "Activity (any kind)"},
 }
 
@@ -227,12 +251,28 @@ type CustomFieldInput struct {
 	InExport   bool
 }
 
-// customEntityTypes are the types that take custom fields: the activity kinds.
-func customEntityType(typ string) bool { return KindByType(typ) != nil && KindByType(typ).Type == typ }
+// customEntityType tells the types that take custom fields: the activity kinds and
+// CustomRecordTypes. activity tells the former (only opportunities' fields show on cards and in
+// the forecast's export).
+func customEntityType(typ string) (ok, activity bool) {
+	if k := KindByType(typ); k != nil && k.Type == typ {
+		return true, true
+	}
+	for _, t := range CustomRecordTypes {
+		if t.Type == typ {
+			return true, false
+		}
+	}
+	return false, false
+}
 
 func (in *CustomFieldInput) clean() error {
-	if !customEntityType(in.EntityType) {
-		return FieldError("EntityType", "Choose which kind of activity the field belongs to.")
+	ok, activity := customEntityType(in.EntityType)
+	if !ok {
+		return FieldError("EntityType", "Choose which type of entity the field belongs to.")
+	}
+	if !activity {
+		in.OnCard, in.InExport = false, false
 	}
 	in.Label = strings.TrimSpace(in.Label)
 	if in.Label == "" {
@@ -384,6 +424,17 @@ func (c CustomSlot) SetODataValue(v any) {
 		*c.Values = CustomValues{}
 	}
 	(*c.Values)[c.Field] = v
+}
+
+// customValuesWriter is the after step of saveRecord for a record of entityType that takes
+// custom fields: it writes vals for the record std in the save's transaction.
+func (s *Store) customValuesWriter(ctx context.Context, entityType string, std *Standard, vals CustomValues) func(tx *gorm.DB) error {
+	return func(tx *gorm.DB) error { return s.writeCustomValues(ctx, tx, entityType, std.ID, vals) }
+}
+
+// deleteCustomValues deletes the custom values of the entity with id, in tx: with the entity.
+func deleteCustomValues(tx *gorm.DB, id uuid.UUID) error {
+	return tx.Where("entity_id = ?", id).Delete(&customValueRow{}).Error
 }
 
 // customValueRow is one row of custom_field_values.
@@ -552,10 +603,18 @@ func (s *Store) mustLinkTarget(ctx context.Context, tx *gorm.DB, f *CustomField,
 			return missing
 		}
 		return err
-	case TypeRelationship, TypeContact, TypeEmployee:
-		model := map[string]any{TypeRelationship: &Relationship{}, TypeContact: &Contact{}, TypeEmployee: &Employee{}}[f.LinkTarget]
+	case TypeRelationship, TypeContact, TypeEmployee, TypeProduct, TypePerson, TypeOrganization:
+		model := map[string]any{TypeRelationship: &Relationship{}, TypeContact: &Contact{}, TypeEmployee: &Employee{}, TypeProduct: &Product{},
+			TypePerson: &Relation{}, TypeOrganization: &Relation{}}[f.LinkTarget]
+		q := tx.Model(model).Where("id = ?", id)
+		switch f.LinkTarget {
+		case TypePerson, TypeOrganization: // one table of both
+			q = q.Where("type = ?", f.LinkTarget)
+		case TypeRelationship: // the seeds' set, which does not serve the identity
+			q = q.Where("type <> ?", TypeIdentity)
+		}
 		var n int64
-		if err := tx.Model(model).Where("id = ?", id).Count(&n).Error; err != nil {
+		if err := q.Count(&n).Error; err != nil {
 			return err
 		}
 		if n == 0 {
@@ -677,6 +736,10 @@ func (s *Store) CustomDisplay(ctx context.Context, ids []uuid.UUID, fields []Cus
 			table, name = "contacts", "(SELECT trim(p.first_name || ' ' || p.last_name) FROM relations p WHERE p.id = contacts.person_id)"
 		case TypeEmployee:
 			table, name = "employees", "(SELECT trim(p.first_name || ' ' || p.last_name) FROM relations p WHERE p.id = employees.person_id)"
+		case TypePerson, TypeOrganization:
+			table, name = "relations", "CASE WHEN type = '"+TypePerson+"' THEN trim(first_name || ' ' || last_name) ELSE name END"
+		case TypeProduct:
+			table, name = "products", "name"
 		case "Activity":
 			table, name = "activities", "number || ' ' || subject"
 		default:

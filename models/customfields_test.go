@@ -200,3 +200,100 @@ func TestCustomFieldLinkRespectsVisibility(t *testing.T) {
 		}
 	})
 }
+
+// Custom fields on the records beside activities, in the Store: a record type takes them (never
+// on cards or in the export, which are the opportunities'), its save writes them in its own
+// transaction (a value refused, or a field of another type, refuses the whole save: the person
+// is not created), links to persons, organisations and products are checked and shown by name,
+// and deleting the record deletes its values.
+func TestCustomFieldsOnRecords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		def := func(typ string, in models.CustomFieldInput) *models.CustomField {
+			t.Helper()
+			in.EntityType = typ
+			cf, err := s.DefineCustomField(ctx, in, models.Actor{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cf
+		}
+		nickname := def(models.TypePerson, models.CustomFieldInput{Label: "Nickname", Kind: models.CustomText, OnCard: true, InExport: true})
+		if nickname.OnCard || nickname.InExport {
+			t.Errorf("a person's field is on cards or in the export: %+v", nickname)
+		}
+		employer := def(models.TypePerson, models.CustomFieldInput{Label: "Employer", Kind: models.CustomLink, LinkTarget: models.TypeOrganization})
+		uses := def(models.TypeOrganization, models.CustomFieldInput{Label: "Uses", Kind: models.CustomLink, LinkTarget: models.TypeProduct})
+		buyer := def(models.TypeProduct, models.CustomFieldInput{Label: "Buyer", Kind: models.CustomLink, LinkTarget: models.TypePerson})
+		sku := def(models.TypeProduct, models.CustomFieldInput{Label: "SKU", Kind: models.CustomText})
+		customer := def(models.TypePerson, models.CustomFieldInput{Label: "Customer", Kind: models.CustomLink, LinkTarget: models.TypeRelationship})
+
+		name := func(s string) *string { return &s }
+		product, err := s.SaveProduct(ctx, nil, models.ProductChanges{Name: name("Widget"), Custom: models.CustomValues{sku.ID: "W-1"}}, models.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		org, err := s.SaveOrganization(ctx, nil, models.RelationChanges{Name: name("Acme"), Custom: models.CustomValues{uses.ID: product.String()}}, models.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		person, err := s.SavePerson(ctx, nil, models.RelationChanges{FirstName: name("Ann"), LastName: name("Lee"),
+			Custom: models.CustomValues{nickname.ID: "Annie", employer.ID: org.String()}}, models.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SaveProduct(ctx, &product, models.ProductChanges{Custom: models.CustomValues{buyer.ID: person.String()}}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+
+		countPeople := func() int64 {
+			var n int64
+			s.DB.Model(&models.Relation{}).Where("type = ?", models.TypePerson).Count(&n)
+			return n
+		}
+		people := countPeople()
+		for what, vals := range map[string]models.CustomValues{
+			"a field of products":           {sku.ID: "W-2"},
+			"a link to a product as person": {employer.ID: product.String()},
+			"a link to nothing":             {employer.ID: uuid.NewString()},
+			"text as a number":              {nickname.ID: 5.0},
+			// The Relationship set a link reads through does not serve the tenant's identity.
+			"a link to the identity": {customer.ID: models.IdentityRelationshipID.String()},
+		} {
+			_, err := s.SavePerson(ctx, nil, models.RelationChanges{LastName: name("Refused"), Custom: vals}, models.Actor{})
+			if models.ErrorCode(err) != models.EInvalid {
+				t.Errorf("%s: %v", what, err)
+			}
+		}
+		if n := countPeople(); n != people {
+			t.Errorf("refused saves created %d people", n-people)
+		}
+
+		for _, c := range []struct {
+			id     uuid.UUID
+			fields []models.CustomField
+			want   map[uuid.UUID]string
+		}{
+			{person, []models.CustomField{*nickname, *employer}, map[uuid.UUID]string{nickname.ID: "Annie", employer.ID: "Acme"}},
+			{org, []models.CustomField{*uses}, map[uuid.UUID]string{uses.ID: "Widget"}},
+			{product, []models.CustomField{*buyer, *sku}, map[uuid.UUID]string{buyer.ID: "Ann Lee", sku.ID: "W-1"}},
+		} {
+			shown, err := s.CustomDisplay(ctx, []uuid.UUID{c.id}, c.fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for fid, want := range c.want {
+				if shown[c.id][fid] != want {
+					t.Errorf("%s shows %q, want %q", fid, shown[c.id][fid], want)
+				}
+			}
+		}
+
+		if err := s.DeleteRecordOf(ctx, &models.Relation{}, []string{models.TypePerson}, person, "person", models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		if vals, err := s.CustomValuesOf(ctx, []uuid.UUID{person}, []models.CustomField{*nickname, *employer}); err != nil || len(vals) != 0 {
+			t.Errorf("the deleted person's values: %v %v", vals, err)
+		}
+	})
+}

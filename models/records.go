@@ -24,6 +24,7 @@ type RelationshipChanges struct {
 	City     *string
 	IsActive *bool
 	ImportID *string
+	Custom   CustomValues // the values of Relationship's custom fields (every subtype has them)
 }
 
 // ContactChanges creates or changes a contact person; a pointer to uuid.Nil clears the link.
@@ -36,6 +37,7 @@ type ContactChanges struct {
 	RelationID     *uuid.UUID // Tribe's Relation link: the organisation (its customer or lead becomes the Relationship)
 	IsActive       *bool
 	ImportID       *string
+	Custom         CustomValues // the values of the contact's custom fields
 }
 
 // NamedChanges creates or changes a source or a lost reason.
@@ -169,6 +171,9 @@ func (s *Store) DeleteRecordOf(ctx context.Context, model any, types []string, i
 		if res.RowsAffected == 0 {
 			return Errorf(ENotFound, "That %s does not exist.", what)
 		}
+		if err := deleteCustomValues(tx, id); err != nil {
+			return err
+		}
 		return s.emit(tx, recordChange(found[0], id, ChangeDeleted, actor, s.now()))
 	})
 }
@@ -236,7 +241,7 @@ func (s *Store) SaveCommercialRelationship(ctx context.Context, typ string, id *
 		oid, err := saveRelationOf(tx, org, TypeOrganization, s.now())
 		r.OrganizationID, r.Name = &oid, org.Name
 		return err
-	}, nil)
+	}, s.customValuesWriter(ctx, TypeRelationship, &r.Standard, ch.Custom))
 	return r.ID, err
 }
 
@@ -297,7 +302,7 @@ func (s *Store) SaveContact(ctx context.Context, id *uuid.UUID, ch ContactChange
 		pid, err := saveRelationOf(tx, p, TypePerson, s.now())
 		c.PersonID = &pid
 		return err
-	}, nil)
+	}, s.customValuesWriter(ctx, TypeContact, &c.Standard, ch.Custom))
 	return c.ID, err
 }
 
@@ -665,6 +670,7 @@ type ProductChanges struct {
 	IsVatIncluded *bool
 	IsActive      *bool
 	ImportID      *string
+	Custom        CustomValues // the values of the product's custom fields
 }
 
 // SaveProduct creates (id nil) or changes a product: managers and admins keep the catalogue.
@@ -704,6 +710,6 @@ func (s *Store) SaveProduct(ctx context.Context, id *uuid.UUID, ch ProductChange
 			p.IsVatIncluded = *ch.IsVatIncluded
 		}
 		return nil
-	}, nil)
+	}, s.customValuesWriter(ctx, TypeProduct, &p.Standard, ch.Custom))
 	return p.ID, err
 }

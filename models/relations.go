@@ -81,6 +81,7 @@ type RelationChanges struct {
 	MobilePhoneNumber *string
 	IsActive          *bool
 	ImportID          *string
+	Custom            CustomValues // the values of the person's or organisation's custom fields
 }
 
 // SavePerson creates (id nil) or changes a person.
@@ -94,7 +95,7 @@ func (s *Store) SavePerson(ctx context.Context, id *uuid.UUID, ch RelationChange
 			return Errorf(ENotFound, "That person does not exist.")
 		}
 		return applyPerson(p, ch)
-	}, nil)
+	}, s.customValuesWriter(ctx, TypePerson, &p.Standard, ch.Custom))
 	return p.ID, err
 }
 
@@ -151,7 +152,7 @@ func (s *Store) SaveOrganization(ctx context.Context, id *uuid.UUID, ch Relation
 			return err
 		}
 		return checkEmail("EmailAddress", o.EmailAddress)
-	}, nil)
+	}, s.customValuesWriter(ctx, TypeOrganization, &o.Standard, ch.Custom))
 	return o.ID, err
 }
 
@@ -187,6 +188,7 @@ func saveRelationOf(tx *gorm.DB, r *Relation, typ string, now time.Time) (uuid.U
 // its author; deactivating takes them out of the pickers.
 type EmployeeChanges struct {
 	IsActive *bool
+	Custom   CustomValues // the values of the employee's custom fields
 }
 
 // SaveEmployee changes an employee (admins); creating one is not an API write.
@@ -198,7 +200,8 @@ func (s *Store) SaveEmployee(ctx context.Context, id *uuid.UUID, ch EmployeeChan
 		return uuid.Nil, Errorf(EInvalid, "Employees are added with their users on the admin pages (or given to an API client), not through the API.")
 	}
 	e := &Employee{}
-	err := s.saveRecord(ctx, e, id, TypeEmployee, "employee", nil, ch.IsActive, actor, func(tx *gorm.DB, creating bool) error { return nil }, nil)
+	err := s.saveRecord(ctx, e, id, TypeEmployee, "employee", nil, ch.IsActive, actor, func(tx *gorm.DB, creating bool) error { return nil },
+		s.customValuesWriter(ctx, TypeEmployee, &e.Standard, ch.Custom))
 	return e.ID, err
 }
 
