@@ -607,3 +607,64 @@ func TestDemoPipelineHealthAndConversionSaySomething(t *testing.T) {
 		}
 	})
 }
+
+// The loss analysis converts like the forecast: a deal lost in USD counts in the reporting
+// currency at its day's rate, one without a rate is counted and not summed (said in a note),
+// and each row's amount is what its deals page totals. A (€ 10,000) and B ($ 20,000 at 0.9)
+// lost for one reason: € 28,000; C (£ 5,000, no rate) lost for none.
+func TestForecastLossAnalysisConverts(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		ctx := context.Background()
+		a, b, _, _ := forecastData(t, s)
+		if err := s.store.SaveRates(ctx, []models.RateInput{{Currency: "USD", Day: models.NewDate(2026, 1, 1), Rate: 0.9}}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		pipe, phases := fixture(t, s.store)
+		qual, day := phases["Qualification"].ID, models.NewDate(2026, 2, 25)
+		gbp, err := s.store.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: ptrTo("Deal C"), PipelineID: &pipe.ID, PhaseID: &qual,
+			Currency: ptrTo("GBP"), EstimatedAmount: ptrTo(5000.0), ExpectedOrderDate: &day}, models.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reasons, _ := s.store.LostReasons(ctx)
+		for _, x := range []*models.Activity{a, b, gbp} {
+			if _, err := s.store.MoveActivity(ctx, x.ID, phases["Lost"].ID, nil, nil, nil, models.Actor{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, x := range []*models.Activity{a, b} {
+			if _, err := s.store.UpdateActivity(ctx, x.ID, models.ActivityChanges{LostReasonID: &reasons[0].ID}, models.Actor{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.store.UpdateActivity(ctx, b.ID, models.ActivityChanges{Currency: ptrTo("USD")}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		c := s.client()
+		_, body := c.get("/forecast?from=2026-01&to=2026-04")
+		i := strings.Index(body, `id="loss-reason-table"`)
+		table := body[i : i+strings.Index(body[i:], "</table>")]
+		row := func(name string) string {
+			t.Helper()
+			j := strings.Index(table, `<th scope="row">`+name)
+			if j < 0 {
+				t.Fatalf("no row %s: %s", name, table)
+			}
+			return table[j : j+strings.Index(table[j:], "</tr>")]
+		}
+		reason, none := row(reasons[0].Name), row("No reason given")
+		if !strings.Contains(reason, ">€ 28,000<") {
+			t.Errorf("%s: %s, want € 28,000", reasons[0].Name, reason)
+		}
+		if !strings.Contains(none, ">€ 0<") || !strings.Contains(none, ">1<") || !strings.Contains(none, "1 without an exchange rate") {
+			t.Errorf("no reason: %s, want 1 deal, € 0, a note", none)
+		}
+		href := regexp.MustCompile(`<a href="([^"]+)">€ 28,000<`).FindStringSubmatch(reason)
+		if href == nil {
+			t.Fatal("the reason's amount links nowhere")
+		}
+		if _, deals := c.get(strings.ReplaceAll(href[1], "&amp;", "&")); !strings.Contains(deals, `data-testid="deals-estimated">€ 28,000<`) {
+			t.Errorf("the reason's deals do not total € 28,000")
+		}
+	})
+}

@@ -243,13 +243,16 @@ func (s *Store) rotCutoff(ctx context.Context, f DealsFilter, phaseID uuid.UUID)
 }
 
 // LossRow is one line of the loss analysis: a lost reason or a competitor, with the deals lost
-// for it in the range and their Σ EstimatedAmount. Key is the reason's or competitor's id,
-// DealsNone for the deals without one (DealsFilter.LostReason, Competitor).
+// for it in the range and their Σ EstimatedAmount in the reporting currency, each converted with
+// the rate of its day as the forecast converts it; NoRate of them had none (counted, not summed).
+// Key is the reason's or competitor's id, DealsNone for the deals without one
+// (DealsFilter.LostReason, Competitor).
 type LossRow struct {
 	Key    string
 	Name   string
 	Count  int64
 	Amount float64
+	NoRate int64
 }
 
 // LossAnalysis is why and to whom deals were lost in a forecast's range (closed in a lost phase
@@ -272,7 +275,8 @@ func (s *Store) LossAnalysis(ctx context.Context, f ForecastFilter) (byReason, b
 		return nil, nil, nil
 	}
 	// join brings in the grouping row as x, and name is the SQL of its name (a competitor's is
-	// its organisation's).
+	// its organisation's). Grouped by currency and rate day too, to convert in Go.
+	day := s.sql.rateDaySQL("a")
 	group := func(join, name, none string) ([]LossRow, error) {
 		q := s.db(ctx).Table("activities AS a").
 			Joins("JOIN phases ph ON ph.id = a.phase_id").
@@ -282,10 +286,48 @@ func (s *Store) LossAnalysis(ctx context.Context, f ForecastFilter) (byReason, b
 		if c := s.ownerCondition(ctx, f.RepID); c.sql != "" {
 			q = q.Where(c.sql, c.args...)
 		}
-		var rows []LossRow
-		err := q.Select("COALESCE(CAST(x.id AS text), ?) AS key, COALESCE("+name+", ?) AS name, COUNT(*) AS count, COALESCE(SUM(a.estimated_amount), 0) AS amount", DealsNone, none).
-			Group("x.id, " + name).Order("amount DESC, 2").Scan(&rows).Error
-		return rows, err
+		var rows []struct {
+			LossRow
+			Currency string
+			Day      *Date
+		}
+		err := q.Select("COALESCE(CAST(x.id AS text), ?) AS key, COALESCE("+name+", ?) AS name, a.currency AS currency, "+day+" AS day,"+
+			" COUNT(*) AS count, COALESCE(SUM(a.estimated_amount), 0) AS amount", DealsNone, none).
+			Group("x.id, " + name + ", a.currency, " + day).Scan(&rows).Error
+		if err != nil {
+			return nil, err
+		}
+		need := needRates{}
+		for _, r := range rows {
+			need.add(r.Currency, r.Day)
+		}
+		conv, err := s.converter(ctx, need)
+		if err != nil {
+			return nil, err
+		}
+		index := map[string]int{}
+		var out []LossRow
+		for _, r := range rows {
+			i, ok := index[r.Key]
+			if !ok {
+				i = len(out)
+				index[r.Key] = i
+				out = append(out, LossRow{Key: r.Key, Name: r.Name})
+			}
+			out[i].Count += r.Count
+			if rate, ok := conv.Rate(r.Currency, r.Day); ok {
+				out[i].Amount += r.Amount * rate
+			} else {
+				out[i].NoRate += r.Count
+			}
+		}
+		sort.SliceStable(out, func(i, j int) bool {
+			if out[i].Amount != out[j].Amount {
+				return out[i].Amount > out[j].Amount
+			}
+			return out[i].Name < out[j].Name
+		})
+		return out, nil
 	}
 	if byReason, err = group("LEFT JOIN lost_reasons x ON x.id = a.lost_reason_id", "x.name", "No reason given"); err != nil {
 		return nil, nil, err

@@ -49,7 +49,11 @@ func LossTables(v ForecastView) []Table {
 		tb := Table{ID: id, Caption: caption, Head: []string{first, "Lost", "Lost amount"}}
 		for _, r := range rows {
 			d := v.lostDeals(by, r.Key)
-			tb.Rows = append(tb.Rows, TableRow{Cells: []Cell{textCell(r.Name), d.link(countCell(r.Count), "lost", ""), d.link(moneyCell(r.Amount), "lost", "")}})
+			row := TableRow{Cells: []Cell{textCell(r.Name), d.link(countCell(r.Count), "lost", ""), d.link(moneyCell(r.Amount), "lost", "")}}
+			if r.NoRate > 0 {
+				row.Note = fmt.Sprintf("%d without an exchange rate: counted, not summed", r.NoRate)
+			}
+			tb.Rows = append(tb.Rows, row)
 		}
 		return tb
 	}
