@@ -200,6 +200,10 @@ func TestTokenRevocation(t *testing.T) {
 		if bad.status != 401 || !strings.Contains(bad.body, "invalid_client") {
 			t.Fatalf("wrong secret: %d %s", bad.status, bad.body)
 		}
+		bad = a.do(formRequest("/oauth2/revoke", url.Values{"token": {"\xff"}, "client_id": {mine.ID.String()}, "client_secret": {secret}}))
+		if bad.status != 400 || !strings.Contains(bad.body, `"error":"invalid_request"`) || bad.header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("invalid UTF-8: %d %s", bad.status, bad.body)
+		}
 	})
 }
 
@@ -241,6 +245,9 @@ func TestTokenEndpoint(t *testing.T) {
 			{"no credentials", url.Values{"grant_type": {"client_credentials"}}, "", "", 400, "invalid_request", ""},
 			{"password grant", url.Values{"grant_type": {"password"}, "client_id": {id}, "client_secret": {secret}}, "", "", 400, "unsupported_grant_type", ""},
 			{"unknown scope", url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}, "scope": {"admin"}}, "", "", 400, "invalid_scope", ""},
+			// Refused at the door (web.RefuseBadText), still in RFC 6749's body.
+			{"invalid UTF-8", url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {"\xff\xfe"}}, "", "", 400, "invalid_request", ""},
+			{"NUL", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"a\x00b"}}, id, secret, 400, "invalid_request", ""},
 		}
 		for _, tc := range cases {
 			r := a.do(tokenRequest(tc.form, tc.bid, tc.bs))

@@ -45,7 +45,7 @@ const staleFormMessage = "Your session expired or the form is stale: reload the 
 // health check changes nothing. The authorization endpoint (/oauth2/auth) is a browser page:
 // its Allow and Deny are checked like every other form.
 func csrfExempt(path string) bool {
-	return strings.HasPrefix(path, "/v1/") || path == "/oauth2/token" || path == "/oauth2/revoke" || path == "/healthz"
+	return strings.HasPrefix(path, "/v1/") || oauthClientEndpoint(path) || path == "/healthz"
 }
 
 func isUnsafe(method string) bool {

@@ -13,7 +13,8 @@ import (
 // a NUL byte (models.CheckText), before any handler runs: PostgreSQL refuses such text, so it
 // would otherwise surface as a 500 from whichever query it reached first, and SQLite would store
 // it. The OData API (/v1/) is left to its own query decoder, which refuses the same with an OData
-// error body naming the option.
+// error body naming the option; the OAuth2 token and revocation endpoints answer it with RFC
+// 6749's error body (invalid_request), which is all their clients parse.
 func RefuseBadText(c *fiber.Ctx) error {
 	if strings.HasPrefix(c.Path(), "/v1/") {
 		return c.Next()
@@ -50,9 +51,17 @@ func RefuseBadText(c *fiber.Ctx) error {
 		}
 	}
 	if bad != nil {
+		if oauthClientEndpoint(c.Path()) {
+			return OAuthError(c, bad)
+		}
 		return badText(bad)
 	}
 	return c.Next()
+}
+
+// oauthClientEndpoint: the OAuth2 endpoints a client (not a browser) posts to.
+func oauthClientEndpoint(path string) bool {
+	return path == "/oauth2/token" || path == "/oauth2/revoke"
 }
 
 func badText(err error) error {
