@@ -52,7 +52,9 @@ func TestChartLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	svg := buf.String()
-	if !strings.Contains(svg, `role="img"`) || !strings.Contains(svg, `<title>Feb 2026 · Sales · Proposal: € 6,000</title>`) || !strings.Contains(svg, `id="fc-p1"`) {
+	// A group, not an img (which would hide its bars' links), each bar a link named by its title.
+	if !strings.Contains(svg, `role="group"`) || !strings.Contains(svg, `<title>Feb 2026 · Sales · Proposal: € 6,000 weighted</title>`) || !strings.Contains(svg, `id="fc-p1"`) ||
+		!strings.Contains(svg, `aria-label="Feb 2026 · Sales · Proposal: € 6,000 weighted: list the deals" class="fc-bar-link"`) {
 		t.Errorf("svg %s", svg)
 	}
 }
