@@ -139,7 +139,43 @@ func (h *Handler) moveAnswer(c *fiber.Ctx, f models.BoardFilter, res *models.Mov
 	} else if c.FormValue("source") == "form" {
 		extra = append(extra, views.PanelOOB(nil)) // the move was made in the panel: done with it
 	}
+	if c.FormValue("placed") == "1" {
+		if done, err := h.placedMoveAnswer(c, f, cols, res, msg, extra); done || err != nil {
+			return err
+		}
+	}
 	return h.renderColumns(c, f, cols, msg, limits, extra...)
+}
+
+// placedMoveAnswer answers a move that the page has already shown (a drag or an Alt+Arrow move:
+// static/app.js sends placed=1 when the card stays in a column of the board) with what the move
+// changed and the page cannot know: the card itself (its version, marks, amounts) and both
+// columns' headers. The other cards are where the page has them, so re-rendering both columns
+// (up to a thousand cards) would only repeat them. It reports false, having sent nothing, when
+// the board's filter no longer shows the card: then the columns are re-rendered.
+func (h *Handler) placedMoveAnswer(c *fiber.Ctx, f models.BoardFilter, cols []models.Column, res *models.MoveResult, msg string, extra []templComponent) (bool, error) {
+	card, err := h.Store.CardOn(c.UserContext(), f, res.Activity.ID)
+	if err != nil || card == nil {
+		return false, err
+	}
+	b, err := h.boardCards(c, f, phasesOf(cols))
+	if err != nil {
+		return false, err
+	}
+	if err := h.withCustom(c, b, card.ID); err != nil {
+		return false, err
+	}
+	cards := []models.Card{*card}
+	b.usual.Mark(cards, b.now)
+	parts := []templComponent{views.BoardCard(b.phaseCard(cards[0]), true)}
+	for _, col := range visibleColumns(f, cols) {
+		if col.Phase.ID == res.FromPhaseID || col.Phase.ID == res.ToPhaseID {
+			parts = append(parts, views.BoardColumnHeader(b.phaseColumn(col, nil, false), true))
+		}
+	}
+	parts = append(parts, views.Announce(msg))
+	parts = append(parts, extra...)
+	return true, web.Render(c, fiber.StatusOK, joinComponents(parts...))
 }
 
 // MovePanel is a card's "Move to" on demand: the panel, or a page without JavaScript.

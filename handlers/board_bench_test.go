@@ -88,12 +88,18 @@ func BenchmarkMoveParallel(b *testing.B) {
 	})
 }
 
-func move(b *testing.B, c *client, rng *rand.Rand) {
+// move is a drag: the page has placed the card (placed=1), the answer is the card and the two
+// column headers.
+func move(b *testing.B, c *client, rng *rand.Rand) { moveAnswered(b, c, rng, "1") }
+
+// moveAnswered is a move whose answer is the card and the headers (placed "1") or both columns
+// re-rendered (placed "": the "Move to" panel, a drop on Won or Lost).
+func moveAnswered(b *testing.B, c *client, rng *rand.Rand, placed string) {
 	card := benchCards[rng.IntN(len(benchCards))]
 	after := benchCards[rng.IntN(len(benchCards))]
 	phase := benchOpen[rng.IntN(len(benchOpen))]
 	resp, body := c.post("/board/opportunities/"+card+"/move", url.Values{
-		"phase_id": {phase.ID.String()}, "after_id": {after}, "from_count": {"50"}, "to_count": {"50"}}, true)
+		"phase_id": {phase.ID.String()}, "after_id": {after}, "from_count": {"50"}, "to_count": {"50"}, "placed": {placed}}, true)
 	if resp.StatusCode != 200 {
 		b.Fatalf("move answered %d: %s", resp.StatusCode, body)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -381,6 +382,70 @@ func TestLostReasonSaveWithoutReasonIsRefused(t *testing.T) {
 		must(t, err)
 		if resp.StatusCode != 200 || got.LostReasonID == nil || *got.LostReasonID != reasons[0].ID || got.LostToCompetitorID == nil || *got.LostToCompetitorID != rivals[0].ID {
 			t.Fatalf("with a reason: %d, reason %v, competitor %v", resp.StatusCode, got.LostReasonID, got.LostToCompetitorID)
+		}
+	})
+}
+
+// A move the page has already shown (placed=1: a drag or Alt+Arrow) is answered with the card
+// and both column headers, not both columns; one the filter no longer shows re-renders them.
+func TestPlacedMoveAnswersWithTheCardAndTheHeaders(t *testing.T) {
+	forEachDB(t, 30, func(t *testing.T, s *server) {
+		ctx := context.Background()
+		pipe, phases := fixture(t, s.store)
+		c := s.client()
+		c.get("/board")
+		from, to := phases["Qualification"].ID, phases["Proposal"].ID
+		f := models.BoardFilter{PipelineID: pipe.ID}
+		cards, _ := s.store.Cards(ctx, f, from, nil, 10)
+		others, _ := s.store.Cards(ctx, f, to, nil, 10)
+		if len(cards) < 2 || len(others) == 0 {
+			t.Fatal("the demo needs cards in Qualification and Proposal")
+		}
+		card := cards[0]
+		resp, body := c.post("/board/opportunities/"+card.ID.String()+"/move", url.Values{
+			"phase_id": {to.String()}, "after_id": {others[0].ID.String()}, "placed": {"1"}, "source": {"drag"},
+			"from_count": {"10"}, "to_count": {"10"}}, true)
+		if resp.StatusCode != 200 {
+			t.Fatalf("move %d %s", resp.StatusCode, body)
+		}
+		got, _ := s.store.Activity(ctx, card.ID)
+		if got.PhaseID != to {
+			t.Fatalf("not moved: %+v", got)
+		}
+		cols, _ := s.store.Columns(ctx, f, from, to)
+		for _, want := range []string{`id="card-` + card.ID.String() + `"`, `data-version="` + strconv.Itoa(got.Version) + `"`,
+			`id="col-` + from.String() + `-head"`, `id="col-` + to.String() + `-head"`, "Moved “" + card.Subject + "” to Proposal."} {
+			if !strings.Contains(body, want) {
+				t.Fatalf("the answer lacks %s:\n%s", want, body)
+			}
+		}
+		for _, col := range cols {
+			if col.Phase.ID != from && col.Phase.ID != to {
+				continue // Columns sums only the columns it is asked for
+			}
+			if want := `data-testid="column-count" data-value="` + strconv.FormatInt(col.Count, 10) + `"`; !strings.Contains(body, want) {
+				t.Fatalf("the %s header does not say %d cards:\n%s", col.Phase.Name, col.Count, body)
+			}
+		}
+		for _, other := range append(cards[1:], others...) {
+			if strings.Contains(body, `id="card-`+other.ID.String()+`"`) {
+				t.Fatalf("the answer repeats %s, which did not move", other.Subject)
+			}
+		}
+		if strings.Contains(body, `id="col-`+to.String()+`"`) {
+			t.Fatal("the answer re-renders the column")
+		}
+
+		// Moved out of what the board shows (Won, on a board of open deals): the columns.
+		won := phases["Won"].ID
+		resp, body = c.post("/board/opportunities/"+card.ID.String()+"/move", url.Values{
+			"phase_id": {won.String()}, "placed": {"1"}, "source": {"drag"},
+			"return": {"pipeline=" + pipe.ID.String() + "&status=open"}}, true)
+		if resp.StatusCode != 200 || !strings.Contains(body, `id="col-`+to.String()+`"`) {
+			t.Fatalf("a card the filter leaves out: %d, the columns not re-rendered:\n%s", resp.StatusCode, body)
+		}
+		if strings.Contains(body, `id="card-`+card.ID.String()+`"`) {
+			t.Fatal("a card the filter leaves out is shown")
 		}
 	})
 }

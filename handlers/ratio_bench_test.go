@@ -319,6 +319,15 @@ func BenchmarkRatioBoardPageToItsSQL(b *testing.B) {
 // connections (what pgbench would run): issue 15's goal is a ratio of at least 0.5. The raw side
 // replays transactions recorded from real moves, round-robin.
 func BenchmarkRatioMoveToItsTransaction(b *testing.B) {
+	// drag: the answer is the card and both headers; columns: both columns re-rendered.
+	for _, answer := range []struct{ name, placed string }{{"drag", "1"}, {"columns", ""}} {
+		b.Run(answer.name, func(b *testing.B) {
+			ratioMove(b, func(b *testing.B, c *client, rng *rand.Rand) { moveAnswered(b, c, rng, answer.placed) })
+		})
+	}
+}
+
+func ratioMove(b *testing.B, move func(*testing.B, *client, *rand.Rand)) {
 	s := benchServer(b)
 	raw := rawPool(b, s.store, 16)
 	capture := captureSQL(b, s.store.DB)

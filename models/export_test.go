@@ -34,3 +34,11 @@ func (s *Store) ExplainSeedHistory(ctx context.Context) (string, error) {
 	})
 	return strings.Join(plan, "\n"), err
 }
+
+// ScanningColumns is s whose board column figures always scan the cards: the reference the
+// figures read off the maintained rollups are checked against.
+func ScanningColumns(s *Store) *Store {
+	c := *s
+	c.scanColumns = true
+	return &c
+}

@@ -42,6 +42,7 @@ type Store struct {
 	feed        *Feed           // the change feed (feed.go)
 	url         string          // the DATABASE_URL it was opened with (the feed's listener connects to it)
 	noFeed      bool            // writes append nothing to the feed (benchmarks weigh it: WithoutFeed)
+	scanColumns bool            // the board's column figures scan the cards, never the rollups (tests: ScanningColumns)
 
 	// CustomFieldsTTL is how long this instance trusts its custom field definitions before it
 	// compares their version again (customfields.go): 0 for DefaultCustomFieldsTTL, negative

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"testing"
@@ -406,6 +407,78 @@ func TestOppositeMovesDoNotFail(t *testing.T) {
 		s.DB.Model(&models.PhaseChange{}).Where("to_phase_id IN ?", []uuid.UUID{p, q}).Count(&changes)
 		if changes != workers*rounds {
 			t.Fatalf("%d moves recorded, want %d", changes, workers*rounds)
+		}
+	})
+}
+
+// The board's column figures read off the maintained rollups are those of a scan of the cards,
+// for every filter the rollups serve, for managers and for reps who see only their own, after
+// moves, edits (amount, currency, owner), closing and deleting.
+func TestColumnFiguresFromTheRollupsMatchAScan(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		if err := s.LoadDemo(ctx, 300, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		ps, _ := s.SalesPipelines(ctx)
+		pipe := ps[0]
+		phases, _ := s.Phases(ctx, pipe.ID)
+		reps, _ := s.Employees(ctx)
+		cards, _ := s.Cards(ctx, models.BoardFilter{PipelineID: pipe.ID}, phases[0].ID, nil, 20)
+		if len(cards) < 6 || len(reps) < 2 {
+			t.Fatalf("the demo has %d cards in %s and %d reps", len(cards), phases[0].Name, len(reps))
+		}
+		usd, amount := "USD", 12345.5
+		if _, err := s.MoveActivity(ctx, cards[0].ID, phases[1].ID, nil, nil, nil, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateActivity(ctx, cards[1].ID, models.ActivityChanges{Currency: &usd, EstimatedAmount: &amount}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateActivity(ctx, cards[2].ID, models.ActivityChanges{SalesRepresentativeID: &reps[1].ID}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range phases {
+			if p.IsTerminal {
+				if _, err := s.MoveActivity(ctx, cards[3].ID, p.ID, nil, nil, nil, models.Actor{}); err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
+		}
+		if err := s.DeleteActivity(ctx, cards[4].ID, nil, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		filters := []models.BoardFilter{{PipelineID: pipe.ID}, {PipelineID: pipe.ID, Status: models.StatusOpen},
+			{PipelineID: pipe.ID, Status: models.StatusClosed}, {PipelineID: pipe.ID, RepID: &reps[1].ID}, {PipelineID: ps[1].ID}}
+		for _, visibility := range []string{models.VisibilityTeam, models.VisibilityOwn} {
+			s.RepVisibility = visibility
+			scan := models.ScanningColumns(s)
+			for _, actor := range []models.Actor{{Role: models.RoleManager}, {Role: models.RoleRep, EmployeeID: &reps[0].ID}} {
+				actx := models.WithActor(ctx, actor)
+				for _, f := range filters {
+					got, err := s.Columns(actx, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, err := scan.Columns(actx, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var total int64
+					for i := range want {
+						g, w := got[i], want[i]
+						total += w.Count
+						if g.Count != w.Count || g.NoRate != w.NoRate || math.Abs(g.Estimated-w.Estimated) > 1e-6 ||
+							math.Abs(g.Weighted-w.Weighted) > 1e-6 || math.Abs(g.Amount-w.Amount) > 1e-6 || g.Currency != w.Currency {
+							t.Fatalf("%s, %s, %+v, %s: rollups %+v, scan %+v", visibility, actor.Role, f, w.Phase.Name, g, w)
+						}
+					}
+					if total == 0 && f.RepID == nil && actor.Role == models.RoleManager {
+						t.Fatalf("%+v: no cards to compare", f)
+					}
+				}
+			}
 		}
 	})
 }

@@ -19,8 +19,9 @@
  * from_count, to_count, source (drag | keyboard | form), the card's version
  * (li.card[data-version]) and from_phase (the list it left) to the list's
  * data-drop-url, {id} replaced by the card's id. A list without a drop URL
- * takes no drops. The 2xx answer
- * holds out-of-band fragments (both columns, #announcer) that htmx swaps in;
+ * takes no drops. placed=1 says the card stays where it was dropped. The 2xx
+ * answer holds out-of-band fragments that htmx swaps in: with placed=1 the
+ * card and both column headers, else both columns; and #announcer;
  * a 4xx/5xx answer is a short text/plain message: the card goes back where it
  * was and the message is shown in #flash. A 409 with X-Phaseboard-Message is
  * a move from a stale view: its HTML re-renders the columns as they are (the
@@ -255,6 +256,9 @@
     // with the columns as they really are.
     if (card.dataset.version) body.set('version', card.dataset.version);
     body.set('from_phase', origin.list.dataset.dropValue || '');
+    // The card stays where it was dropped (not on a won or lost target, which it leaves): the
+    // answer then holds the card and both column headers, not both columns.
+    if (!card.closest('.drop-bar')) body.set('placed', '1');
 
     const keepFocus = source === 'keyboard' || card.contains(document.activeElement);
     setBusy(card, true);
@@ -317,9 +321,10 @@
     // filtered out).
     if (card.closest('.drop-bar')) card.remove();
     if (text.trim()) {
-      // swapStyle none: only the out-of-band fragments (both columns and
-      // #announcer) are applied, by htmx, which also processes the new
-      // content (htmx.onLoad below re-creates the sortables).
+      // swapStyle none: only the out-of-band fragments (the card and the
+      // column headers, or both columns; #announcer) are applied, by htmx,
+      // which also processes the new content (htmx.onLoad below re-creates
+      // the sortables).
       htmx.swap(document.body, text, {
         swapStyle: 'none', swapDelay: 0, settleDelay: 0, transition: false, ignoreTitle: true
       });
