@@ -203,15 +203,21 @@ func (s *Store) Columns(ctx context.Context, f BoardFilter, only ...uuid.UUID) (
 		return nil, err
 	}
 	// Per phase, currency and rate day, so that each group converts with the rate of its day.
+	// An amount in the reporting currency converts at 1 whatever its day: its groups are one
+	// per phase, not one per day (thousands of rows for a column of deals due on as many days).
+	const baseSQL = "(SELECT fs.reporting_currency FROM forecast_settings fs WHERE fs.id = 1)"
 	var q *gorm.DB
 	if len(phases) > 0 && phases[0].Type == SalesOpportunity.PhaseType && f.Text == "" && f.Close == "" && !s.scanColumns {
-		q = s.rolledUp(ctx, f)
+		day := "CASE WHEN a.currency = " + baseSQL + " THEN NULL ELSE a.day END"
+		q = s.rolledUp(ctx, f).Select(`a.phase_id AS phase_id, a.currency AS currency, ` + day + ` AS day, SUM(a.n) AS n,
+		COALESCE(SUM(a.amount), 0) AS amount, COALESCE(SUM(a.estimated_amount), 0) AS estimated,
+		COALESCE(SUM(a.weighted_amount), 0) AS weighted, ` + baseSQL + ` AS base`).
+			Group("a.phase_id, a.currency, " + day).Having("SUM(a.n) > 0")
 	} else {
-		day := s.sql.rateDaySQL("a")
+		day := "CASE WHEN a.currency = " + baseSQL + " THEN NULL ELSE " + s.sql.rateDaySQL("a") + " END"
 		q = s.filtered(ctx, f).Select(`a.phase_id AS phase_id, a.currency AS currency, ` + day + ` AS day, COUNT(*) AS n,
 		COALESCE(SUM(a.amount), 0) AS amount, COALESCE(SUM(a.estimated_amount), 0) AS estimated,
-		COALESCE(SUM(a.weighted_amount), 0) AS weighted,
-		(SELECT fs.reporting_currency FROM forecast_settings fs WHERE fs.id = 1) AS base`).Group("a.phase_id, a.currency, " + day)
+		COALESCE(SUM(a.weighted_amount), 0) AS weighted, ` + baseSQL + ` AS base`).Group("a.phase_id, a.currency, " + day)
 	}
 	var rows []rollupRow
 	if len(only) > 0 {
@@ -250,7 +256,7 @@ func (s *Store) Columns(ctx context.Context, f BoardFilter, only ...uuid.UUID) (
 	return cols, nil
 }
 
-// rolledUp is the column figures of an opportunity board read off the maintained
+// rolledUp is the rows behind the column figures of an opportunity board: the maintained
 // forecast_rollups (models/rollups.go), which every write keeps in its own transaction: the same
 // groups as a scan of the filtered cards, from a few rows per phase instead of every card. It
 // serves the filters the rollup has keys for (pipeline, owner, open or closed, and who may read
@@ -269,11 +275,7 @@ func (s *Store) rolledUp(ctx context.Context, f BoardFilter) *gorm.DB {
 	case StatusClosed:
 		q = q.Where("a.is_closed")
 	}
-	return q.Select(`a.phase_id AS phase_id, a.currency AS currency, a.day AS day, SUM(a.n) AS n,
-		COALESCE(SUM(a.amount), 0) AS amount, COALESCE(SUM(a.estimated_amount), 0) AS estimated,
-		COALESCE(SUM(a.weighted_amount), 0) AS weighted,
-		(SELECT fs.reporting_currency FROM forecast_settings fs WHERE fs.id = 1) AS base`).
-		Group("a.phase_id, a.currency, a.day").Having("SUM(a.n) > 0")
+	return q
 }
 
 // Column returns one column of the board (after a move, to refresh its header).
