@@ -47,6 +47,11 @@ func TestODataNotes(t *testing.T) {
 			if r.status != 201 {
 				t.Fatalf("deep insert: %d %s", r.status, r.body)
 			}
+			// The answer is expanded as deep as the request (OData 4.0 §11.4.2.2): the new notes, with their IDs.
+			if created, _ := r.entity["Notes"].([]any); len(created) != 2 || created[0].(map[string]any)["ID"] == nil ||
+				!strings.Contains(r.body, `$metadata#Activity_SalesOpportunity(Notes())/$entity"`) {
+				t.Fatalf("the deep insert's answer does not carry its notes: %s", r.body)
+			}
 			opp := r.entity["ID"].(string)
 			r = e.do("GET", "Activity_SalesOpportunity("+opp+")?$select=Subject&$expand=Notes($select=Content,IsPinned,ImportId;$orderby=IsPinned desc,Content)", "")
 			if want := `"Notes":[{"ImportId":null,"Content":"Budget approved","IsPinned":true},{"ImportId":"n:1","Content":"Called Jan","IsPinned":false}]`; !strings.Contains(r.body, want) {

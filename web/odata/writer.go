@@ -181,7 +181,20 @@ func (s *Service) serveCreate(w http.ResponseWriter, r *http.Request, q *queryOp
 		status = http.StatusCreated
 		w.Header().Set("Location", s.serviceRoot(r)+"/"+set.name+"("+key+")")
 	}
-	return s.answerWrite(w, r, q.out, set, key, status, returnRepresentation)
+	return s.answerWrite(w, r, q.out, set, key, status, returnRepresentation, deepInserted(set, body)...)
+}
+
+// deepInserted expands the answer to a create by the 1:N navigation properties its body
+// created entities through (OData 4.0 §11.4.2.2: the answer to a deep insert is expanded at
+// least as deep as the request was), so a client reads back the IDs of what it created.
+func deepInserted(set *entitySet, body *Body) []*expandItem {
+	var out []*expandItem
+	for _, n := range set.typ.navs {
+		if n.Many && body.Sent[n.Name] {
+			out = append(out, &expandItem{nav: n.Name, opts: newQueryOptions()})
+		}
+	}
+	return out
 }
 
 func (s *Service) serveWrite(w http.ResponseWriter, r *http.Request, q *queryOptions, set *entitySet, key string) error {
@@ -229,7 +242,7 @@ func (s *Service) readChanges(r *http.Request, set *entitySet) (any, *Body, erro
 // correctly refuses.
 // out was negotiated before the write, so that a format the client cannot
 // take is refused before anything changes.
-func (s *Service) answerWrite(w http.ResponseWriter, r *http.Request, out *output, set *entitySet, key string, status, def int) error {
+func (s *Service) answerWrite(w http.ResponseWriter, r *http.Request, out *output, set *entitySet, key string, status, def int, expand ...*expandItem) error {
 	pref := returnPreference(r)
 	if pref != returnDefault {
 		w.Header().Set("Preference-Applied", map[int]string{returnMinimal: "return=minimal", returnRepresentation: "return=representation"}[pref])
@@ -242,7 +255,7 @@ func (s *Service) answerWrite(w http.ResponseWriter, r *http.Request, out *outpu
 		return nil
 	}
 	q := newQueryOptions()
-	q.out = out
+	q.out, q.expand = out, expand
 	p, err := newPlan(set, q)
 	if err != nil {
 		return err
@@ -266,6 +279,6 @@ func (s *Service) answerWrite(w http.ResponseWriter, r *http.Request, out *outpu
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	writeJSON(w, out, status, out.appendEntity(nil, contextHead(out, set.name+"/$entity"), p, e))
+	writeJSON(w, out, status, out.appendEntity(nil, contextHead(out, set.name+p.contextSelect()+"/$entity"), p, e))
 	return nil
 }
