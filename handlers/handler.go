@@ -83,6 +83,8 @@ func Register(app *fiber.App, h *Handler) {
 		app.Post(base+"/:id", h.SaveActivity)
 		app.Post(base+"/:id/lost", h.SaveLostReason)
 		app.Post(base+"/:id/notes", h.AddNote)
+		app.Post(base+"/:id/notes/:note/pin", h.PinNote)
+		app.Post(base+"/:id/notes/:note/delete", h.DeleteNote)
 	}
 	app.Post("/views", h.SaveView)
 	app.Post("/views/:id/delete", h.DeleteView)

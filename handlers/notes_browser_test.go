@@ -17,12 +17,8 @@ import (
 func TestBrowserNotesInThePanel(t *testing.T) {
 	for _, size := range browsertest.Sizes {
 		t.Run(size.Name, func(t *testing.T) {
-			s, base, page := demoBoard(t, 10, size, "/board")
+			s, base, page, _, deal := dealForNotes(t, size, "Noted deal")
 			ctx := context.Background()
-			emps, err := s.Employees(ctx)
-			must(t, err)
-			logInAs(t, s, page, base, models.RoleManager, &emps[0].ID) // a manager who is Anna de Vries: the author
-			deal := newCard(t, s, "Noted deal")
 			old, pinned := "Met at the fair", "Decision in May"
 			yes := true
 			for _, ch := range []models.NoteChanges{{Content: &old}, {Content: &pinned, IsPinned: &yes}} {
@@ -84,4 +80,63 @@ func TestBrowserNotesInThePanel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBrowserPinAndDeleteNotes: in the edit panel the author (here a manager) pins a note, which
+// moves first with its badge, unpins it and deletes one, each through the panel's CSRF-checked
+// form posts, announced, and stored.
+func TestBrowserPinAndDeleteNotes(t *testing.T) {
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) {
+			s, base, page, emps, deal := dealForNotes(t, size, "Pinned deal")
+			ctx := context.Background()
+			anna := models.Actor{Role: models.RoleManager, EmployeeID: &emps[0].ID}
+			for _, text := range []string{"First call", "Budget approved"} {
+				_, err := s.SaveNote(ctx, nil, models.NoteChanges{ActivityID: &deal.ID, Content: &text}, anna)
+				must(t, err)
+			}
+			stored := func() []models.NoteView {
+				got, err := s.Notes(models.WithActor(ctx, models.Actor{}), deal.ID)
+				must(t, err)
+				return got
+			}
+			goTo(t, page, base, "/board")
+			must(t, page.Locator("#card-"+deal.ID.String()).GetByTestId("card-subject").Click())
+			panel := page.Locator(`#panel [data-testid="edit-panel"]`)
+			contents := panel.GetByTestId("note-content")
+			must(t, expect.Locator(contents).ToHaveText([]string{"First call", "Budget approved"}))
+
+			// Pin the second: it comes first, marked.
+			must(t, panel.GetByTestId("note").Nth(1).GetByTestId("note-pin-toggle").Click())
+			must(t, expect.Locator(page.Locator("#announcer")).ToContainText("Note pinned."))
+			must(t, expect.Locator(contents).ToHaveText([]string{"Budget approved", "First call"}))
+			must(t, expect.Locator(panel.GetByTestId("note").First().GetByTestId("note-pinned")).ToBeVisible())
+			if got := stored(); !got[0].IsPinned || got[0].Content != "Budget approved" {
+				t.Fatalf("stored after pinning: %+v", got)
+			}
+			// Unpin it again.
+			must(t, panel.GetByTestId("note").First().GetByTestId("note-unpin").Click())
+			must(t, expect.Locator(page.Locator("#announcer")).ToContainText("Note unpinned."))
+			must(t, expect.Locator(panel.GetByTestId("note-pinned")).ToHaveCount(0))
+			must(t, expect.Locator(contents).ToHaveText([]string{"First call", "Budget approved"}))
+			// Delete the first.
+			must(t, panel.GetByTestId("note").First().GetByTestId("note-delete").Click())
+			must(t, expect.Locator(page.Locator("#announcer")).ToContainText("Note deleted."))
+			must(t, expect.Locator(contents).ToHaveText([]string{"Budget approved"}))
+			if got := stored(); len(got) != 1 || got[0].Content != "Budget approved" || got[0].IsPinned {
+				t.Fatalf("stored after deleting: %+v", got)
+			}
+		})
+	}
+}
+
+// dealForNotes is a demo board in a page logged in as a manager who is the first employee (Anna
+// de Vries, the author of the notes the page adds), and a new deal named subject.
+func dealForNotes(t *testing.T, size browsertest.Viewport, subject string) (*models.Store, string, playwright.Page, []models.Employee, *models.Activity) {
+	t.Helper()
+	s, base, page := demoBoard(t, 10, size, "/board")
+	emps, err := s.Employees(context.Background())
+	must(t, err)
+	logInAs(t, s, page, base, models.RoleManager, &emps[0].ID)
+	return s, base, page, emps, newCard(t, s, subject)
 }

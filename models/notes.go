@@ -37,8 +37,22 @@ type NoteChanges struct {
 	ImportID   *string
 }
 
+// MayChangeNote is who may change (pin, unpin, edit) or delete a note that exists: its author,
+// a manager or an administrator (or the system), among those who may edit its activity.
+// Writing a new one follows the activity's edit rule alone.
+func MayChangeNote(a Actor, n *Note) bool {
+	switch a.Role {
+	case "", RoleManager, RoleAdmin:
+		return true
+	}
+	return a.EmployeeID != nil && n.CreatedBy != nil && *a.EmployeeID == *n.CreatedBy
+}
+
+var errNotYourNote = Errorf(EForbidden, "Only the note's author, a manager or an administrator may change or delete it.")
+
 // SaveNote creates (id nil) or changes a note, if actor may edit its activity: the activity's
-// edit rule is the note's (a rep writes on their own and unassigned activities).
+// edit rule is the note's (a rep writes on their own and unassigned activities), and a note
+// that exists is changed by whom MayChangeNote says.
 func (s *Store) SaveNote(ctx context.Context, id *uuid.UUID, ch NoteChanges, actor Actor) (uuid.UUID, error) {
 	n := &Note{}
 	err := s.saveRecord(ctx, n, id, TypeNote, "note", ch.ImportID, nil, actor, func(tx *gorm.DB, creating bool) error {
@@ -50,6 +64,8 @@ func (s *Store) SaveNote(ctx context.Context, id *uuid.UUID, ch NoteChanges, act
 			n.CreatedBy = actor.EmployeeID
 		case ch.ActivityID != nil && *ch.ActivityID != n.ActivityID:
 			return FieldError("Activity", "A note cannot move to another activity.")
+		case !MayChangeNote(actor, n):
+			return errNotYourNote
 		}
 		if err := applyNote(n, ch, creating); err != nil {
 			return err
@@ -110,7 +126,7 @@ func (s *Store) createNotes(tx *gorm.DB, a *Activity, notes []NoteChanges, actor
 	return nil
 }
 
-// DeleteNote removes a note, if actor may edit its activity.
+// DeleteNote removes a note, if actor may edit its activity and MayChangeNote.
 func (s *Store) DeleteNote(ctx context.Context, id uuid.UUID, actor Actor) error {
 	return s.transact(ctx, func(tx *gorm.DB) error {
 		var n Note
@@ -119,6 +135,9 @@ func (s *Store) DeleteNote(ctx context.Context, id uuid.UUID, actor Actor) error
 		}
 		if err := s.lockLineOwner(tx, n.ActivityID, actor); err != nil {
 			return err
+		}
+		if !MayChangeNote(actor, &n) {
+			return errNotYourNote
 		}
 		if err := tx.Where("id = ?", id).Delete(&Note{}).Error; err != nil {
 			return err

@@ -206,11 +206,14 @@ type HistoryItem struct {
 
 // NoteItem is one note of the panel.
 type NoteItem struct {
+	ID       string
 	Content  string
 	Pinned   bool
 	When     string // "12 Mar 2026, 14:05"
 	Datetime string
 	By       string
+	// MayChange: the viewer may pin, unpin and delete it (models.MayChangeNote).
+	MayChange bool
 }
 
 // LostPrompt asks why an opportunity was lost, after it entered a lost phase.
