@@ -204,6 +204,10 @@ func TestTokenRevocation(t *testing.T) {
 		if bad.status != 400 || !strings.Contains(bad.body, `"error":"invalid_request"`) || bad.header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("invalid UTF-8: %d %s", bad.status, bad.body)
 		}
+		bad = a.do(formRequest("/oauth2/revoke", url.Values{"token": {"one", "two"}, "client_id": {mine.ID.String()}, "client_secret": {secret}}))
+		if bad.status != 400 || !strings.Contains(bad.body, `"error":"invalid_request"`) {
+			t.Fatalf("repeated token: %d %s", bad.status, bad.body)
+		}
 	})
 }
 

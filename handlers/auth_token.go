@@ -24,6 +24,9 @@ func (h *Handler) Token(c *fiber.Ctx) error {
 	if !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationForm) {
 		return oauthRefuse(c, models.OAuthInvalidRequest, "Send the request as application/x-www-form-urlencoded.")
 	}
+	if name := repeatedParameter(c, "grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope", "client_id", "client_secret"); name != "" {
+		return web.OAuthError(c, repeatedParameterError(name))
+	}
 	id, secret, basic, ok := clientCredentials(c)
 	if !ok {
 		return oauthRefuse(c, models.OAuthInvalidRequest, "Authenticate the client once: with HTTP Basic or with client_id and client_secret.")
@@ -73,6 +76,9 @@ func (h *Handler) Token(c *fiber.Ctx) error {
 // whether or not the token existed.
 func (h *Handler) Revoke(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	if name := repeatedParameter(c, "token", "token_type_hint", "client_id", "client_secret"); name != "" {
+		return web.OAuthError(c, repeatedParameterError(name))
+	}
 	id, secret, basic, ok := clientCredentials(c)
 	if !ok {
 		return oauthRefuse(c, models.OAuthInvalidRequest, "Authenticate the client once: with HTTP Basic or with client_id and client_secret.")
@@ -166,4 +172,31 @@ func clientCredentials(c *fiber.Ctx) (id, secret string, basic, ok bool) {
 // oauthRefuse answers with an OAuth2 error body (web.OAuthError gives the status).
 func oauthRefuse(c *fiber.Ctx, code, description string) error {
 	return web.OAuthError(c, &models.OAuthError{Code: code, Description: description})
+}
+
+// repeatedParameter is the first of names that the request's query and form give more than once
+// (together), or "". RFC 6749 §3.1 and §3.2: parameters must not be repeated, and a request
+// that repeats one is invalid_request; reading the first of two would let a client's second
+// value be silently ignored.
+func repeatedParameter(c *fiber.Ctx, names ...string) string {
+	counts := make(map[string]int, len(names))
+	for _, n := range names {
+		counts[n] = 0
+	}
+	repeated := ""
+	count := func(k, _ []byte) {
+		if n, ok := counts[string(k)]; ok {
+			counts[string(k)] = n + 1
+			if n == 1 && repeated == "" {
+				repeated = string(k)
+			}
+		}
+	}
+	c.Request().URI().QueryArgs().VisitAll(count)
+	c.Request().PostArgs().VisitAll(count)
+	return repeated
+}
+
+func repeatedParameterError(name string) error {
+	return &models.OAuthError{Code: models.OAuthInvalidRequest, Description: name + " is given more than once."}
 }

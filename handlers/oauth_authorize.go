@@ -20,9 +20,12 @@ import (
 // Authorize shows the consent page for an authorization request.
 func (h *Handler) Authorize(c *fiber.Ctx) error {
 	r := authorizationRequest(c.Query)
-	client, err := h.Store.AuthorizationClient(c.UserContext(), r)
+	client, err := h.authorizationClient(c, r)
 	if err != nil {
 		return h.oauthProblem(c, err)
+	}
+	if name := repeatedAuthorizationParameter(c); name != "" {
+		return redirectRefusal(c, r, repeatedParameterError(name), fiber.StatusFound)
 	}
 	scopes, err := models.CheckAuthorization(client, r)
 	if err != nil {
@@ -39,9 +42,12 @@ func (h *Handler) Authorize(c *fiber.Ctx) error {
 // again (the form could have been edited); Deny writes nothing.
 func (h *Handler) AuthorizeDecision(c *fiber.Ctx) error {
 	r := authorizationRequest(func(key string, _ ...string) string { return c.FormValue(key) })
-	client, err := h.Store.AuthorizationClient(c.UserContext(), r)
+	client, err := h.authorizationClient(c, r)
 	if err != nil {
 		return h.oauthProblem(c, err)
+	}
+	if name := repeatedAuthorizationParameter(c); name != "" {
+		return redirectRefusal(c, r, repeatedParameterError(name), fiber.StatusSeeOther)
 	}
 	if _, err := models.CheckAuthorization(client, r); err != nil {
 		return redirectRefusal(c, r, err, fiber.StatusSeeOther)
@@ -58,6 +64,20 @@ func (h *Handler) AuthorizeDecision(c *fiber.Ctx) error {
 		return redirectRefusal(c, r, err, fiber.StatusSeeOther)
 	}
 	return redirectTo(c, r, url.Values{"code": {code}}, fiber.StatusSeeOther)
+}
+
+// authorizationClient is the request's client once its redirect URI is known good. A repeated
+// client_id or redirect_uri leaves none to trust, so that refusal is a page too.
+func (h *Handler) authorizationClient(c *fiber.Ctx, r models.AuthorizationRequest) (*models.APIClient, error) {
+	if name := repeatedParameter(c, "client_id", "redirect_uri"); name != "" {
+		return nil, repeatedParameterError(name)
+	}
+	return h.Store.AuthorizationClient(c.UserContext(), r)
+}
+
+// repeatedAuthorizationParameter is the first parameter of an authorization request given twice.
+func repeatedAuthorizationParameter(c *fiber.Ctx) string {
+	return repeatedParameter(c, "response_type", "scope", "state", "code_challenge", "code_challenge_method", "decision")
 }
 
 func authorizationRequest(get func(key string, defaultValue ...string) string) models.AuthorizationRequest {

@@ -153,6 +153,8 @@ func TestAuthorizeEndpoint(t *testing.T) {
 			{"unknown client", func(v url.Values) { v.Set("client_id", "00000000-0000-0000-0000-000000000000") }, "invalid_request"},
 			{"unregistered redirect URI", func(v url.Values) { v.Set("redirect_uri", "https://attacker.example/cb") }, "invalid_request"},
 			{"no redirect URI", func(v url.Values) { v.Del("redirect_uri") }, "invalid_request"},
+			{"repeated redirect URI", func(v url.Values) { v.Add("redirect_uri", "https://attacker.example/cb") }, "invalid_request"},
+			{"repeated client", func(v url.Values) { v.Add("client_id", v.Get("client_id")) }, "invalid_request"},
 		} {
 			r := o.a.get("/oauth2/auth?"+o.authQuery(tc.edit).Encode(), o.cookie)
 			if r.status != 400 || r.header.Get("Location") != "" || !strings.Contains(r.body, `data-testid="oauth-problem-code">`+tc.code+"<") {
@@ -166,6 +168,8 @@ func TestAuthorizeEndpoint(t *testing.T) {
 			code string
 		}{
 			{"short state", func(v url.Values) { v.Set("state", "1234567") }, "invalid_request"},
+			{"repeated state", func(v url.Values) { v.Add("state", "another-state") }, "invalid_request"}, // RFC 6749 §3.1
+			{"repeated scope", func(v url.Values) { v.Add("scope", "write") }, "invalid_request"},
 			{"token response", func(v url.Values) { v.Set("response_type", "token") }, "unsupported_response_type"},
 			{"unknown scope", func(v url.Values) { v.Set("scope", "read everything") }, "invalid_scope"},
 			{"bad PKCE method", func(v url.Values) {
@@ -239,6 +243,9 @@ func TestAuthorizationCodeTokenFlow(t *testing.T) {
 			{"no verifier", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {oauthRedirect}}, 400, "invalid_grant"},
 			{"wrong redirect URI", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"https://integration.example/callback"}, "code_verifier": {verifier}}, 400, "invalid_grant"},
 			{"no code", url.Values{"grant_type": {"authorization_code"}, "redirect_uri": {oauthRedirect}}, 400, "invalid_request"},
+			// RFC 6749 §3.2: a repeated parameter is refused, never read as its first value (the code stays unspent).
+			{"repeated code", url.Values{"grant_type": {"authorization_code"}, "code": {code, "another"}, "redirect_uri": {oauthRedirect}, "code_verifier": {verifier}}, 400, "invalid_request"},
+			{"repeated grant type", url.Values{"grant_type": {"authorization_code", "password"}, "code": {code}, "redirect_uri": {oauthRedirect}, "code_verifier": {verifier}}, 400, "invalid_request"},
 			{"unknown grant type", url.Values{"grant_type": {"password"}}, 400, "unsupported_grant_type"},
 			{"unknown refresh token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nope"}}, 400, "invalid_grant"},
 		} {
