@@ -164,9 +164,6 @@ func backURL(c *fiber.Ctx, fallback string) string {
 	return fallback
 }
 
-// Money is how amounts in the reporting currency read on the forecast board's columns.
-var Money = views.Money
-
 // marks are the marks that matter to a rep: overdue, rotting, and why a lost deal was lost.
 func (b *cardContext) marks(c models.Card) []views.Mark {
 	var marks []views.Mark

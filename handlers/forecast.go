@@ -488,8 +488,8 @@ func (h *Handler) monthColumn(c *fiber.Ctx, f models.ForecastFilter, m models.Fo
 		return views.Column{}, err
 	}
 	col := views.Column{DOMID: "month-" + m.Key, Title: m.Label, Count: m.Count,
-		Figures: []views.Figure{{Label: "Estimated", Value: Money(m.Estimated), TestID: "column-estimated"},
-			{Label: "Weighted", Value: Money(m.Weighted), TestID: "column-weighted", NoRate: m.NoRate}},
+		Figures: []views.Figure{{Label: "Estimated", Value: views.MoneyIn(m.Estimated, m.Currency), TestID: "column-estimated"},
+			{Label: "Weighted", Value: views.MoneyIn(m.Weighted, m.Currency), TestID: "column-weighted", NoRate: m.NoRate}},
 		Drop: views.Drop{URL: "/forecast/board/opportunities/{id}/move", Name: "month", Value: m.Key}}
 	if m.Key == models.BucketOverdue {
 		col.Drop = views.Drop{} // a card cannot be moved into the past: it takes no drops

@@ -668,3 +668,55 @@ func TestForecastLossAnalysisConverts(t *testing.T) {
 		}
 	})
 }
+
+// With another reporting currency every amount of the forecast and of the forecast board's
+// columns reads in it, converted (nothing says €), while a card's amount reads in its own
+// currency. Reporting in USD with EUR at 1.1: A (€ 10,000) and B (€ 20,000) expected in
+// February sum to $ 33,000 and weigh $ 7,700; C (€ 1,000, overdue) is $ 1,100 in the board's
+// Overdue column (which summed amounts as entered).
+func TestForecastInTheReportingCurrency(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		ctx := context.Background()
+		forecastData(t, s)
+		if err := s.store.SetReportingCurrency(ctx, "USD", models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.store.SaveRates(ctx, []models.RateInput{{Currency: "EUR", Day: models.NewDate(2026, 1, 1), Rate: 1.1}}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		pipe, phases := fixture(t, s.store)
+		qual, day := phases["Qualification"].ID, models.NewDate(2026, 1, 15)
+		if _, err := s.store.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: ptrTo("Deal C"), PipelineID: &pipe.ID, PhaseID: &qual,
+			EstimatedAmount: ptrTo(1000.0), ExpectedOrderDate: &day}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		c := s.client()
+		_, body := c.get("/forecast?from=2026-01&to=2026-04")
+		for _, want := range []string{`data-testid="sum-weighted">$ 7,700<`, `<title>Feb 2026 · Sales · Proposal: $ 6,600 weighted</title>`, `>$ 33,000<`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the forecast lacks %s", want)
+			}
+		}
+		if i := strings.Index(body, "€"); i >= 0 {
+			t.Errorf("the forecast in USD says €: …%s…", body[max(0, i-200):i+40])
+		}
+		_, board := c.get("/forecast/board?from=2026-01&to=2026-04")
+		column := func(id string) string {
+			t.Helper()
+			i := strings.Index(board, `id="`+id+`"`)
+			if i < 0 {
+				t.Fatalf("no column %s", id)
+			}
+			return board[i : i+strings.Index(board[i:], "</header>")]
+		}
+		if got := column("month-overdue"); !strings.Contains(got, "$ 1,100") {
+			t.Errorf("the Overdue column: %s", got)
+		}
+		if got := column("month-2026-02"); !strings.Contains(got, "$ 33,000") || !strings.Contains(got, "$ 7,700") {
+			t.Errorf("February's column: %s", got)
+		}
+		if !strings.Contains(board, "€ 20,000") {
+			t.Error("Deal B's card does not show its own € 20,000")
+		}
+	})
+}

@@ -599,7 +599,8 @@ type ForecastMonth struct {
 	Count      int64
 	Estimated  float64 // in the reporting currency
 	Weighted   float64
-	NoRate     int64 // counted, not summed: no exchange rate on their date
+	NoRate     int64  // counted, not summed: no exchange rate on their date
+	Currency   string // the reporting currency
 }
 
 // ForecastMonths returns the months of the filter's range (by month, whatever f.By says) with
@@ -631,7 +632,7 @@ func (s *Store) forecastMonths(ctx context.Context, f ForecastFilter) ([]Forecas
 	if err != nil {
 		return nil, err
 	}
-	conv, _, err := s.convert(ctx, rows, missingRates{})
+	conv, currency, err := s.convert(ctx, rows, missingRates{})
 	if err != nil {
 		return nil, err
 	}
@@ -639,7 +640,7 @@ func (s *Store) forecastMonths(ctx context.Context, f ForecastFilter) ([]Forecas
 	index := map[string]int{}
 	for _, p := range f.Periods() {
 		index[p.Key] = len(out)
-		out = append(out, ForecastMonth{Key: p.Key, Label: p.Label, Start: p.Start, End: p.End})
+		out = append(out, ForecastMonth{Key: p.Key, Label: p.Label, Start: p.Start, End: p.End, Currency: currency})
 	}
 	for _, r := range conv {
 		i, ok := index[PeriodKey(PeriodMonth, *r.Day)]

@@ -35,20 +35,17 @@ func (s *Store) openInBucket(ctx context.Context, f ForecastFilter, bucket strin
 	return q, nil
 }
 
-// ForecastBucket returns the count, Σ EstimatedAmount and Σ WeightedAmount of a bucket.
+// ForecastBucket returns the count, Σ EstimatedAmount and Σ WeightedAmount of a bucket, in the
+// reporting currency.
 func (s *Store) ForecastBucket(ctx context.Context, f ForecastFilter, bucket string, today Date) (ForecastMonth, error) {
 	out := ForecastMonth{Key: bucket, Label: map[string]string{BucketOverdue: "Overdue", BucketNoDate: "No date"}[bucket]}
 	q, err := s.openInBucket(ctx, f, bucket, today)
 	if err != nil {
 		return out, err
 	}
-	var row struct {
-		N         int64
-		Estimated float64
-		Weighted  float64
-	}
-	err = q.Select(`COUNT(*) AS n, COALESCE(SUM(a.estimated_amount), 0) AS estimated, COALESCE(SUM(a.weighted_amount), 0) AS weighted`).Scan(&row).Error
-	out.Count, out.Estimated, out.Weighted = row.N, row.Estimated, row.Weighted
+	// Converted into the reporting currency like the months (no sum of mixed currencies).
+	t, err := s.convertedTotals(ctx, q)
+	out.Count, out.Estimated, out.Weighted, out.NoRate, out.Currency = t.Count, t.Estimated, t.Weighted, t.NoRate(), t.Currency
 	return out, err
 }
 

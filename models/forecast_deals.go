@@ -91,9 +91,15 @@ func (s *Store) ForecastDealsTotals(ctx context.Context, f DealsFilter, today Da
 	if err != nil {
 		return DealsTotals{}, err
 	}
+	return s.convertedTotals(ctx, q)
+}
+
+// convertedTotals totals the activities of q (alias a; nil: none) as DealsTotals: grouped by
+// currency and rate day in SQL, converted in Go with the forecast's rates.
+func (s *Store) convertedTotals(ctx context.Context, q *gorm.DB) (DealsTotals, error) {
 	var rows []rollupRow
 	if q != nil {
-		err = q.Select("a.currency AS currency, " + s.sql.rateDaySQL("a") + " AS day, COUNT(*) AS n," +
+		err := q.Select("a.currency AS currency, " + s.sql.rateDaySQL("a") + " AS day, COUNT(*) AS n," +
 			" COALESCE(SUM(a.estimated_amount), 0) AS estimated, COALESCE(SUM(a.weighted_amount), 0) AS weighted").
 			Group("1, 2").Scan(&rows).Error
 		if err != nil {
@@ -131,6 +137,15 @@ func (s *Store) ForecastDealsTotals(ctx context.Context, f DealsFilter, today Da
 	}
 	sort.Slice(out.Unconverted, func(i, j int) bool { return out.Unconverted[i].Currency < out.Unconverted[j].Currency })
 	return out, nil
+}
+
+// NoRate counts the deals of the totals that had no exchange rate (not in the sums).
+func (t DealsTotals) NoRate() int64 {
+	var n int64
+	for _, u := range t.Unconverted {
+		n += u.Count
+	}
+	return n
 }
 
 // dealsQuery is the FROM and WHERE of the deals behind a figure (a = activity, ph = its phase,

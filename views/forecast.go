@@ -49,7 +49,7 @@ func LossTables(v ForecastView) []Table {
 		tb := Table{ID: id, Caption: caption, Head: []string{first, "Lost", "Lost amount"}}
 		for _, r := range rows {
 			d := v.lostDeals(by, r.Key)
-			row := TableRow{Cells: []Cell{textCell(r.Name), d.link(countCell(r.Count), "lost", ""), d.link(moneyCell(r.Amount), "lost", "")}}
+			row := TableRow{Cells: []Cell{textCell(r.Name), d.link(countCell(r.Count), "lost", ""), d.link(moneyCell(r.Amount, v.Forecast.Currency), "lost", "")}}
 			if r.NoRate > 0 {
 				row.Note = fmt.Sprintf("%d without an exchange rate: counted, not summed", r.NoRate)
 			}
@@ -90,7 +90,7 @@ type BarChart struct {
 
 // NewBarChart lays out rows as bars of their amount, each a link to href(row's key) when href
 // is given.
-func NewBarChart(id, title string, rows []models.LossRow, href func(key string) string) BarChart {
+func NewBarChart(id, title string, rows []models.LossRow, currency string, href func(key string) string) BarChart {
 	const width, label, bar, gap, right = 560, 170, 18, 8, 90
 	c := BarChart{ID: id, Title: title, Width: width, Height: max(1, len(rows))*(bar+gap) + gap}
 	maxV := 0.0
@@ -104,12 +104,12 @@ func NewBarChart(id, title string, rows []models.LossRow, href func(key string) 
 			w = r.Amount / maxV * float64(width-label-right)
 		}
 		c.Bars = append(c.Bars, ChartRect{X: f1(label), Y: f1(float64(y)), W: f1(w), H: f1(bar),
-			Title: r.Name + ": " + i64(r.Count) + " lost, " + Money(r.Amount), TestID: "loss-bar"})
+			Title: r.Name + ": " + i64(r.Count) + " lost, " + MoneyIn(r.Amount, currency), TestID: "loss-bar"})
 		if href != nil {
 			c.Bars[i].Href = href(r.Key)
 		}
 		c.Texts = append(c.Texts, ChartText{X: f1(label - 6), Y: f1(float64(y) + bar - 5), Anchor: "end", Text: r.Name, Class: "fc-axis"},
-			ChartText{X: f1(label + w + 4), Y: f1(float64(y) + bar - 5), Anchor: "start", Text: Short(r.Amount) + " · " + i64(r.Count), Class: "fc-value"})
+			ChartText{X: f1(label + w + 4), Y: f1(float64(y) + bar - 5), Anchor: "start", Text: Short(r.Amount, currency) + " · " + i64(r.Count), Class: "fc-value"})
 	}
 	return c
 }
@@ -142,7 +142,7 @@ func HealthTables(phases []models.PhaseHealth, rotting []models.RottingCard, f *
 		deal.Href = DealHref(r.ID)
 		list.Rows = append(list.Rows, TableRow{Cells: []Cell{deal, textCell(r.CustomerName), textCell(r.RepName),
 			textCell(r.PhaseName), {Text: strconv.FormatFloat(r.Days, 'f', 0, 64), Raw: strconv.FormatFloat(r.Days, 'f', 2, 64)},
-			{Text: strconv.FormatFloat(r.Rot.After, 'f', 0, 64), Raw: strconv.FormatFloat(r.Rot.After, 'f', 2, 64)}, moneyCell(r.EstimatedAmount)}})
+			{Text: strconv.FormatFloat(r.Rot.After, 'f', 0, 64), Raw: strconv.FormatFloat(r.Rot.After, 'f', 2, 64)}, moneyCell(r.EstimatedAmount, r.Currency)}})
 	}
 	return []Table{perPhase, list}
 }
@@ -174,6 +174,8 @@ type Chart struct {
 	// Each period's target and, above the won bar, the gap left to win (targets.go).
 	Targets []ChartLine
 	Gaps    []ChartRect
+
+	currency string // of its amounts, the reporting currency
 }
 
 // ChartRect is one bar segment.
@@ -212,7 +214,7 @@ func NewChart(fc *models.Forecast) Chart {
 		left, right, top, bottom = 72, 12, 24, 44
 		barGap                   = 4
 	)
-	c := Chart{Width: width, Height: height,
+	c := Chart{Width: width, Height: height, currency: fc.Currency,
 		Title: "Weighted amount per period, stacked by phase, with the won amount beside",
 		Desc:  "For each period, a bar of the open opportunities' weighted amount by phase and a bar of the amount won. The table next to the chart holds the same numbers."}
 	maxV := 0.0
@@ -225,7 +227,7 @@ func NewChart(fc *models.Forecast) Chart {
 	for i := 0; i <= 4; i++ {
 		v := top5 * float64(i) / 4
 		c.Grid = append(c.Grid, ChartLine{X1: f1(left), Y1: f1(y(v)), X2: f1(width - right), Y2: f1(y(v))})
-		c.Texts = append(c.Texts, ChartText{X: f1(left - 6), Y: f1(y(v) + 4), Anchor: "end", Text: Short(v), Class: "fc-axis"})
+		c.Texts = append(c.Texts, ChartText{X: f1(left - 6), Y: f1(y(v) + 4), Anchor: "end", Text: Short(v, fc.Currency), Class: "fc-axis"})
 	}
 	n := len(fc.Periods)
 	if n == 0 {
@@ -245,18 +247,18 @@ func NewChart(fc *models.Forecast) Chart {
 			ph := fc.OpenPhases[j]
 			inPhase := deals{filter: &fc.Filter, from: p.Start, to: p.End, phase: ph.ID.String()}
 			c.Rects = append(c.Rects, ChartRect{X: f1(x0), Y: f1(base - h), W: f1(bar), H: f1(h), Fill: chartFill(j),
-				Title: p.Label + " · " + ph.PipelineName + " · " + ph.Name + ": " + Money(v) + " weighted", TestID: "chart-segment",
+				Title: p.Label + " · " + ph.PipelineName + " · " + ph.Name + ": " + MoneyIn(v, fc.Currency) + " weighted", TestID: "chart-segment",
 				Href: inPhase.href("open", "")})
 			base -= h
 		}
 		if p.Weighted > 0 {
-			c.Texts = append(c.Texts, ChartText{X: f1(x0 + bar/2), Y: f1(y(p.Weighted) - 4), Anchor: "middle", Text: Short(p.Weighted), Class: "fc-value"})
+			c.Texts = append(c.Texts, ChartText{X: f1(x0 + bar/2), Y: f1(y(p.Weighted) - 4), Anchor: "middle", Text: Short(p.Weighted, fc.Currency), Class: "fc-value"})
 		}
 		xw := x0 + bar + barGap
 		if p.Won > 0 {
 			c.Rects = append(c.Rects, ChartRect{X: f1(xw), Y: f1(y(p.Won)), W: f1(bar), H: f1(y(0) - y(p.Won)), Fill: "url(#fc-won)",
-				Title: p.Label + " · won: " + Money(p.Won), TestID: "chart-won", Href: period.href("won", "")})
-			c.Texts = append(c.Texts, ChartText{X: f1(xw + bar/2), Y: f1(y(p.Won) - 4), Anchor: "middle", Text: "W " + Short(p.Won), Class: "fc-value"})
+				Title: p.Label + " · won: " + MoneyIn(p.Won, fc.Currency), TestID: "chart-won", Href: period.href("won", "")})
+			c.Texts = append(c.Texts, ChartText{X: f1(xw + bar/2), Y: f1(y(p.Won) - 4), Anchor: "middle", Text: "W " + Short(p.Won, fc.Currency), Class: "fc-value"})
 		}
 		c.Texts = append(c.Texts, ChartText{X: f1(x0 + bar + barGap/2.0), Y: f1(float64(height - bottom + 16)), Anchor: "middle", Text: p.Label, Class: "fc-period"})
 		c.addTarget(p, x0, xw+bar, xw, bar, y, period.href("won", ""))
@@ -286,16 +288,17 @@ func niceCeil(v float64) float64 {
 	return 10 * p
 }
 
-// Short formats an amount for a chart label ("€ 46.8k", "€ 1.2M").
-func Short(v float64) string {
+// Short formats an amount in a currency for a chart label ("€ 46.8k", "$ 1.2M"; see MoneyIn).
+func Short(v float64, currency string) string {
 	one := func(x float64) string { return strings.TrimSuffix(strconv.FormatFloat(x, 'f', 1, 64), ".0") }
+	sign := strings.TrimSuffix(MoneyIn(0, currency), "0") // "€ ", "$ ", "CHF "
 	switch a := math.Abs(v); {
 	case a >= 1e6:
-		return "€ " + one(v/1e6) + "M"
+		return sign + one(v/1e6) + "M"
 	case a >= 1e3:
-		return "€ " + one(v/1e3) + "k"
+		return sign + one(v/1e3) + "k"
 	}
-	return Money(v)
+	return MoneyIn(v, currency)
 }
 
 func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
@@ -329,9 +332,11 @@ type TableRow struct {
 // on the page a link to the deals behind it (Href).
 type Cell struct{ Text, Raw, Href string }
 
-func textCell(s string) Cell   { return Cell{Text: s, Raw: s} }
-func moneyCell(v float64) Cell { return Cell{Text: Money(v), Raw: strconv.FormatFloat(v, 'f', 2, 64)} }
-func countCell(n int64) Cell   { return Cell{Text: i64(n), Raw: i64(n)} }
+func textCell(s string) Cell { return Cell{Text: s, Raw: s} }
+func moneyCell(v float64, currency string) Cell {
+	return Cell{Text: MoneyIn(v, currency), Raw: strconv.FormatFloat(v, 'f', 2, 64)}
+}
+func countCell(n int64) Cell { return Cell{Text: i64(n), Raw: i64(n)} }
 
 var figureHead = []string{"Open", "Estimated", "Weighted", "Best case", "Commit", "Won", "Won amount", "Lost", "Lost amount"}
 
@@ -406,10 +411,10 @@ func (d deals) link(c Cell, kind, category string) Cell {
 	return c
 }
 
-func figureCells(f models.ForecastFigures, d deals) []Cell {
-	return []Cell{d.link(countCell(f.Count), "open", ""), d.link(moneyCell(f.Estimated), "open", ""), d.link(moneyCell(f.Weighted), "open", ""),
-		d.link(moneyCell(f.BestCase), "open", models.ForecastBestCase), d.link(moneyCell(f.Commit), "open", models.ForecastCommit),
-		d.link(countCell(f.WonCount), "won", ""), d.link(moneyCell(f.Won), "won", ""), d.link(countCell(f.LostCount), "lost", ""), d.link(moneyCell(f.Lost), "lost", "")}
+func figureCells(f models.ForecastFigures, d deals, cur string) []Cell {
+	return []Cell{d.link(countCell(f.Count), "open", ""), d.link(moneyCell(f.Estimated, cur), "open", ""), d.link(moneyCell(f.Weighted, cur), "open", ""),
+		d.link(moneyCell(f.BestCase, cur), "open", models.ForecastBestCase), d.link(moneyCell(f.Commit, cur), "open", models.ForecastCommit),
+		d.link(countCell(f.WonCount), "won", ""), d.link(moneyCell(f.Won, cur), "won", ""), d.link(countCell(f.LostCount), "lost", ""), d.link(moneyCell(f.Lost, cur), "lost", "")}
 }
 
 // ForecastTables are the forecast's tables in page order: the chart's numbers, the periods
@@ -426,9 +431,9 @@ func ForecastTables(fc *models.Forecast) []Table {
 		for i, v := range p.PhaseWeighted {
 			inPhase := one
 			inPhase.phase = fc.OpenPhases[i].ID.String()
-			row.Cells = append(row.Cells, inPhase.link(moneyCell(v), "open", ""))
+			row.Cells = append(row.Cells, inPhase.link(moneyCell(v, fc.Currency), "open", ""))
 		}
-		row.Cells = append(row.Cells, one.link(moneyCell(p.Weighted), "open", ""), one.link(moneyCell(p.Won), "won", ""))
+		row.Cells = append(row.Cells, one.link(moneyCell(p.Weighted, fc.Currency), "open", ""), one.link(moneyCell(p.Won, fc.Currency), "won", ""))
 		chart.Rows = append(chart.Rows, row)
 	}
 
@@ -437,17 +442,17 @@ func ForecastTables(fc *models.Forecast) []Table {
 	periods := Table{ID: "periods-table", Caption: "Forecast per period", Head: append([]string{"Period"}, figureHead...)}
 	for _, p := range fc.Periods {
 		one := deals{filter: &fc.Filter, from: p.Start, to: p.End}
-		periods.Rows = append(periods.Rows, TableRow{Cells: append([]Cell{textCell(p.Label)}, figureCells(p.ForecastFigures, one)...)})
+		periods.Rows = append(periods.Rows, TableRow{Cells: append([]Cell{textCell(p.Label)}, figureCells(p.ForecastFigures, one, fc.Currency)...)})
 	}
 	apart := func(f models.ForecastFigures, kind string) []Cell {
-		cells := figureCells(f, deals{})
+		cells := figureCells(f, deals{}, fc.Currency)
 		for i := range cells[:5] { // the open figures; nothing apart is won or lost
 			cells[i] = all.link(cells[i], kind, "")
 		}
 		return cells
 	}
 	periods.Foot = []TableRow{
-		{Cells: append([]Cell{textCell("Total")}, figureCells(fc.Total, all)...)},
+		{Cells: append([]Cell{textCell("Total")}, figureCells(fc.Total, all, fc.Currency)...)},
 		{Cells: append([]Cell{textCell("Overdue")}, apart(fc.Overdue, "overdue")...), Note: "open, expected before " + fc.Today.Format("2 Jan 2006")},
 		{Cells: append([]Cell{textCell("No expected date")}, apart(fc.NoDate, "nodate")...), Note: "open, without an expected order date"},
 	}
@@ -456,9 +461,9 @@ func ForecastTables(fc *models.Forecast) []Table {
 		t := Table{ID: id, Caption: caption, Head: append(append([]string{first}, figureHead...), "Overdue", "Overdue amount", "No date", "No date amount")}
 		for _, r := range rows {
 			d := by(r)
-			cells := append([]Cell{textCell(r.Name)}, figureCells(r.ForecastFigures, d)...)
-			cells = append(cells, d.link(countCell(r.Overdue.Count), "overdue", ""), d.link(moneyCell(r.Overdue.Estimated), "overdue", ""),
-				d.link(countCell(r.NoDate.Count), "nodate", ""), d.link(moneyCell(r.NoDate.Estimated), "nodate", ""))
+			cells := append([]Cell{textCell(r.Name)}, figureCells(r.ForecastFigures, d, fc.Currency)...)
+			cells = append(cells, d.link(countCell(r.Overdue.Count), "overdue", ""), d.link(moneyCell(r.Overdue.Estimated, fc.Currency), "overdue", ""),
+				d.link(countCell(r.NoDate.Count), "nodate", ""), d.link(moneyCell(r.NoDate.Estimated, fc.Currency), "nodate", ""))
 			t.Rows = append(t.Rows, TableRow{Cells: cells})
 		}
 		return t

@@ -259,7 +259,7 @@ func forecastFigures(v ForecastView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = barChart(NewBarChart("loss-reason-chart", "Lost amount by reason (count beside)", v.LostByReason, v.LostHref("reason"))).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = barChart(NewBarChart("loss-reason-chart", "Lost amount by reason (count beside)", v.LostByReason, v.Forecast.Currency, v.LostHref("reason"))).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -267,7 +267,7 @@ func forecastFigures(v ForecastView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = barChart(NewBarChart("loss-competitor-chart", "Lost amount by competitor (count beside)", v.LostByCompetitor, v.LostHref("competitor"))).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = barChart(NewBarChart("loss-competitor-chart", "Lost amount by competitor (count beside)", v.LostByCompetitor, v.Forecast.Currency, v.LostHref("competitor"))).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -654,9 +654,9 @@ func forecastSummary(fc *models.Forecast) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var25 string
-		templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(Money(fc.Total.Weighted))
+		templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(MoneyIn(fc.Total.Weighted, fc.Currency))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 141, Col: 134}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 141, Col: 149}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
 		if templ_7745c5c3_Err != nil {
@@ -680,9 +680,9 @@ func forecastSummary(fc *models.Forecast) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var27 string
-		templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(Money(fc.Total.BestCase))
+		templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(MoneyIn(fc.Total.BestCase, fc.Currency))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 142, Col: 157}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 142, Col: 172}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var27))
 		if templ_7745c5c3_Err != nil {
@@ -706,9 +706,9 @@ func forecastSummary(fc *models.Forecast) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var29 string
-		templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(Money(fc.Total.Commit))
+		templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(MoneyIn(fc.Total.Commit, fc.Currency))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 143, Col: 147}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 143, Col: 162}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
 		if templ_7745c5c3_Err != nil {
@@ -732,9 +732,9 @@ func forecastSummary(fc *models.Forecast) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var31 string
-		templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(Money(fc.Total.Won))
+		templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(MoneyIn(fc.Total.Won, fc.Currency))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 144, Col: 118}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 144, Col: 133}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
 		if templ_7745c5c3_Err != nil {
@@ -758,9 +758,9 @@ func forecastSummary(fc *models.Forecast) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var33 string
-		templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs(Money(fc.Total.Lost))
+		templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs(MoneyIn(fc.Total.Lost, fc.Currency))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 145, Col: 122}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 145, Col: 137}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var33))
 		if templ_7745c5c3_Err != nil {
@@ -797,9 +797,9 @@ func forecastSummary(fc *models.Forecast) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var36 string
-		templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs(Money(fc.Overdue.Estimated))
+		templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs(MoneyIn(fc.Overdue.Estimated, fc.Currency))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 146, Col: 174}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 146, Col: 189}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var36))
 		if templ_7745c5c3_Err != nil {
@@ -836,9 +836,9 @@ func forecastSummary(fc *models.Forecast) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var39 string
-		templ_7745c5c3_Var39, templ_7745c5c3_Err = templ.JoinStringErrs(Money(fc.NoDate.Estimated))
+		templ_7745c5c3_Var39, templ_7745c5c3_Err = templ.JoinStringErrs(MoneyIn(fc.NoDate.Estimated, fc.Currency))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 147, Col: 172}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/forecast.templ`, Line: 147, Col: 187}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var39))
 		if templ_7745c5c3_Err != nil {

@@ -87,7 +87,7 @@ func NewWaterfallChart(w *models.Waterfall, links map[string]string) WaterfallCh
 	for i := 0; i <= 4; i++ {
 		v := lo + (hi-lo)*float64(i)/4
 		c.Grid = append(c.Grid, ChartLine{X1: f1(left), Y1: f1(y(v)), X2: f1(width - right), Y2: f1(y(v))})
-		c.Texts = append(c.Texts, ChartText{X: f1(left - 6), Y: f1(y(v) + 4), Anchor: "end", Text: Short(v), Class: "fc-axis"})
+		c.Texts = append(c.Texts, ChartText{X: f1(left - 6), Y: f1(y(v) + 4), Anchor: "end", Text: Short(v, w.Currency), Class: "fc-axis"})
 	}
 	n := len(w.Bars) + 2
 	slot := float64(width-left-right) / float64(n)
@@ -99,7 +99,7 @@ func NewWaterfallChart(w *models.Waterfall, links map[string]string) WaterfallCh
 			bot = top + 1 // a change of 0 is still a visible line
 		}
 		c.Bars = append(c.Bars, WaterfallChartBar{X: f1(x), Y: f1(top), W: f1(bw), H: f1(bot - top), Class: class, Title: title, Href: href, Key: key})
-		c.Texts = append(c.Texts, ChartText{X: f1(x + bw/2), Y: f1(top - 4), Anchor: "middle", Text: Short(to - from), Class: "fc-value"})
+		c.Texts = append(c.Texts, ChartText{X: f1(x + bw/2), Y: f1(top - 4), Anchor: "middle", Text: Short(to-from, w.Currency), Class: "fc-value"})
 		c.Texts = append(c.Texts, ChartText{X: f1(x + bw/2), Y: f1(float64(height - bottom + 14)), Anchor: "middle", Text: label, Class: "fc-period"})
 	}
 	add(0, "start", "Start", 0, w.Start, "wf-total", "Pipeline at the first moment: "+MoneyIn(w.Start, w.Currency), "")

@@ -162,7 +162,7 @@ func (c *Chart) addTarget(p models.ForecastPeriod, x0, x1, xw, bar float64, y fu
 	c.Targets = append(c.Targets, ChartLine{X1: f1(x0 - 3), Y1: f1(y(t)), X2: f1(x1 + 3), Y2: f1(y(t))})
 	if gap := t - p.Won; gap > 0 {
 		c.Gaps = append(c.Gaps, ChartRect{X: f1(xw), Y: f1(y(t)), W: f1(bar), H: f1(y(p.Won) - y(t)), Fill: "url(#fc-gap)",
-			Title: p.Label + " · gap to target: " + Money(gap) + " (target " + Money(t) + ", won " + Money(p.Won) + ")", TestID: "chart-gap", Href: won})
+			Title: p.Label + " · gap to target: " + MoneyIn(gap, c.currency) + " (target " + MoneyIn(t, c.currency) + ", won " + MoneyIn(p.Won, c.currency) + ")", TestID: "chart-gap", Href: won})
 	}
 }
 
