@@ -66,6 +66,10 @@ func (s *Store) CreateAPIClient(ctx context.Context, in NewAPIClient, actor Acto
 	if name == "" || len(name) > 200 {
 		return nil, "", FieldError("Name", "Give the client a name of at most 200 characters.")
 	}
+	// The CLI passes its arguments as they come (the web forms are checked at the door).
+	if err := CheckText("Name", name); err != nil {
+		return nil, "", err
+	}
 	scopes, err := ParseScopes(strings.Join(in.Scopes, " "))
 	if err != nil {
 		return nil, "", err

@@ -129,6 +129,9 @@ func ParseRedirectURIs(in ...string) ([]string, error) {
 }
 
 func checkRedirectURI(raw string) error {
+	if err := CheckText("redirect_uris", raw); err != nil { // url.Parse takes invalid UTF-8
+		return err
+	}
 	u, err := url.Parse(raw)
 	switch {
 	case len(raw) > 2000 || err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":

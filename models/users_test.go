@@ -140,6 +140,17 @@ func TestUsersAndSessions(t *testing.T) {
 func TestAPIClientsAndTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
+		for _, name := range []string{"bad\xff", "nul\x00"} { // phaseboard client add passes bytes as they come
+			if _, _, err := s.CreateAPIClient(ctx, models.NewAPIClient{Name: name, Scopes: []string{"read"}}, models.Actor{}); models.ErrorCode(err) != models.EInvalid {
+				t.Fatalf("client named %q: %v", name, err)
+			}
+		}
+		if _, _, err := s.CreateAPIClient(ctx, models.NewAPIClient{Name: "cb", Scopes: []string{"read"}, RedirectURIs: []string{"https://app.example/cb\xff"}}, models.Actor{}); models.ErrorCode(err) != models.EInvalid {
+			t.Fatalf("redirect URI with invalid UTF-8: %v", err)
+		}
+		if cs, _ := s.APIClients(ctx); len(cs) != 0 {
+			t.Fatalf("refused clients were written: %d", len(cs))
+		}
 		c, secret, err := s.CreateAPIClient(ctx, models.NewAPIClient{Name: "Importer", Scopes: []string{"read"}}, models.Actor{})
 		if err != nil {
 			t.Fatal(err)
