@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -161,7 +162,8 @@ func parseEdit(form views.ActivityForm) models.ActivityChanges {
 
 // parseCustom reads the custom fields the form posted ("" clears one), noting every value
 // that does not parse; the domain checks the rest (choices, links) in the save's transaction.
-// A field the form did not carry (defined after it was rendered) is left as it is.
+// A field the form did not carry (defined after it was rendered), or carried unchanged (form
+// holds the stored values), is left as it is: a choice since removed is not refused.
 func parseCustom(c *fiber.Ctx, form views.ActivityForm) models.CustomValues {
 	out := models.CustomValues{}
 	for _, cf := range form.Custom {
@@ -169,6 +171,9 @@ func parseCustom(c *fiber.Ctx, form views.ActivityForm) models.CustomValues {
 			continue
 		}
 		raw := strings.TrimSpace(c.FormValue(cf.Name))
+		if raw == form.Values[cf.Name] {
+			continue
+		}
 		form.Values[cf.Name] = raw
 		if raw == "" {
 			out[cf.Field] = nil
@@ -230,9 +235,27 @@ func (h *Handler) customInputs(c *fiber.Ctx, a *models.Activity, customers []mod
 			}
 		}
 		values[in.Name] = stored[a.ID][f.ID].Raw
+		// A choice an admin has since removed, or a link to a customer or rep no longer listed,
+		// stays selected as it is (parseCustom leaves an unchanged value alone), so saving the
+		// panel does not clear it.
+		switch raw := values[in.Name]; {
+		case raw == "":
+		case f.Kind == models.CustomChoice && !slices.Contains(in.Choices, raw):
+			in.Choices = append(slices.Clone(in.Choices), raw)
+		case len(in.Options) > 0 && !slices.ContainsFunc(in.Options, func(o views.Option) bool { return o.Value == raw }):
+			in.Options = append(in.Options, views.Option{Value: raw, Label: "(no longer active)"})
+		}
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+// idsOf is the id a link holds, if any.
+func idsOf(id *uuid.UUID) []uuid.UUID {
+	if id == nil {
+		return nil
+	}
+	return []uuid.UUID{*id}
 }
 
 // activityForm is the edit panel of a, as stored, rendered for the form version given, opened
@@ -241,11 +264,11 @@ func (h *Handler) customInputs(c *fiber.Ctx, a *models.Activity, customers []mod
 func (h *Handler) activityForm(c *fiber.Ctx, a *models.Activity, back string, version int) (views.ActivityForm, error) {
 	back = localURL(back, "/board?pipeline="+a.PipelineID.String())
 	query := queryOf(back)
-	reps, err := h.Store.Employees(c.UserContext())
+	reps, err := h.Store.Employees(c.UserContext(), idsOf(a.SalesRepresentativeID)...)
 	if err != nil {
 		return views.ActivityForm{}, err
 	}
-	customers, err := h.Store.Relationships(c.UserContext())
+	customers, err := h.Store.Relationships(c.UserContext(), idsOf(a.RelationshipID)...)
 	if err != nil {
 		return views.ActivityForm{}, err
 	}

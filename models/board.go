@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // BoardFilter narrows the board. It lives in the URL so that a view can be shared.
@@ -172,17 +173,28 @@ func (s *Store) PhasesByPipeline(ctx context.Context, pipelineIDs []uuid.UUID) (
 	return out, nil
 }
 
-// Employees lists the active employees by name (for rep pickers).
-func (s *Store) Employees(ctx context.Context) ([]Employee, error) {
+// Employees lists the active employees by name (for rep pickers), and those of keep, active or
+// not: an edit form that lists its activity's own (deactivated) rep keeps them when it is saved,
+// instead of posting an empty choice that unassigns them.
+func (s *Store) Employees(ctx context.Context, keep ...uuid.UUID) ([]Employee, error) {
 	var out []Employee
-	err := s.db(ctx).Scopes(withPerson("employees")).Where("employees.is_active").Order("trim(rp.first_name || ' ' || rp.last_name), employees.id").Find(&out).Error
+	err := s.db(ctx).Scopes(withPerson("employees")).Where(activeOrKept("employees", keep)).Order("trim(rp.first_name || ' ' || rp.last_name), employees.id").Find(&out).Error
 	return out, err
 }
 
-// Relationships lists the customers by name (for the edit panel).
-func (s *Store) Relationships(ctx context.Context) ([]Relationship, error) {
+// activeOrKept is the condition of a picker's list: the active rows of table, and those of keep.
+func activeOrKept(table string, keep []uuid.UUID) clause.Expr {
+	if len(keep) == 0 {
+		return gorm.Expr(table + ".is_active")
+	}
+	return gorm.Expr("("+table+".is_active OR "+table+".id IN ?)", keep)
+}
+
+// Relationships lists the active customers by name (for the edit panel), and those of keep
+// (as Employees).
+func (s *Store) Relationships(ctx context.Context, keep ...uuid.UUID) ([]Relationship, error) {
 	var out []Relationship
-	err := s.db(ctx).Scopes(withOrganization("relationships")).Where("relationships.is_active AND relationships.type <> ?", TypeIdentity).
+	err := s.db(ctx).Scopes(withOrganization("relationships")).Where(activeOrKept("relationships", keep)).Where("relationships.type <> ?", TypeIdentity).
 		Order("ro.name").Find(&out).Error
 	return out, err
 }
