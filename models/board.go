@@ -274,7 +274,13 @@ func (s *Store) Columns(ctx context.Context, f BoardFilter, only ...uuid.UUID) (
 // serves the filters the rollup has keys for (pipeline, owner, open or closed, and who may read
 // whose); a text or expected-date filter scans the cards.
 func (s *Store) rolledUp(ctx context.Context, f BoardFilter) *gorm.DB {
-	q := s.db(ctx).Table("forecast_rollups AS a").Where("a.pipeline_id = ?", f.PipelineID)
+	return s.keyed(ctx, s.db(ctx).Table("forecast_rollups AS a"), f)
+}
+
+// keyed narrows q (rows a with pipeline_id, sales_representative_id and is_closed: activities or
+// their rollups) to the board's pipeline, owner and status, and to what the ctx's actor may read.
+func (s *Store) keyed(ctx context.Context, q *gorm.DB, f BoardFilter) *gorm.DB {
+	q = q.Where("a.pipeline_id = ?", f.PipelineID)
 	if cond, args := s.readScope(ctx).Where("a.sales_representative_id"); cond != "" {
 		q = q.Where(cond, args...)
 	}
@@ -399,21 +405,7 @@ func scanCards(q *gorm.DB) ([]Card, error) {
 // header totals always describe exactly the cards the column can show, and only what the ctx's
 // actor may read. A pipeline holds one kind of activity, so the pipeline picks the kind.
 func (s *Store) filtered(ctx context.Context, f BoardFilter) *gorm.DB {
-	q := s.db(ctx).Table("activities AS a").
-		Joins(joinCustomer).
-		Where("a.pipeline_id = ?", f.PipelineID)
-	if cond, args := s.readScope(ctx).Where("a.sales_representative_id"); cond != "" {
-		q = q.Where(cond, args...)
-	}
-	if f.RepID != nil {
-		q = q.Where("a.sales_representative_id = ?", *f.RepID)
-	}
-	switch f.Status {
-	case StatusOpen:
-		q = q.Where("NOT a.is_closed")
-	case StatusClosed:
-		q = q.Where("a.is_closed")
-	}
+	q := s.keyed(ctx, s.db(ctx).Table("activities AS a").Joins(joinCustomer), f)
 	if t := strings.TrimSpace(f.Text); t != "" {
 		p := likePattern(t)
 		q = q.Where(`(LOWER(a.subject) LIKE ? ESCAPE '\' OR LOWER(COALESCE(ro.name, '')) LIKE ? ESCAPE '\')`, p, p)
