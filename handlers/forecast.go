@@ -744,7 +744,8 @@ func (h *Handler) forecastFilterOfMutation(c *fiber.Ctx) (models.ForecastFilter,
 }
 
 // ForecastDeals lists the deals behind one figure of the forecast page (every figure links here):
-// the forecast's filter, the kind of figure (k), optionally a phase and a forecast category.
+// the forecast's filter, the kind of figure (k), optionally a phase and a forecast category, and
+// the snapshot the figure came from, if it did.
 func (h *Handler) ForecastDeals(c *fiber.Ctx) error {
 	v, err := queryValues(c)
 	if err != nil {
@@ -755,6 +756,11 @@ func (h *Handler) ForecastDeals(c *fiber.Ctx) error {
 		return err
 	}
 	phase, err := optionalID(v.Get("phase"), "phase")
+	if err != nil {
+		return err
+	}
+	// A snapshot's figure links here too: the deals are today's, and the page says so.
+	_, _, snap, err := h.forecastSource(c, v)
 	if err != nil {
 		return err
 	}
@@ -786,7 +792,10 @@ func (h *Handler) ForecastDeals(c *fiber.Ctx) error {
 	if df.Category != "" {
 		what += " (" + views.CategoryName(df.Category) + ")"
 	}
-	view := views.DealsView{Title: what, Back: "/forecast?" + forecastQuery(f), Deals: list.Deals, Totals: totals, PhaseNames: map[string]string{}}
+	view := views.DealsView{Title: what, Back: "/forecast?" + forecastQuery(f), Deals: list.Deals, Totals: totals, PhaseNames: map[string]string{}, Snapshot: snap}
+	if snap != nil {
+		view.Back += "&snapshot=" + snap.ID.String()
+	}
 	if list.More {
 		next := url.Values{}
 		for k, vs := range v {

@@ -239,7 +239,7 @@ func (h *Handler) targetsSection(c *fiber.Ctx, fc *models.Forecast, q url.Values
 	if err != nil {
 		return nil, err
 	}
-	return &views.TargetsSectionView{Attainment: at, Filter: &fc.Filter, Periods: fc.Periods, Query: query, Currency: fc.Currency,
+	return &views.TargetsSectionView{Attainment: at, Forecast: fc, Periods: fc.Periods, Query: query, Currency: fc.Currency,
 		CSRF: web.CSRFToken(c), Manage: models.CanSetTargets(web.ActorOf(c))}, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"phaseboard/models"
 	"phaseboard/web/authtest"
 )
@@ -287,6 +289,87 @@ func TestForecastFiguresLinkToTheirDeals(t *testing.T) {
 			t.Fatalf("an unknown kind of figure: %d", code)
 		}
 		_ = b
+	})
+}
+
+// On a snapshot's forecast every figure taken from the snapshot (summary, chart, tables,
+// targets) links to its deals naming the snapshot, and the deals page says they are today's
+// deals, not the snapshot's, with a link back to the snapshot's forecast; the loss analysis
+// (today's deals, on a snapshot's page too) names none. The same figure of today's forecast has
+// no such note; an unusable snapshot id is a 4xx.
+func TestSnapshotFiguresLinkToTodaysDealsSayingSo(t *testing.T) {
+	forEachDB(t, 0, func(t *testing.T, s *server) {
+		ctx := context.Background()
+		a, b, _, _ := forecastData(t, s)
+		feb, endFeb := models.NewDate(2026, 2, 1), models.NewDate(2026, 2, 28)
+		if _, err := s.store.SaveTarget(ctx, nil, models.TargetChanges{Amount: ptrTo(50000.0), StartDate: &feb, EndDate: &endFeb}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := s.store.TakeSnapshot(ctx, models.SnapshotManual, "snapshot links", models.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// After the snapshot Deal A grows from 10,000 to 15,000 (weighted 1,500) and Deal B is
+		// lost: today's open deals weigh 1,500, the snapshot's 7,000.
+		_, phases := fixture(t, s.store)
+		if _, err := s.store.UpdateActivity(ctx, a.ID, models.ActivityChanges{EstimatedAmount: ptrTo(15000.0)}, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.store.MoveActivity(ctx, b.ID, phases["Lost"].ID, nil, nil, nil, models.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		c := s.client()
+		id := snap.ID.String()
+		code, body := c.get("/forecast?from=2026-01&to=2026-04&snapshot=" + id)
+		if code != 200 || !strings.Contains(body, `data-testid="sum-weighted">€ 7,000<`) {
+			t.Fatalf("the snapshot's forecast %d: %s", code, between(body, `data-testid="forecast-summary"`, "</dl>"))
+		}
+		if !strings.Contains(body, `id="attainment-table"`) || !strings.Contains(body, `id="loss-reason-table"`) {
+			t.Error("the snapshot's forecast lacks the targets or the loss analysis, whose links are checked too")
+		}
+		links := regexp.MustCompile(`href="(/forecast/deals\?[^"]*)"`).FindAllStringSubmatch(body, -1)
+		if len(links) == 0 {
+			t.Fatal("the snapshot's figures link nowhere")
+		}
+		for _, l := range links {
+			loss := strings.Contains(l[1], "reason=") || strings.Contains(l[1], "competitor=")
+			if named := strings.Contains(l[1], "snapshot="+id); named == loss {
+				t.Errorf("a figure of the snapshot links to %s (of the loss analysis: %v)", l[1], loss)
+			}
+		}
+		m := hrefOf.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("the weighted total links nowhere")
+		}
+		code, deals := c.get(strings.ReplaceAll(m[1], "&amp;", "&"))
+		if code != 200 {
+			t.Fatalf("%s: %d %s", m[1], code, deals)
+		}
+		note := between(deals, `data-testid="deals-snapshot-note"`, "</p>")
+		if !strings.Contains(deals, `role="status" data-testid="deals-snapshot-note"`) || !strings.Contains(note, "as they are today") ||
+			!strings.Contains(note, "10 February 2026, 09:00 UTC") ||
+			!regexp.MustCompile(`href="/forecast\?[^"]*snapshot=`+id+`[^"]*"`).MatchString(note) {
+			t.Errorf("the snapshot's deals page says nothing of the snapshot: %q", note)
+		}
+		if !strings.Contains(deals, `data-testid="deals-weighted">€ 1,500<`) {
+			t.Errorf("the deals listed are not today's: %s", between(deals, `data-testid="deals-totals"`, "</p>"))
+		}
+
+		// Today's forecast: the same figure, no snapshot in its link, no note on its deals.
+		_, body = c.get("/forecast?from=2026-01&to=2026-04")
+		m = hrefOf.FindStringSubmatch(body)
+		if m == nil || strings.Contains(m[1], "snapshot=") {
+			t.Fatalf("today's weighted total links to %v", m)
+		}
+		if code, deals := c.get(strings.ReplaceAll(m[1], "&amp;", "&")); code != 200 || strings.Contains(deals, "deals-snapshot-note") {
+			t.Errorf("today's deals page %d says it is a snapshot's", code)
+		}
+
+		for bad, want := range map[string]int{"nonsense": 400, uuid.NewString(): 404} {
+			if code, body := c.get("/forecast/deals?k=open&from=2026-01&to=2026-04&snapshot=" + bad); code != want || !strings.Contains(body, "snapshot") {
+				t.Errorf("deals of snapshot %q: %d, want %d with a message: %s", bad, code, want, body)
+			}
+		}
 	})
 }
 

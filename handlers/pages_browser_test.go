@@ -58,6 +58,14 @@ func everyPage(t *testing.T, s *models.Store, role string) []pageCheck {
 	if role != models.RoleRep {
 		list = append(list, pageCheck{"targets", "/forecast/targets", nil})
 	}
+	// A snapshot's figure's deals: today's, with the note that says so.
+	if snaps, err := s.Snapshots(ctx, 1); err == nil && len(snaps) == 1 {
+		list = append(list, pageCheck{"forecast deals of a snapshot", "/forecast/deals?k=open&snapshot=" + snaps[0].ID.String(), func(t *testing.T, page playwright.Page) {
+			must(t, expect.Locator(page.GetByTestId("deals-snapshot-note")).ToBeVisible())
+		}})
+	} else {
+		t.Fatalf("no snapshot to check: %v", err)
+	}
 	// The OAuth consent page (the page of a refused request answers 400, which goTo refuses).
 	client, _, err := s.CreateAPIClient(ctx, models.NewAPIClient{Name: "Integration " + role, Scopes: []string{"read", "write"},
 		RedirectURIs: []string{"https://integration.example/cb"}}, models.Actor{})

@@ -36,6 +36,11 @@ func SourceSnapshot(id uuid.UUID) ForecastSource {
 	return ForecastSource{kind: sourceSnapshot, snapshot: id}
 }
 
+// Snapshot is the snapshot the source reads, if it reads one.
+func (src ForecastSource) Snapshot() (uuid.UUID, bool) {
+	return src.snapshot, src.kind == sourceSnapshot
+}
+
 // rollupRow is one row of a source, as read (rows reads no Amount: the forecast shows none).
 type rollupRow struct {
 	PhaseID               uuid.UUID

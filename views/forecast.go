@@ -36,7 +36,7 @@ type ForecastView struct {
 func (v ForecastView) Tables() []Table {
 	out := ForecastTables(v.Forecast)
 	if v.Targets != nil {
-		out = append(out, AttainmentTable(v.Targets.Attainment, v.Targets.Currency, v.Targets.Filter))
+		out = append(out, AttainmentTable(v.Targets.Attainment, v.Targets.Currency, v.Targets.Forecast))
 	}
 	out = append(out, LossTables(v)...)
 	return append(out, HealthTables(v.Health, v.Rotting, &v.Forecast.Filter)...)
@@ -62,9 +62,10 @@ func LossTables(v ForecastView) []Table {
 }
 
 // lostDeals are the deals lost in the forecast's range for a reason or to a competitor (by),
-// named by its key (models.LossRow).
+// named by its key (models.LossRow). The loss analysis reads today's deals, on a snapshot's
+// forecast too, so its links name no snapshot.
 func (v ForecastView) lostDeals(by, key string) deals {
-	d := dealsOf(&v.Forecast.Filter)
+	d := dealsUnder(&v.Forecast.Filter)
 	if by == "reason" {
 		d.reason = key
 	} else {
@@ -127,7 +128,7 @@ func HealthTables(phases []models.PhaseHealth, rotting []models.RottingCard, f *
 	perPhase := Table{ID: "health-table", Caption: "Pipeline health per phase (from the move history)",
 		Head: []string{"Phase", "Entered", "Won since", "Win rate", "Average days in phase", "Open now", "Rotting"}}
 	for _, p := range phases {
-		d := dealsOf(f)
+		d := dealsUnder(f)
 		d.phase = p.ID.String()
 		perPhase.Rows = append(perPhase.Rows, TableRow{Cells: []Cell{textCell(p.PipelineName + " · " + p.Name),
 			d.link(countCell(p.Entered), models.DealsEntered, ""), d.link(countCell(p.Won), models.DealsEnteredWon, ""),
@@ -235,8 +236,9 @@ func NewChart(fc *models.Forecast) Chart {
 	}
 	slot := float64(width-left-right) / float64(n)
 	bar := math.Min(40, (slot-3*barGap)/2)
+	all := dealsOf(fc)
 	for i, p := range fc.Periods {
-		period := deals{filter: &fc.Filter, from: p.Start, to: p.End}
+		period := all.in(p)
 		x0 := float64(left) + slot*float64(i) + (slot-2*bar-barGap)/2
 		base := y(0)
 		for j, v := range p.PhaseWeighted {
@@ -245,7 +247,8 @@ func NewChart(fc *models.Forecast) Chart {
 			}
 			h := y(0) - y(v) // the segment's own height; base climbs as the stack grows
 			ph := fc.OpenPhases[j]
-			inPhase := deals{filter: &fc.Filter, from: p.Start, to: p.End, phase: ph.ID.String()}
+			inPhase := period
+			inPhase.phase = ph.ID.String()
 			c.Rects = append(c.Rects, ChartRect{X: f1(x0), Y: f1(base - h), W: f1(bar), H: f1(h), Fill: chartFill(j),
 				Title: p.Label + " · " + ph.PipelineName + " · " + ph.Name + ": " + MoneyIn(v, fc.Currency) + " weighted", TestID: "chart-segment",
 				Href: inPhase.href("open", "")})
@@ -342,16 +345,33 @@ var figureHead = []string{"Open", "Estimated", "Weighted", "Best case", "Commit"
 
 // deals builds the links from a forecast's figures to the deals behind them (/forecast/deals):
 // the forecast's filter (nil: the figure has no link), narrowed to a range, pipeline, rep, phase
-// or, for lost deals, a reason or competitor.
+// or, for lost deals, a reason or competitor. A snapshot's figures name the snapshot, so that
+// their deals page (today's deals) says the figure came from it.
 type deals struct {
 	filter               *models.ForecastFilter
+	snapshot             string // the snapshot's id; "": today's forecast
 	from, to             models.Date
 	pipeline, rep, phase string
 	reason, competitor   string
 }
 
-// dealsOf links the figures of a forecast's whole range.
-func dealsOf(f *models.ForecastFilter) deals { return deals{filter: f, from: f.From, to: f.To} }
+// dealsUnder links figures of today's deals under filter f, over its whole range.
+func dealsUnder(f *models.ForecastFilter) deals { return deals{filter: f, from: f.From, to: f.To} }
+
+// dealsOf links the figures of forecast fc's whole range, naming its snapshot if it is one's.
+func dealsOf(fc *models.Forecast) deals {
+	d := dealsUnder(&fc.Filter)
+	if id, ok := fc.Source.Snapshot(); ok {
+		d.snapshot = id.String()
+	}
+	return d
+}
+
+// in narrows d to period p.
+func (d deals) in(p models.ForecastPeriod) deals {
+	d.from, d.to = p.Start, p.End
+	return d
+}
 
 func (d deals) href(kind, category string) string {
 	v := url.Values{"k": {kind}, "from": {d.from.Format("2006-01")}, "to": {d.to.Format("2006-01")}}
@@ -365,7 +385,7 @@ func (d deals) href(kind, category string) string {
 	} else if d.filter.RepID != nil {
 		v.Set("rep", d.filter.RepID.String())
 	}
-	for key, value := range map[string]string{"phase": d.phase, "category": category, "reason": d.reason, "competitor": d.competitor} {
+	for key, value := range map[string]string{"phase": d.phase, "category": category, "reason": d.reason, "competitor": d.competitor, "snapshot": d.snapshot} {
 		if value != "" {
 			v.Set(key, value)
 		}
@@ -375,7 +395,7 @@ func (d deals) href(kind, category string) string {
 
 // dealsHref links a forecast's total to its deals.
 func dealsHref(fc *models.Forecast, kind, category string) string {
-	return dealsOf(&fc.Filter).href(kind, category)
+	return dealsOf(fc).href(kind, category)
 }
 
 // DealsView is one page of the deals behind a forecast figure, with the totals of all of them.
@@ -387,6 +407,8 @@ type DealsView struct {
 	PhaseNames map[string]string // phase id → "Sales · Proposal"
 	First      int               // the position of the page's first deal, when not the first page
 	Next       string            // the next page's URL, if there is one
+	// The figure came from this snapshot (nil: from today's forecast); the deals listed are today's.
+	Snapshot *models.Snapshot
 }
 
 // DealsPerPage is how many deals a page of them shows.
@@ -425,8 +447,9 @@ func ForecastTables(fc *models.Forecast) []Table {
 		chart.Head = append(chart.Head, ph.PipelineName+" · "+ph.Name)
 	}
 	chart.Head = append(chart.Head, "Weighted", "Won amount")
+	all := dealsOf(fc)
 	for _, p := range fc.Periods {
-		one := deals{filter: &fc.Filter, from: p.Start, to: p.End}
+		one := all.in(p)
 		row := TableRow{Cells: []Cell{textCell(p.Label)}}
 		for i, v := range p.PhaseWeighted {
 			inPhase := one
@@ -437,12 +460,9 @@ func ForecastTables(fc *models.Forecast) []Table {
 		chart.Rows = append(chart.Rows, row)
 	}
 
-	all := dealsOf(&fc.Filter)
-
 	periods := Table{ID: "periods-table", Caption: "Forecast per period", Head: append([]string{"Period"}, figureHead...)}
 	for _, p := range fc.Periods {
-		one := deals{filter: &fc.Filter, from: p.Start, to: p.End}
-		periods.Rows = append(periods.Rows, TableRow{Cells: append([]Cell{textCell(p.Label)}, figureCells(p.ForecastFigures, one, fc.Currency)...)})
+		periods.Rows = append(periods.Rows, TableRow{Cells: append([]Cell{textCell(p.Label)}, figureCells(p.ForecastFigures, all.in(p), fc.Currency)...)})
 	}
 	apart := func(f models.ForecastFigures, kind string) []Cell {
 		cells := figureCells(f, deals{}, fc.Currency)

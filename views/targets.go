@@ -44,11 +44,11 @@ func optRaw(p *float64, digits int) string {
 }
 
 // AttainmentTable is the targets section's table (the page and the CSV export), one row per
-// rep and the team's in the foot. Under the forecast's filter f (nil: no links) the figures of
+// rep and the team's in the foot. Under forecast fc's filter (nil: no links) the figures of
 // deals link to them in the period, as the forecast's own figures do: won, attainment (won ÷
 // target) and gap (target − won) to the won deals, the open figures and coverage (weighted open
 // ÷ gap) to the open ones. A target and the commits are set by people, not summed from deals.
-func AttainmentTable(pa *models.PeriodAttainment, currency string, f *models.ForecastFilter) Table {
+func AttainmentTable(pa *models.PeriodAttainment, currency string, fc *models.Forecast) Table {
 	t := Table{ID: "attainment-table", Caption: "Targets and attainment, " + pa.Period.Label,
 		Head: []string{"Rep", "Target", "Won", "Weighted open", "Commit (open)", "Best case (open)", "Attainment", "Coverage", "Gap"}}
 	if pa.CanOverride {
@@ -66,9 +66,10 @@ func AttainmentTable(pa *models.PeriodAttainment, currency string, f *models.For
 		if a.Met {
 			coverage = Cell{Text: "met", Raw: "met"}
 		}
-		d := deals{filter: f, from: pa.Period.Start, to: pa.Period.End, rep: a.Key}
-		if f == nil || (a.Key == "" && !total) {
-			d = deals{} // unassigned: no filter names them
+		var d deals // unassigned: no filter names them
+		if fc != nil && (a.Key != "" || total) {
+			d = dealsOf(fc).in(pa.Period)
+			d.rep = a.Key
 		}
 		cells := []Cell{textCell(a.Name), target, d.link(money(a.Won), "won", ""), d.link(money(a.Weighted), "open", ""),
 			d.link(money(a.Commit), "open", models.ForecastCommit), d.link(money(a.BestCase), "open", models.ForecastBestCase),
@@ -92,7 +93,7 @@ func AttainmentTable(pa *models.PeriodAttainment, currency string, f *models.For
 // TargetsSectionView is the forecast page's targets section.
 type TargetsSectionView struct {
 	Attainment *models.PeriodAttainment
-	Filter     *models.ForecastFilter  // the forecast's: the figures' links
+	Forecast   *models.Forecast        // its filter and source: the figures' links
 	Periods    []models.ForecastPeriod // to pick another period
 	Query      string                  // the forecast's filter as a URL query
 	Currency   string

@@ -95,7 +95,7 @@ func TargetsSection(v TargetsSectionView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = attainmentTable(AttainmentTable(v.Attainment, v.Currency, v.Filter), v.Attainment).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = attainmentTable(AttainmentTable(v.Attainment, v.Currency, v.Forecast), v.Attainment).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
