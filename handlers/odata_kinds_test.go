@@ -26,12 +26,13 @@ func kindPhases(t *testing.T, s *models.Store, kind string) []models.Phase {
 }
 
 // Every kind is served by its own set with the same API: create, read, a phase change by the
-// seeds' POST-with-ID form, PATCH, ImportId upsert, ETag, DELETE (issue 9), on both databases.
+// seeds' POST-with-ID form, PATCH, ImportId upsert, ETag, DELETE (issue 9), and Activity_Call
+// (issue 11), on both databases.
 func TestODataEveryKindReadsAndWrites(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			e := newWriteEnv(t, dialect)
-			for _, kind := range []string{"Invoice", "SupportTicket", "SalesOpportunity"} {
+			for _, kind := range []string{"Invoice", "SupportTicket", "SalesOpportunity", "Call"} { // Call: live Tribe's 16th kind (issue 11)
 				k := models.KindByName(kind)
 				set := "Activity_" + kind
 				phases := kindPhases(t, e.srv.store, kind)
@@ -74,7 +75,7 @@ func TestODataEveryKindReadsAndWrites(t *testing.T) {
 					t.Fatalf("%s ImportId upsert: %d %s", kind, r.status, r.body)
 				}
 				// A phase of another kind is refused and writes nothing.
-				other := kindPhases(t, e.srv.store, map[string]string{"Invoice": "SupportTicket", "SupportTicket": "Invoice", "SalesOpportunity": "Invoice"}[kind])
+				other := kindPhases(t, e.srv.store, map[string]string{"Invoice": "SupportTicket", "SupportTicket": "Invoice", "SalesOpportunity": "Invoice", "Call": "Invoice"}[kind])
 				if r := e.do("PATCH", set+"("+id+")", fmt.Sprintf(`{"Subject":"x","Phase@odata.bind":"Datastore_Phase(%s)"}`, other[0].ID)); r.status != 400 ||
 					!strings.Contains(r.body, `"target":"Phase"`) {
 					t.Fatalf("%s phase of another kind: %d %s", kind, r.status, r.body)
