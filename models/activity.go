@@ -288,6 +288,12 @@ func (s *Store) apply(tx *gorm.DB, k *Kind, a *Activity, ch ActivityChanges, now
 		if err := mustExist(tx, l.model, *l.in, l.field); err != nil {
 			return nil, err
 		}
+		if l.field == "SalesRepresentative" && (*l.target == nil || **l.target != *l.in) {
+			// Deactivating keeps a rep on their deals (history), but nobody new is given to them.
+			if err := mustBeActiveEmployee(tx, *l.in); err != nil {
+				return nil, err
+			}
+		}
 		id := *l.in
 		*l.target = &id
 	}
@@ -395,6 +401,18 @@ func mustExist(tx *gorm.DB, model any, id uuid.UUID, field string) error {
 	}
 	if n == 0 {
 		return FieldError(field, "The chosen %s does not exist.", field)
+	}
+	return nil
+}
+
+// mustBeActiveEmployee refuses an employee who has been deactivated.
+func mustBeActiveEmployee(tx *gorm.DB, id uuid.UUID) error {
+	var n int64
+	if err := tx.Model(&Employee{}).Where("id = ? AND is_active", id).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return FieldError("SalesRepresentative", "That employee is deactivated; choose an active one.")
 	}
 	return nil
 }

@@ -340,3 +340,39 @@ func TestBoardReadsFollowTheReadRule(t *testing.T) {
 		}
 	})
 }
+
+// Deactivating a rep keeps them on their deals, but no deal is given to them any more: a create or
+// an edit that assigns a deactivated employee is refused and writes nothing; editing a deal they
+// already own keeps them.
+func TestDeactivatedRepGetsNoNewDeals(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		reps, _ := s.Employees(ctx)
+		gone := reps[0].ID
+		owned := f.createFor(t, "Theirs before", &gone)
+		other := f.createFor(t, "Someone else's", &reps[1].ID)
+		if err := s.DB.Model(&models.Employee{}).Where("id = ?", gone).Update("is_active", false).Error; err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.CreateActivity(ctx, models.SalesOpportunity, models.ActivityChanges{Subject: ptr("new"), SalesRepresentativeID: &gone}, models.Actor{})
+		if models.ErrorCode(err) != models.EInvalid {
+			t.Fatalf("a deal created for a deactivated rep: %v", err)
+		}
+		subject := "Reassigned"
+		_, err = s.UpdateActivity(ctx, other.ID, models.ActivityChanges{Subject: &subject, SalesRepresentativeID: &gone}, models.Actor{})
+		if models.ErrorCode(err) != models.EInvalid {
+			t.Fatalf("a deal given to a deactivated rep: %v", err)
+		}
+		if got, _ := s.Activity(ctx, other.ID); got.Subject != other.Subject || *got.SalesRepresentativeID != reps[1].ID {
+			t.Fatalf("the refused edit wrote: %q %v", got.Subject, got.SalesRepresentativeID)
+		}
+		// Their own deal keeps them through an edit that names them again (the edit panel does).
+		if _, err := s.UpdateActivity(ctx, owned.ID, models.ActivityChanges{Subject: &subject, SalesRepresentativeID: &gone}, models.Actor{}); err != nil {
+			t.Fatalf("editing a deactivated rep's own deal: %v", err)
+		}
+		if got, _ := s.Activity(ctx, owned.ID); got.Subject != subject || *got.SalesRepresentativeID != gone {
+			t.Fatalf("their deal: %q %v", got.Subject, got.SalesRepresentativeID)
+		}
+	})
+}
