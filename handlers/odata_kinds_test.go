@@ -80,6 +80,11 @@ func TestODataEveryKindReadsAndWrites(t *testing.T) {
 					!strings.Contains(r.body, `"target":"Phase"`) {
 					t.Fatalf("%s phase of another kind: %d %s", kind, r.status, r.body)
 				}
+				// So is a create given only such a phase: the refusal names the Phase it sent.
+				if r := e.do("POST", set, fmt.Sprintf(`{"Subject":"Wrong phase","Phase@odata.bind":"Datastore_Phase(%s)"}`, other[0].ID)); r.status != 400 ||
+					!strings.Contains(r.body, `"target":"Phase"`) {
+					t.Fatalf("%s created in a phase of another kind: %d %s", kind, r.status, r.body)
+				}
 				// The base set lists every kind and is read-only.
 				if r := e.do("GET", "Activity("+id+")?$select=_Type,Subject", ""); r.status != 200 || !strings.Contains(r.body, `"_Type":"`+k.Type+`","Subject":"Imported again"`) {
 					t.Fatalf("%s through Activity: %d %s", kind, r.status, r.body)

@@ -117,6 +117,10 @@ func (s *Store) CreateActivity(ctx context.Context, k *Kind, ch ActivityChanges,
 		}
 		pipelineID, err := s.pipelineForCreate(tx, k, pid)
 		if err != nil {
+			if ch.PipelineID == nil && ch.PhaseID != nil && ErrorCode(err) == EInvalid {
+				// The pipeline came from the phase the client sent: say what it sent.
+				return FieldError("Phase", "That phase is not a phase of %ss.", k.Noun)
+			}
 			return err
 		}
 		a.PipelineID = pipelineID
