@@ -414,11 +414,8 @@ func (h *Handler) renderSaved(c *fiber.Ctx, f models.BoardFilter, edited views.A
 		}
 		return h.refreshMonths(c, ff, limits, "Saved “"+a.Subject+"”.", panel)
 	}
-	cols, err := h.Store.Columns(c.UserContext(), f)
-	if err != nil {
-		return err
-	}
-	col, err := models.FindColumn(cols, a.PhaseID)
+	// An edit leaves the card in its phase: its column's figures are the only ones it moved.
+	cols, err := h.Store.Columns(c.UserContext(), f, a.PhaseID)
 	if err != nil {
 		return err
 	}
@@ -426,15 +423,9 @@ func (h *Handler) renderSaved(c *fiber.Ctx, f models.BoardFilter, edited views.A
 	if err != nil {
 		return err
 	}
-	b, err := h.boardCards(c, f, phasesOf(cols))
+	parts, err := h.cardInPlace(c, f, cols, card, a.PhaseID)
 	if err != nil {
 		return err
 	}
-	one := []models.Card{*card}
-	b.usual.Mark(one, b.now)
-	if err := h.withCustom(c, b, card.ID); err != nil {
-		return err
-	}
-	return web.Render(c, fiber.StatusOK, joinComponents(
-		panel, views.BoardCard(b.phaseCard(one[0]), true), views.BoardColumnHeader(b.phaseColumn(*col, nil, false), true), announce))
+	return web.Render(c, fiber.StatusOK, joinComponents(append([]templComponent{panel}, append(parts, announce)...)...))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -158,24 +159,35 @@ func (h *Handler) placedMoveAnswer(c *fiber.Ctx, f models.BoardFilter, cols []mo
 	if err != nil || card == nil {
 		return false, err
 	}
-	b, err := h.boardCards(c, f, phasesOf(cols))
+	parts, err := h.cardInPlace(c, f, cols, card, res.FromPhaseID, res.ToPhaseID)
 	if err != nil {
 		return false, err
-	}
-	if err := h.withCustom(c, b, card.ID); err != nil {
-		return false, err
-	}
-	cards := []models.Card{*card}
-	b.usual.Mark(cards, b.now)
-	parts := []templComponent{views.BoardCard(b.phaseCard(cards[0]), true)}
-	for _, col := range visibleColumns(f, cols) {
-		if col.Phase.ID == res.FromPhaseID || col.Phase.ID == res.ToPhaseID {
-			parts = append(parts, views.BoardColumnHeader(b.phaseColumn(col, nil, false), true))
-		}
 	}
 	parts = append(parts, views.Announce(msg))
 	parts = append(parts, extra...)
 	return true, web.Render(c, fiber.StatusOK, joinComponents(parts...))
+}
+
+// cardInPlace is a card the page already shows where it is, re-rendered out of band (its
+// version, marks, amounts), and the headers of the board's columns of phases, whose figures the
+// change moved: the answer to a drag and to a saved edit.
+func (h *Handler) cardInPlace(c *fiber.Ctx, f models.BoardFilter, cols []models.Column, card *models.Card, phases ...uuid.UUID) ([]templComponent, error) {
+	b, err := h.boardCards(c, f, phasesOf(cols))
+	if err != nil {
+		return nil, err
+	}
+	if err := h.withCustom(c, b, card.ID); err != nil {
+		return nil, err
+	}
+	one := []models.Card{*card}
+	b.usual.Mark(one, b.now)
+	parts := []templComponent{views.BoardCard(b.phaseCard(one[0]), true)}
+	for _, col := range visibleColumns(f, cols) {
+		if slices.Contains(phases, col.Phase.ID) {
+			parts = append(parts, views.BoardColumnHeader(b.phaseColumn(col, nil, false), true))
+		}
+	}
+	return parts, nil
 }
 
 // MovePanel is a card's "Move to" on demand: the panel, or a page without JavaScript.

@@ -218,19 +218,17 @@ func (s *Store) Columns(ctx context.Context, f BoardFilter, only ...uuid.UUID) (
 	// An amount in the reporting currency converts at 1 whatever its day: its groups are one
 	// per phase, not one per day (thousands of rows for a column of deals due on as many days).
 	const baseSQL = "(SELECT fs.reporting_currency FROM forecast_settings fs WHERE fs.id = 1)"
-	var q *gorm.DB
+	// The rows summed: the opportunities' maintained rollups (a row stands for n deals, a.day is
+	// its rate day) when the filter is one they have keys for, else the filtered cards.
+	src, n, rateDay := s.filtered(ctx, f), "COUNT(*)", s.sql.rateDaySQL("a")
 	if len(phases) > 0 && phases[0].Type == SalesOpportunity.PhaseType && f.Text == "" && f.Close == "" && !s.scanColumns {
-		day := "CASE WHEN a.currency = " + baseSQL + " THEN NULL ELSE a.day END"
-		q = s.rolledUp(ctx, f).Select(`a.phase_id AS phase_id, a.currency AS currency, ` + day + ` AS day, SUM(a.n) AS n,
+		src, n, rateDay = s.rolledUp(ctx, f), "SUM(a.n)", "a.day"
+	}
+	day := "CASE WHEN a.currency = " + baseSQL + " THEN NULL ELSE " + rateDay + " END"
+	q := src.Select(`a.phase_id AS phase_id, a.currency AS currency, ` + day + ` AS day, ` + n + ` AS n,
 		COALESCE(SUM(a.amount), 0) AS amount, COALESCE(SUM(a.estimated_amount), 0) AS estimated,
 		COALESCE(SUM(a.weighted_amount), 0) AS weighted, ` + baseSQL + ` AS base`).
-			Group("a.phase_id, a.currency, " + day).Having("SUM(a.n) > 0")
-	} else {
-		day := "CASE WHEN a.currency = " + baseSQL + " THEN NULL ELSE " + s.sql.rateDaySQL("a") + " END"
-		q = s.filtered(ctx, f).Select(`a.phase_id AS phase_id, a.currency AS currency, ` + day + ` AS day, COUNT(*) AS n,
-		COALESCE(SUM(a.amount), 0) AS amount, COALESCE(SUM(a.estimated_amount), 0) AS estimated,
-		COALESCE(SUM(a.weighted_amount), 0) AS weighted, ` + baseSQL + ` AS base`).Group("a.phase_id, a.currency, " + day)
-	}
+		Group("a.phase_id, a.currency, " + day).Having(n + " > 0")
 	var rows []rollupRow
 	if len(only) > 0 {
 		q = q.Where("a.phase_id IN ?", only)
@@ -354,7 +352,6 @@ func (s *Store) CardOn(ctx context.Context, f BoardFilter, id uuid.UUID) (*Card,
 
 // Card returns one card by id, if the ctx's actor may read it.
 func (s *Store) Card(ctx context.Context, id uuid.UUID) (*Card, error) {
-	var c []Card
 	q := s.db(ctx).Table("activities AS a").
 		Joins(joinCustomer).
 		Joins(joinRep).
@@ -362,7 +359,8 @@ func (s *Store) Card(ctx context.Context, id uuid.UUID) (*Card, error) {
 	if cond, args := s.readScope(ctx).Where("a.sales_representative_id"); cond != "" {
 		q = q.Where(cond, args...)
 	}
-	if err := q.Select(cardColumns).Scan(&c).Error; err != nil {
+	c, err := scanCards(q.Select(cardColumns))
+	if err != nil {
 		return nil, err
 	}
 	if len(c) == 0 {

@@ -141,12 +141,11 @@ func (s *Store) pipelineHealth(ctx context.Context, src ForecastSource, f Health
 		return out, nil, nil
 	}
 
-	var cards []Card
-	err = s.db(ctx).Table("activities AS a").
+	cards, err := scanCards(s.db(ctx).Table("activities AS a").
 		Joins(joinCustomer).
 		Joins(joinRep).
 		Where("NOT a.is_closed AND "+where, args...).Where("("+strings.Join(cond, " OR ")+")", condArgs...).
-		Select(cardColumns).Order("a.phase_entered_at, a.id").Limit(limit).Scan(&cards).Error
+		Select(cardColumns).Order("a.phase_entered_at, a.id").Limit(limit))
 	if err != nil {
 		return nil, nil, err
 	}

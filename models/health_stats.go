@@ -99,12 +99,11 @@ func (s *Store) openAndRotting(ctx context.Context, out []PhaseHealth, index map
 		if out[index[id.String()]].Rotting == 0 {
 			continue
 		}
-		var some []Card
-		err := s.db(ctx).Table("activities AS a").
+		some, err := scanCards(s.db(ctx).Table("activities AS a").
 			Joins(joinCustomer).
 			Joins(joinRep).
 			Where("a.phase_id = ? AND NOT a.is_closed AND a.phase_entered_at < ?", id, cutoff).Where(where, args...).
-			Select(cardColumns).Order("a.phase_entered_at, a.id").Limit(limit).Scan(&some).Error
+			Select(cardColumns).Order("a.phase_entered_at, a.id").Limit(limit))
 		if err != nil {
 			return nil, nil, err
 		}
