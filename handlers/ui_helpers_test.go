@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"net"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/playwright-community/playwright-go"
@@ -81,11 +82,20 @@ func noHorizontalOverflow(t testing.TB, page playwright.Page) {
 func fullyInViewport(t testing.TB, page playwright.Page, l playwright.Locator, what string) {
 	t.Helper()
 	must(t, l.WaitFor())
-	box, err := l.BoundingBox()
-	must(t, err)
 	vp := page.ViewportSize()
-	if box == nil || box.X < -0.5 || box.Y < -0.5 || box.X+box.Width > float64(vp.Width)+0.5 || box.Y+box.Height > float64(vp.Height)+0.5 {
-		t.Fatalf("%s is not fully on screen: %+v in %dx%d", what, box, vp.Width, vp.Height)
+	// As Playwright's own expectations do, wait for the page to settle (a swap that replaces the
+	// element, a scroll into view) before failing: up to 5 s.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		box, err := l.BoundingBox()
+		must(t, err)
+		if box != nil && box.X >= -0.5 && box.Y >= -0.5 && box.X+box.Width <= float64(vp.Width)+0.5 && box.Y+box.Height <= float64(vp.Height)+0.5 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is not fully on screen: %+v in %dx%d", what, box, vp.Width, vp.Height)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
